@@ -1,0 +1,499 @@
+//! Lays a shard out as rows: fixed values, advice witness, copy and instance constraints.
+//!
+//! The builder is also the shard's witness generator: it computes every cell from the
+//! shard's input values with the functions of [`crate::quant::semantics`], the same ones
+//! the reference evaluator uses. Control flow depends on the model only, never on values,
+//! so keygen (with any input) and proving (with the real one) produce identical fixed
+//! columns and copy constraints.
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::ff::{Field, PrimeField};
+
+use super::config::{fixed as f, NUM_ADVICE, WIDTH, Z};
+use super::instance::{self, MAX_OUTPUTS};
+use super::poseidon::{self, is_full_round, ROUNDS};
+use super::table::{Tables, IDENTITY_TAG, RANGE_TAG};
+use super::{fe, pow2};
+use crate::error::{ProverError, Result};
+use crate::model::graph::{Activation, Src, ValueId};
+use crate::quant::semantics::{max_step, requant};
+use crate::quant::{QKind, QModel};
+use crate::shard::plan::ShardSpec;
+
+/// Domain of the commitment to the model input (salted).
+pub const DOMAIN_INPUT: u8 = 1;
+/// Domain of commitments to values passed between shards, and to the final outputs.
+pub const DOMAIN_BOUNDARY: u8 = 2;
+
+/// A cell: advice column index (`0..NUM_ADVICE`) and row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cell {
+    /// Row.
+    pub row: u32,
+    /// Advice column.
+    pub col: u8,
+}
+
+/// Everything the circuit needs for keygen and proving.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    /// Rows used by gates (tables may use more fixed rows).
+    pub rows: usize,
+    /// Fixed columns, column-major, `rows.max(table rows)` long.
+    pub fixed: Vec<Vec<Fr>>,
+    /// Advice witness, column-major.
+    pub advice: Vec<Vec<Fr>>,
+    /// Copy constraints between advice cells.
+    pub copies: Vec<(Cell, Cell)>,
+    /// Advice cells bound to instance rows.
+    pub instance_cells: Vec<(Cell, usize)>,
+    /// The instance values this witness produces.
+    pub instances: Vec<Fr>,
+}
+
+/// Rows a shard needs, computed without building it (for planning).
+pub mod cost {
+    use super::*;
+
+    /// Values packed into one field element.
+    pub fn per_element(lookup_bits: u32) -> usize {
+        (252 / lookup_bits) as usize
+    }
+
+    /// Rows to pack and hash `n` values (plus `extra` message elements such as a salt).
+    pub fn commit(n: usize, extra: usize, lookup_bits: u32) -> usize {
+        let p = per_element(lookup_bits);
+        let elems = n.div_ceil(p);
+        let pack_rows: usize = (0..elems)
+            .map(|e| (n - e * p).min(p).div_ceil(WIDTH).max(1))
+            .sum();
+        let msg = (elems + extra).max(1);
+        pack_rows + msg.div_ceil(2) * (ROUNDS + 1) + 1
+    }
+
+    /// Rows to receive `n` boundary values: range checks plus the commitment.
+    pub fn receive(n: usize, extra: usize, lookup_bits: u32) -> usize {
+        n.div_ceil(2) + commit(n, extra, lookup_bits)
+    }
+
+    /// Rows output `j` of a node takes.
+    pub fn item(kind: &QKind, j: usize) -> usize {
+        match kind {
+            QKind::Linear { rows, .. } => {
+                let nnz = (rows.offsets[j + 1] - rows.offsets[j]) as usize;
+                nnz.div_ceil(WIDTH).max(1) + 1
+            }
+            QKind::Mul { .. } => 2,
+            QKind::Act { .. } => 1,
+            QKind::Max { windows } => 2 * (windows[j].len() - 1),
+        }
+    }
+
+    /// Fixed rows every shard has (zero and output-count constants).
+    pub const OVERHEAD: usize = 2;
+}
+
+struct Builder<'a> {
+    model: &'a QModel,
+    tables: Tables,
+    fixed: Vec<Vec<Fr>>,
+    advice: Vec<Vec<Fr>>,
+    copies: Vec<(Cell, Cell)>,
+    instance_cells: Vec<(Cell, usize)>,
+    /// Home cell and value of each model value present in this shard.
+    home: Vec<Option<(Cell, i64)>>,
+    zero: Cell,
+}
+
+impl<'a> Builder<'a> {
+    fn row(&mut self) -> u32 {
+        for c in self.fixed.iter_mut() {
+            c.push(Fr::ZERO);
+        }
+        for c in self.advice.iter_mut() {
+            c.push(Fr::ZERO);
+        }
+        (self.advice[0].len() - 1) as u32
+    }
+
+    fn fix(&mut self, row: u32, col: usize, v: Fr) {
+        self.fixed[col][row as usize] = v;
+    }
+
+    fn adv(&mut self, row: u32, col: usize, v: Fr) -> Cell {
+        self.advice[col][row as usize] = v;
+        Cell { row, col: col as u8 }
+    }
+
+    fn lookup(&self, s: Src) -> Result<(Cell, i64)> {
+        match s {
+            Src::Zero => Ok((self.zero, 0)),
+            Src::Value(v) => self.home[v as usize].ok_or_else(|| {
+                ProverError::Planning(format!("value {v} is used by a shard that does not hold it"))
+            }),
+        }
+    }
+
+    /// Puts a copy of `s` into a cell and returns its value.
+    fn place(&mut self, row: u32, col: usize, s: Src) -> Result<i64> {
+        let (home, v) = self.lookup(s)?;
+        let cell = self.adv(row, col, fe(v));
+        self.copies.push((home, cell));
+        Ok(v)
+    }
+
+    fn set_home(&mut self, id: ValueId, cell: Cell, v: i64) {
+        self.home[id as usize] = Some((cell, v));
+    }
+
+    /// A cell constrained to a constant by the linear gate.
+    fn constant(&mut self, v: i64) -> Cell {
+        let r = self.row();
+        self.fix(r, f::Q_LIN, Fr::ONE);
+        self.fix(r, f::C0, Fr::ONE);
+        self.fix(r, f::K, -fe(v));
+        self.adv(r, 0, fe(v))
+    }
+
+    /// Range-checks fresh boundary values, two a row, and makes them their own homes.
+    fn receive(&mut self, ids: &[ValueId], values: &[i64]) -> Vec<(Cell, i64)> {
+        let mut cells = Vec::with_capacity(ids.len());
+        for (pair_ids, pair_vals) in ids.chunks(2).zip(values.chunks(2)) {
+            let r = self.row();
+            self.fix(r, f::TAG_B, Fr::from(IDENTITY_TAG));
+            let c0 = self.adv(r, 0, fe(pair_vals[0]));
+            self.adv(r, 3, fe(pair_vals[0]));
+            self.set_home(pair_ids[0], c0, pair_vals[0]);
+            cells.push((c0, pair_vals[0]));
+            if pair_ids.len() == 2 {
+                self.fix(r, f::TAG_A, Fr::from(IDENTITY_TAG));
+                let c1 = self.adv(r, 1, fe(pair_vals[1]));
+                self.set_home(pair_ids[1], c1, pair_vals[1]);
+                cells.push((c1, pair_vals[1]));
+            }
+        }
+        cells
+    }
+
+    /// Packs range-checked values into field elements, `per_element` values each, as
+    /// `sum 2^(L*i) * (v_i + 2^(L-1))` (injective because every limb is in `[0, 2^L)`).
+    fn pack(&mut self, cells: &[(Cell, i64)]) -> Vec<(Cell, Fr)> {
+        let l = self.model.settings.lookup_bits;
+        let half = self.model.settings.bound();
+        let p = cost::per_element(l);
+        let mut out = Vec::new();
+        for chunk in cells.chunks(p) {
+            let offset = (0..chunk.len()).fold(Fr::ZERO, |a, i| a + pow2(l * i as u32) * fe(half));
+            let mut acc = offset;
+            let mut last = None;
+            for (ri, group) in chunk.chunks(WIDTH).enumerate() {
+                let r = self.row();
+                self.fix(r, f::Q_LIN, Fr::ONE);
+                self.fix(r, f::Q_Z, -Fr::ONE);
+                if ri == 0 {
+                    self.fix(r, f::K, offset);
+                } else {
+                    self.fix(r, f::CHAIN, Fr::ONE);
+                }
+                for (t, (home, v)) in group.iter().enumerate() {
+                    let w = pow2(l * (ri * WIDTH + t) as u32);
+                    self.fix(r, f::C0 + t, w);
+                    let cell = self.adv(r, t, fe(*v));
+                    self.copies.push((*home, cell));
+                    acc += w * fe(*v);
+                }
+                last = Some(self.adv(r, Z, acc));
+            }
+            if let Some(cell) = last {
+                out.push((cell, acc));
+            }
+        }
+        out
+    }
+
+    /// Poseidon sponge over `message` (cells copied in, or free witnesses where `None`).
+    fn sponge(&mut self, domain: u8, message: &[(Option<Cell>, Fr)]) -> (Cell, Fr) {
+        let mut state = poseidon::initial_state(domain, message.len());
+        let rc = &poseidon::constants().rc;
+        let pairs: Vec<&[(Option<Cell>, Fr)]> = message.chunks(2).collect();
+        let mut r = self.row();
+        for i in 0..3 {
+            self.fix(r, f::C0 + i, state[i]);
+        }
+        self.fix(r, f::Q_INIT, Fr::ONE);
+        for pair in pairs.iter() {
+            // Absorb row: the state, then the two message elements.
+            self.fix(r, f::Q_ABSORB, Fr::ONE);
+            for (i, s) in state.iter().enumerate() {
+                self.adv(r, i, *s);
+            }
+            for (slot, col) in [(0usize, 3usize), (1, 4)] {
+                let (cell, v) = pair.get(slot).copied().unwrap_or((Some(self.zero), Fr::ZERO));
+                let placed = self.adv(r, col, v);
+                if let Some(src) = cell {
+                    self.copies.push((src, placed));
+                }
+                state[slot + 1] += v;
+            }
+            for round in 0..ROUNDS {
+                r = self.row();
+                let full = is_full_round(round);
+                self.fix(r, if full { f::Q_FULL } else { f::Q_PART }, Fr::ONE);
+                for i in 0..3 {
+                    self.fix(r, f::C0 + i, rc[round][i]);
+                    self.adv(r, i, state[i]);
+                }
+                let squares = poseidon::round(&mut state, round);
+                for (i, sq) in squares.iter().enumerate().take(if full { 3 } else { 1 }) {
+                    self.adv(r, [3, 4, Z][i], *sq);
+                }
+            }
+            r = self.row();
+        }
+        for (i, s) in state.iter().enumerate() {
+            self.adv(r, i, *s);
+        }
+        (Cell { row: r, col: 1 }, state[1])
+    }
+
+    /// Lays out output `j` of a node and records its home.
+    fn item(&mut self, node_first: ValueId, kind: &QKind, j: usize) -> Result<()> {
+        let st = self.model.settings;
+        let id = node_first + j as ValueId;
+        match kind {
+            QKind::Linear { rows, bias, shift, act } => {
+                let terms: Vec<(Src, i64)> = rows.row(j).collect();
+                let mut acc = bias[j] as i128;
+                let chunks: Vec<&[(Src, i64)]> =
+                    if terms.is_empty() { vec![&[][..]] } else { terms.chunks(WIDTH).collect() };
+                for (ci, chunk) in chunks.iter().enumerate() {
+                    let r = self.row();
+                    self.fix(r, f::Q_LIN, Fr::ONE);
+                    self.fix(r, f::Q_Z, -Fr::ONE);
+                    if ci == 0 {
+                        self.fix(r, f::K, fe(bias[j]));
+                    } else {
+                        self.fix(r, f::CHAIN, Fr::ONE);
+                    }
+                    for (t, (src, w)) in chunk.iter().enumerate() {
+                        self.fix(r, f::C0 + t, fe(*w));
+                        let v = self.place(r, t, *src)?;
+                        acc += *w as i128 * v as i128;
+                    }
+                    self.adv(r, Z, fe128(acc));
+                }
+                self.requant_row(id, acc, *shift, *act)
+            }
+            QKind::Mul { a, b, act } => {
+                let r = self.row();
+                self.fix(r, f::Q_LIN, Fr::ONE);
+                self.fix(r, f::Q_Z, -Fr::ONE);
+                self.fix(r, f::M, Fr::ONE);
+                let va = self.place(r, 0, a[j])?;
+                let vb = self.place(r, 1, b[j])?;
+                let acc = va as i128 * vb as i128;
+                self.adv(r, Z, fe128(acc));
+                self.requant_row(id, acc, st.scale_bits, *act)
+            }
+            QKind::Act { input, act } => {
+                let r = self.row();
+                let v = self.place(r, 0, input[j])?;
+                let q = requant(v as i128, 0, *act, &st).map_err(|y| self.range_error(id, y))?;
+                let tag = self.tables.tag(*act);
+                self.fix(r, f::TAG_B, Fr::from(tag));
+                let out = self.adv(r, 3, fe(q.out));
+                self.set_home(id, out, q.out);
+                Ok(())
+            }
+            QKind::Max { windows } => {
+                let w = &windows[j];
+                let (mut m_cell, mut m) = self.lookup(w[0])?;
+                let relu = self.tables.tag(Activation::Relu);
+                for s in &w[1..] {
+                    // Row A: d = v - m and relu(d) by lookup.
+                    let ra = self.row();
+                    self.fix(ra, f::Q_LIN, Fr::ONE);
+                    self.fix(ra, f::C0, -Fr::ONE);
+                    self.fix(ra, f::C0 + 1, Fr::ONE);
+                    self.fix(ra, f::C0 + 2, -Fr::ONE);
+                    self.fix(ra, f::TAG_B, Fr::from(relu));
+                    let v = self.place(ra, 1, *s)?;
+                    let m_copy = self.adv(ra, 2, fe(m));
+                    self.copies.push((m_cell, m_copy));
+                    let (d, rd, next) = max_step(m, v, &st).map_err(|d| self.range_error(id, d))?;
+                    self.adv(ra, 0, fe(d));
+                    let rd_cell = self.adv(ra, 3, fe(rd));
+                    // Row B: m' = m + relu(d).
+                    let rb = self.row();
+                    self.fix(rb, f::Q_LIN, Fr::ONE);
+                    self.fix(rb, f::Q_Z, -Fr::ONE);
+                    self.fix(rb, f::C0, Fr::ONE);
+                    self.fix(rb, f::C0 + 1, Fr::ONE);
+                    let c0 = self.adv(rb, 0, fe(m));
+                    self.copies.push((m_cell, c0));
+                    let c1 = self.adv(rb, 1, fe(rd));
+                    self.copies.push((rd_cell, c1));
+                    m_cell = self.adv(rb, Z, fe(next));
+                    m = next;
+                }
+                self.set_home(id, m_cell, m);
+                Ok(())
+            }
+        }
+    }
+
+    /// `z[-1] + 2^(s-1) = 2^s*y + r` (or `z[-1] = y`), `r` in range, `out = act(y)` by lookup.
+    fn requant_row(&mut self, id: ValueId, acc: i128, shift: u32, act: Activation) -> Result<()> {
+        let st = self.model.settings;
+        let q = requant(acc, shift, act, &st).map_err(|y| self.range_error(id, y))?;
+        let r = self.row();
+        self.fix(r, f::Q_LIN, Fr::ONE);
+        self.fix(r, f::CHAIN, Fr::ONE);
+        if shift == 0 {
+            self.fix(r, f::C0, -Fr::ONE);
+        } else {
+            self.fix(r, f::C0, -pow2(shift));
+            self.fix(r, f::C0 + 1, -Fr::ONE);
+            self.fix(r, f::K, pow2(shift - 1));
+            self.fix(r, f::TAG_A, Fr::from(RANGE_TAG));
+        }
+        self.fix(r, f::TAG_B, Fr::from(self.tables.tag(act)));
+        self.adv(r, 0, fe(q.y));
+        self.adv(r, 1, fe(q.r));
+        let out = self.adv(r, 3, fe(q.out));
+        self.set_home(id, out, q.out);
+        Ok(())
+    }
+
+    fn range_error(&self, id: ValueId, value: i128) -> ProverError {
+        let node = self
+            .model
+            .nodes
+            .iter()
+            .find(|n| id >= n.first && ((id - n.first) as usize) < n.kind.len())
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        ProverError::OutOfRange {
+            node,
+            value,
+            bound: self.model.settings.bound() as i128,
+            scale_bits: self.model.settings.scale_bits,
+        }
+    }
+}
+
+/// Field element of a signed 128-bit integer.
+fn fe128(v: i128) -> Fr {
+    let m = Fr::from_u128(v.unsigned_abs());
+    if v < 0 {
+        -m
+    } else {
+        m
+    }
+}
+
+/// Tables a shard needs: every activation of its nodes, and relu for max pooling.
+pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
+    let mut t = Tables { acts: Vec::new() };
+    for item in &spec.items {
+        let kind = &model.nodes[item.node].kind;
+        match kind.activation() {
+            Some(a) => t.register(a),
+            None => t.register(Activation::Relu),
+        }
+    }
+    t
+}
+
+/// Builds a shard's layout and witness from the values of its inputs.
+///
+/// `inputs` are the values of `spec.inputs` (for the first shard, the quantized model
+/// input); `salt` blinds the input commitment of the first shard.
+pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salt: Fr) -> Result<Layout> {
+    if inputs.len() != spec.inputs.len() {
+        return Err(ProverError::Planning(format!(
+            "shard {} expects {} input values, got {}",
+            spec.index,
+            spec.inputs.len(),
+            inputs.len()
+        )));
+    }
+    let mut b = Builder {
+        model,
+        tables: shard_tables(model, spec),
+        fixed: vec![Vec::new(); f::COUNT],
+        advice: vec![Vec::new(); NUM_ADVICE],
+        copies: Vec::new(),
+        instance_cells: Vec::new(),
+        home: vec![None; model.num_values()],
+        zero: Cell { row: 0, col: 0 },
+    };
+    b.zero = b.constant(0);
+    let outputs = spec.outputs.clone();
+    let public_outputs = spec.is_last && outputs.len() <= MAX_OUTPUTS;
+    let n_out = b.constant(if public_outputs { outputs.len() as i64 } else { 0 });
+    let mut instances = vec![Fr::ZERO; instance::count()];
+
+    // Input boundary.
+    let received = b.receive(&spec.inputs, inputs);
+    let mut message: Vec<(Option<Cell>, Fr)> = Vec::new();
+    let domain = if spec.index == 0 {
+        message.push((None, salt));
+        DOMAIN_INPUT
+    } else {
+        DOMAIN_BOUNDARY
+    };
+    message.extend(b.pack(&received).into_iter().map(|(c, v)| (Some(c), v)));
+    let (in_cell, in_commit) = b.sponge(domain, &message);
+    b.instance_cells.push((in_cell, instance::IN_COMMIT));
+    instances[instance::IN_COMMIT] = in_commit;
+
+    // Computation.
+    for item in &spec.items {
+        let node = &model.nodes[item.node];
+        for j in item.outputs.clone() {
+            b.item(node.first, &node.kind, j)?;
+        }
+    }
+
+    // Output boundary.
+    let out_cells: Vec<(Cell, i64)> =
+        outputs.iter().map(|s| b.lookup(*s)).collect::<Result<_>>()?;
+    let packed: Vec<(Option<Cell>, Fr)> =
+        b.pack(&out_cells).into_iter().map(|(c, v)| (Some(c), v)).collect();
+    let (out_cell, out_commit) = b.sponge(DOMAIN_BOUNDARY, &packed);
+    b.instance_cells.push((out_cell, instance::OUT_COMMIT));
+    instances[instance::OUT_COMMIT] = out_commit;
+
+    b.instance_cells.push((n_out, instance::NUM_OUTPUTS));
+    for slot in 0..MAX_OUTPUTS {
+        let (cell, v) = match out_cells.get(slot) {
+            Some(c) if public_outputs => *c,
+            _ => (b.zero, 0),
+        };
+        b.instance_cells.push((cell, instance::OUTPUT0 + slot));
+        instances[instance::OUTPUT0 + slot] = fe(v);
+    }
+    instances[instance::NUM_OUTPUTS] = fe(if public_outputs { outputs.len() as i64 } else { 0 });
+
+    // Tables live in their own fixed columns, from row 0.
+    let rows = b.advice[0].len();
+    let entries = b.tables.entries(&model.settings);
+    let total = rows.max(entries.len());
+    for c in b.fixed.iter_mut() {
+        c.resize(total, Fr::ZERO);
+    }
+    for (i, e) in entries.iter().enumerate() {
+        b.fixed[f::T_TAG][i] = e[0];
+        b.fixed[f::T_IN][i] = e[1];
+        b.fixed[f::T_OUT][i] = e[2];
+    }
+    Ok(Layout {
+        rows: total,
+        fixed: b.fixed,
+        advice: b.advice,
+        copies: b.copies,
+        instance_cells: b.instance_cells,
+        instances,
+    })
+}

@@ -1,0 +1,67 @@
+//! The tagged lookup table of a shard: `(tag, tag*in, tag*out)` rows.
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+use crate::model::graph::Activation;
+use crate::quant::semantics::apply;
+use crate::quant::QuantSettings;
+
+use super::fe;
+
+/// Tag of the rescale remainder table `[0, 2^scale)`.
+pub const RANGE_TAG: u64 = 1;
+/// Tag of the identity table over the lookup domain (a range check).
+pub const IDENTITY_TAG: u64 = 2;
+
+/// Which tags a shard's table holds.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tables {
+    /// Activations other than identity, tagged `3, 4, ...` in this order.
+    pub acts: Vec<Activation>,
+}
+
+impl Tables {
+    /// Tag of an activation's table; identity is the range-check table.
+    pub fn tag(&self, act: Activation) -> u64 {
+        if act == Activation::Identity {
+            return IDENTITY_TAG;
+        }
+        3 + self.acts.iter().position(|a| *a == act).expect("activation registered in tables") as u64
+    }
+
+    /// Adds an activation if missing.
+    pub fn register(&mut self, act: Activation) {
+        if act != Activation::Identity && !self.acts.contains(&act) {
+            self.acts.push(act);
+        }
+    }
+
+    /// Number of table rows, including the leading all-zero row.
+    pub fn rows(&self, st: &QuantSettings) -> usize {
+        1 + (1usize << st.scale_bits) + (1 + self.acts.len()) * (1usize << st.lookup_bits)
+    }
+
+    /// The table rows `(tag, tag*in, tag*out)`; row 0 is all zero.
+    pub fn entries(&self, st: &QuantSettings) -> Vec<[Fr; 3]> {
+        let mut out = Vec::with_capacity(self.rows(st));
+        out.push([Fr::zero(); 3]);
+        let mut push = |tag: u64, v: i64, f: i64| {
+            let t = Fr::from(tag);
+            out.push([t, t * fe(v), t * fe(f)]);
+        };
+        for r in 0..(1i64 << st.scale_bits) {
+            push(RANGE_TAG, r, r);
+        }
+        let b = st.bound();
+        for v in -b..b {
+            push(IDENTITY_TAG, v, v);
+        }
+        for act in &self.acts {
+            let tag = self.tag(*act);
+            for v in -b..b {
+                push(tag, v, apply(*act, v, st.scale_bits));
+            }
+        }
+        out
+    }
+}

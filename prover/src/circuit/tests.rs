@@ -1,0 +1,167 @@
+//! MockProver tests of the shard circuit: honest witnesses pass, tampered ones fail.
+
+use std::sync::Arc;
+
+use halo2_base::halo2_proofs::dev::MockProver;
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::ff::Field;
+
+use super::layout::{build, Layout};
+use super::{fe, instance, ShardCircuit};
+use crate::model::graph::{Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo};
+use crate::quant::{quantize, QModel, QuantSettings};
+use crate::shard::plan::{plan, ShardPlan};
+
+const SETTINGS: QuantSettings = QuantSettings { scale_bits: 4, lookup_bits: 8 };
+
+fn v(i: u32) -> Src {
+    Src::Value(i)
+}
+
+/// A small graph with one node of every kind: 4 inputs, linear+relu, mul, sigmoid, max.
+fn tiny_graph() -> Graph {
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 0.5), (v(1), -0.25), (v(2), 1.0), (v(3), 0.75), (v(0), 0.1), (v(1), 0.3)]);
+    rows.push_row([(v(2), -1.0), (v(3), 0.5)]);
+    rows.push_row([]);
+    let nodes = vec![
+        Node {
+            name: "fc".into(),
+            op: "EinSum".into(),
+            first: 4,
+            kind: NodeKind::Linear { rows, bias: vec![0.1, -0.2, 0.3] },
+        },
+        Node {
+            name: "relu".into(),
+            op: "Max".into(),
+            first: 7,
+            kind: NodeKind::Act { input: vec![v(4), v(5), v(6)], act: Activation::Relu },
+        },
+        Node {
+            name: "sq".into(),
+            op: "Mul".into(),
+            first: 10,
+            kind: NodeKind::Mul { a: vec![v(7), v(8)], b: vec![v(9), v(0)] },
+        },
+        Node {
+            name: "sig".into(),
+            op: "Sigmoid".into(),
+            first: 12,
+            kind: NodeKind::Act { input: vec![v(10), v(1)], act: Activation::Sigmoid },
+        },
+        Node {
+            name: "pool".into(),
+            op: "MaxPool".into(),
+            first: 14,
+            kind: NodeKind::Max { windows: vec![vec![v(12), v(13), v(2)], vec![v(11)]] },
+        },
+        Node {
+            name: "leaky".into(),
+            op: "LeakyRelu".into(),
+            first: 16,
+            kind: NodeKind::Act { input: vec![v(3), v(14)], act: Activation::LeakyRelu { alpha: 0.1 } },
+        },
+    ];
+    Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![1, 4] }],
+        nodes,
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![5] },
+            srcs: vec![v(14), v(15), v(16), v(17), Src::Zero],
+        }],
+    }
+}
+
+fn inputs() -> Vec<Vec<f64>> {
+    vec![vec![0.7, -1.3, 0.4, -0.9]]
+}
+
+fn layouts(q: &QModel, p: &ShardPlan) -> Vec<Layout> {
+    let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    p.shards
+        .iter()
+        .map(|s| {
+            let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
+            build(q, s, &vals, Fr::from(42u64)).expect("layout")
+        })
+        .collect()
+}
+
+fn mock(k: u32, layout: &Layout) -> Result<(), String> {
+    let circuit = ShardCircuit { layout: Arc::new(layout.clone()), with_witness: true };
+    let prover = MockProver::run(k, &circuit, vec![layout.instances.clone()])
+        .map_err(|e| format!("{e:?}"))?;
+    prover.verify().map_err(|e| format!("{} failures, first: {:?}", e.len(), e.first()))
+}
+
+#[test]
+fn honest_shards_pass_and_chain() {
+    let q = quantize(&tiny_graph(), SETTINGS).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let ls = layouts(&q, &p);
+    for l in &ls {
+        mock(p.k, l).expect("honest witness satisfies");
+    }
+    for w in ls.windows(2) {
+        assert_eq!(w[0].instances[instance::OUT_COMMIT], w[1].instances[instance::IN_COMMIT]);
+    }
+    // The last shard exposes exactly the reference evaluator's outputs.
+    let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    let last = ls.last().expect("a shard");
+    let expect: Vec<Fr> = q.output_srcs().iter().map(|s| fe(trace.get(*s))).collect();
+    assert_eq!(last.instances[instance::NUM_OUTPUTS], Fr::from(expect.len() as u64));
+    assert_eq!(&last.instances[instance::OUTPUT0..instance::OUTPUT0 + expect.len()], &expect[..]);
+}
+
+#[test]
+fn small_k_splits_into_several_shards_that_chain() {
+    let q = quantize(&tiny_graph(), SETTINGS).expect("quantize");
+    // k=11 leaves ~2040 rows: tables fit, and a boundary commitment costs ~70 rows a pair.
+    let single = plan(&q, 11).expect("plan");
+    assert_eq!(single.shards.len(), 1);
+    let many = crate::shard::plan::plan_with_budget(&q, 11, 150).expect("plan");
+    assert!(many.shards.len() >= 2, "{} shards", many.shards.len());
+    let ls = layouts(&q, &many);
+    for l in &ls {
+        mock(many.k, l).expect("honest witness satisfies");
+    }
+    for w in ls.windows(2) {
+        assert_eq!(w[0].instances[instance::OUT_COMMIT], w[1].instances[instance::IN_COMMIT]);
+    }
+}
+
+/// Every advice cell that carries information must be constrained: changing it breaks
+/// a gate, a lookup, a copy or an instance.
+#[test]
+fn tampered_witness_fails() {
+    let q = quantize(&tiny_graph(), SETTINGS).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let honest = layouts(&q, &p).remove(0);
+    let rows = honest.advice[0].len();
+    let mut checked = 0;
+    // A spread of cells over every column; skip cells that are zero and unused.
+    for col in 0..honest.advice.len() {
+        for row in (0..rows).step_by(7) {
+            if bool::from(honest.advice[col][row].is_zero()) {
+                continue;
+            }
+            let mut bad = honest.clone();
+            bad.advice[col][row] += Fr::ONE;
+            assert!(mock(p.k, &bad).is_err(), "tampering advice[{col}][{row}] went unnoticed");
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} cells checked");
+}
+
+#[test]
+fn wrong_instance_fails() {
+    let q = quantize(&tiny_graph(), SETTINGS).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let honest = layouts(&q, &p).remove(0);
+    for i in [instance::IN_COMMIT, instance::OUT_COMMIT, instance::NUM_OUTPUTS, instance::OUTPUT0] {
+        let mut bad = honest.clone();
+        bad.instances[i] += Fr::ONE;
+        assert!(mock(p.k, &bad).is_err(), "instance {i} not bound");
+    }
+}

@@ -1,0 +1,88 @@
+//! The prover crate's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong between an ONNX file and a verified proof.
+#[derive(Debug, thiserror::Error)]
+pub enum ProverError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSON file does not have the expected form.
+    #[error("{path}: invalid JSON: {reason}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// tract could not load or type the ONNX model.
+    #[error("cannot load ONNX model {path}: {reason}")]
+    Onnx {
+        /// The model file.
+        path: PathBuf,
+        /// tract's message.
+        reason: String,
+    },
+    /// The model uses an op zkattest cannot prove.
+    #[error("unsupported op {op} at node {node:?}: {reason}")]
+    UnsupportedOp {
+        /// tract op name.
+        op: String,
+        /// Node name.
+        node: String,
+        /// Why it is unsupported.
+        reason: String,
+    },
+    /// Input data does not match the model's inputs.
+    #[error("input mismatch: {0}")]
+    InputShape(String),
+    /// A quantized value does not fit the lookup tables; calibrate with a smaller scale.
+    #[error("value {value} at node {node:?} is outside the lookup range ±{bound} (scale 2^{scale_bits}); run `zkattest calibrate` or lower the scale")]
+    OutOfRange {
+        /// Node name.
+        node: String,
+        /// Offending quantized value.
+        value: i128,
+        /// Exclusive bound on |value|.
+        bound: i128,
+        /// Scale exponent in use.
+        scale_bits: u32,
+    },
+    /// Settings are inconsistent.
+    #[error("invalid settings: {0}")]
+    Settings(String),
+    /// The model cannot be laid out within the row budget.
+    #[error("shard planning failed: {0}")]
+    Planning(String),
+    /// halo2 rejected the circuit or the proof.
+    #[error("halo2: {0}")]
+    Halo2(String),
+    /// A proof did not verify.
+    #[error("proof rejected: {0}")]
+    Rejected(String),
+    /// An artifact on disk is missing, corrupt or from another version.
+    #[error("artifact {path}: {reason}")]
+    Artifact {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = ProverError> = std::result::Result<T, E>;
+
+impl ProverError {
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ProverError::Io { path: path.into(), source }
+    }
+}

@@ -1,0 +1,297 @@
+//! The float dataflow graph that every ONNX model is lowered to.
+//!
+//! tract's decluttered typed model has dozens of op types; after import only four
+//! kinds of computation remain, each producing a flat list of scalar values.
+//! Data movement (reshape, transpose, slice, concat, pad, gather, tile...) does not
+//! survive import: it only rearranges [`Src`] references, which costs nothing in a
+//! circuit. Constant subgraphs are folded at import time.
+
+use serde::{Deserialize, Serialize};
+
+/// Identifier of one scalar value: model inputs come first, then each node's outputs in order.
+pub type ValueId = u32;
+
+/// Where one scalar operand comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Src {
+    /// The constant zero (padding).
+    Zero,
+    /// A value computed earlier (or a model input).
+    Value(ValueId),
+}
+
+/// An elementwise non-linearity, applied through a lookup table in the circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Activation {
+    /// y = x (the table then only range-checks).
+    Identity,
+    /// y = max(x, 0).
+    Relu,
+    /// y = 1 / (1 + e^-x).
+    Sigmoid,
+    /// y = x for x >= 0, alpha * x otherwise.
+    LeakyRelu {
+        /// Slope for negative inputs.
+        alpha: f32,
+    },
+}
+
+/// Rows of a sparse matrix in compressed form: row `j` owns `srcs[offsets[j]..offsets[j+1]]`.
+///
+/// Float weights in the [`Graph`], integer weights once quantized.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SparseRows<W = f64> {
+    /// `offsets.len() == rows + 1`, starting at 0.
+    pub offsets: Vec<u32>,
+    /// Operand of each term.
+    pub srcs: Vec<Src>,
+    /// Coefficient of each term.
+    pub weights: Vec<W>,
+}
+
+impl<W: Copy + PartialEq + Default> SparseRows<W> {
+    /// An empty matrix with zero rows.
+    pub fn new() -> Self {
+        Self { offsets: vec![0], srcs: Vec::new(), weights: Vec::new() }
+    }
+
+    /// Appends one row; terms with a [`Src::Zero`] operand or a zero weight are dropped.
+    pub fn push_row(&mut self, terms: impl IntoIterator<Item = (Src, W)>) {
+        for (src, w) in terms {
+            if src != Src::Zero && w != W::default() {
+                self.srcs.push(src);
+                self.weights.push(w);
+            }
+        }
+        self.offsets.push(self.srcs.len() as u32);
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
+    /// True when there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The terms of row `j`.
+    pub fn row(&self, j: usize) -> impl Iterator<Item = (Src, W)> + '_ {
+        let (a, b) = (self.offsets[j] as usize, self.offsets[j + 1] as usize);
+        self.srcs[a..b].iter().copied().zip(self.weights[a..b].iter().copied())
+    }
+
+    /// Total number of terms (multiply-accumulates).
+    pub fn nnz(&self) -> usize {
+        self.srcs.len()
+    }
+}
+
+/// What a node computes; output `j` of the node is value `node.first + j`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum NodeKind {
+    /// `y_j = bias_j + sum_t w_t * x_t` over the terms of row `j`: matmul, conv, pooling sums,
+    /// affine ops with constants, sums and differences of activations, folded batch norm.
+    Linear {
+        /// One row per output.
+        rows: SparseRows,
+        /// One bias per output.
+        bias: Vec<f64>,
+    },
+    /// `y_j = a_j * b_j`, the product of two activations (elementwise Mul, Square).
+    Mul {
+        /// Left operands.
+        a: Vec<Src>,
+        /// Right operands.
+        b: Vec<Src>,
+    },
+    /// `y_j = act(x_j)`.
+    Act {
+        /// Operands.
+        input: Vec<Src>,
+        /// The non-linearity.
+        act: Activation,
+    },
+    /// `y_j = max(window_j)` (max pooling, max reductions).
+    Max {
+        /// One non-empty window per output.
+        windows: Vec<Vec<Src>>,
+    },
+}
+
+impl NodeKind {
+    /// Number of values the node produces.
+    pub fn len(&self) -> usize {
+        match self {
+            NodeKind::Linear { bias, .. } => bias.len(),
+            NodeKind::Mul { a, .. } => a.len(),
+            NodeKind::Act { input, .. } => input.len(),
+            NodeKind::Max { windows } => windows.len(),
+        }
+    }
+
+    /// True when the node produces nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every operand the node reads, in order.
+    pub fn operands(&self) -> Box<dyn Iterator<Item = Src> + '_> {
+        match self {
+            NodeKind::Linear { rows, .. } => Box::new(rows.srcs.iter().copied()),
+            NodeKind::Mul { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
+            NodeKind::Act { input, .. } => Box::new(input.iter().copied()),
+            NodeKind::Max { windows } => Box::new(windows.iter().flatten().copied()),
+        }
+    }
+}
+
+/// One computation of the graph.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// Name of the tract node it came from (for error messages and reports).
+    pub name: String,
+    /// tract op name it came from, e.g. "Conv", "EinSum", "Max".
+    pub op: String,
+    /// First value id it produces.
+    pub first: ValueId,
+    /// What it computes.
+    pub kind: NodeKind,
+}
+
+/// A named tensor of the model's interface.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorInfo {
+    /// ONNX name.
+    pub name: String,
+    /// Shape, fully concrete.
+    pub shape: Vec<usize>,
+}
+
+impl TensorInfo {
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A model output: its shape and, row-major, where each element comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutputTensor {
+    /// Name and shape.
+    pub info: TensorInfo,
+    /// Source of each element.
+    pub srcs: Vec<Src>,
+}
+
+/// A whole model as a scalar dataflow graph over float weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Graph {
+    /// Inputs; input `i` owns consecutive value ids starting after input `i-1`.
+    pub inputs: Vec<TensorInfo>,
+    /// Computations in topological order; ids are consecutive after the inputs.
+    pub nodes: Vec<Node>,
+    /// Outputs.
+    pub outputs: Vec<OutputTensor>,
+}
+
+impl Graph {
+    /// Number of scalar inputs over all input tensors.
+    pub fn num_input_values(&self) -> usize {
+        self.inputs.iter().map(TensorInfo::numel).sum()
+    }
+
+    /// Total number of value ids (inputs and node outputs).
+    pub fn num_values(&self) -> usize {
+        self.nodes
+            .last()
+            .map(|n| n.first as usize + n.kind.len())
+            .unwrap_or_else(|| self.num_input_values())
+    }
+
+    /// Multiply-accumulates of the linear parts.
+    pub fn macs(&self) -> usize {
+        self.nodes
+            .iter()
+            .map(|n| match &n.kind {
+                NodeKind::Linear { rows, .. } => rows.nnz(),
+                NodeKind::Mul { a, .. } => a.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Evaluates the graph in f64 on flat inputs (one flat list per input tensor).
+    pub fn eval_f64(&self, inputs: &[Vec<f64>]) -> Vec<f64> {
+        let mut v: Vec<f64> = inputs.iter().flatten().copied().collect();
+        v.reserve(self.num_values().saturating_sub(v.len()));
+        let get = |v: &Vec<f64>, s: Src| match s {
+            Src::Zero => 0.0,
+            Src::Value(i) => v[i as usize],
+        };
+        for node in &self.nodes {
+            match &node.kind {
+                NodeKind::Linear { rows, bias } => {
+                    for (j, b) in bias.iter().enumerate() {
+                        let y = rows.row(j).fold(*b, |acc, (s, w)| acc + w * get(&v, s));
+                        v.push(y);
+                    }
+                }
+                NodeKind::Mul { a, b } => {
+                    for (x, y) in a.iter().zip(b) {
+                        let p = get(&v, *x) * get(&v, *y);
+                        v.push(p);
+                    }
+                }
+                NodeKind::Act { input, act } => {
+                    for x in input {
+                        let y = act.apply_f64(get(&v, *x));
+                        v.push(y);
+                    }
+                }
+                NodeKind::Max { windows } => {
+                    for w in windows {
+                        let m = w.iter().map(|s| get(&v, *s)).fold(f64::NEG_INFINITY, f64::max);
+                        v.push(m);
+                    }
+                }
+            }
+        }
+        v
+    }
+
+    /// Reads the output tensors (flat) out of a full value vector.
+    pub fn gather_outputs<T: Copy + Default>(&self, values: &[T]) -> Vec<Vec<T>> {
+        self.outputs
+            .iter()
+            .map(|o| {
+                o.srcs
+                    .iter()
+                    .map(|s| match s {
+                        Src::Zero => T::default(),
+                        Src::Value(i) => values[*i as usize],
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+impl Activation {
+    /// The real-valued function.
+    pub fn apply_f64(&self, x: f64) -> f64 {
+        match *self {
+            Activation::Identity => x,
+            Activation::Relu => x.max(0.0),
+            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::LeakyRelu { alpha } => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    alpha as f64 * x
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The quantized reference evaluator: the plain-Rust meaning of a [`QModel`].
+
+use super::semantics::{apply, max_step, requant};
+use super::{QKind, QModel};
+use crate::error::{ProverError, Result};
+use crate::model::graph::Src;
+
+/// Every value of one quantized inference, indexed by value id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// Value `i` at the model's scale.
+    pub values: Vec<i64>,
+}
+
+impl Trace {
+    /// The value behind a source.
+    pub fn get(&self, s: Src) -> i64 {
+        match s {
+            Src::Zero => 0,
+            Src::Value(v) => self.values[v as usize],
+        }
+    }
+}
+
+/// Per-node statistics of the largest lookup input seen, for calibration.
+#[derive(Clone, Debug, Default)]
+pub struct RangeStats {
+    /// Largest |lookup input| per node, as a multiple of the bound (may exceed 1).
+    pub max_abs: Vec<i128>,
+}
+
+impl QModel {
+    /// Quantizes flat float inputs (one list per input tensor) and checks their range.
+    pub fn quantize_inputs(&self, inputs: &[Vec<f64>]) -> Result<Vec<i64>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(ProverError::InputShape(format!(
+                "model has {} inputs, input data has {}",
+                self.inputs.len(),
+                inputs.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(self.num_input_values());
+        for (info, data) in self.inputs.iter().zip(inputs) {
+            if data.len() != info.numel() {
+                return Err(ProverError::InputShape(format!(
+                    "input {:?} has shape {:?} ({} values), input data has {} values",
+                    info.name,
+                    info.shape,
+                    info.numel(),
+                    data.len()
+                )));
+            }
+            for &x in data {
+                if !x.is_finite() {
+                    return Err(ProverError::InputShape(format!("input {:?} holds {x}", info.name)));
+                }
+                let q = self.settings.quantize(x);
+                if !self.settings.in_range(q as i128) {
+                    return Err(ProverError::OutOfRange {
+                        node: format!("input {}", info.name),
+                        value: q as i128,
+                        bound: self.settings.bound() as i128,
+                        scale_bits: self.settings.scale_bits,
+                    });
+                }
+                out.push(q);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs the model on quantized inputs.
+    pub fn eval(&self, inputs_q: &[i64]) -> Result<Trace> {
+        self.eval_inner(inputs_q, None)
+    }
+
+    /// Runs the model and records, per node, the largest |lookup input| instead of failing.
+    pub fn eval_stats(&self, inputs_q: &[i64]) -> Result<(Trace, RangeStats)> {
+        let mut stats = RangeStats { max_abs: vec![0; self.nodes.len()] };
+        let t = self.eval_inner(inputs_q, Some(&mut stats))?;
+        Ok((t, stats))
+    }
+
+    fn eval_inner(&self, inputs_q: &[i64], mut stats: Option<&mut RangeStats>) -> Result<Trace> {
+        let st = self.settings;
+        let mut t = Trace { values: Vec::with_capacity(self.num_values()) };
+        t.values.extend_from_slice(inputs_q);
+        for (ni, node) in self.nodes.iter().enumerate() {
+            // A lookup input out of range is an error, or, when collecting statistics,
+            // recorded and replaced by the exact float-free fallback so evaluation goes on.
+            let mut lookup = |raw: i128, ok: Option<i64>, fallback: i64| -> Result<i64> {
+                if let Some(s) = stats.as_deref_mut() {
+                    s.max_abs[ni] = s.max_abs[ni].max(raw.abs());
+                }
+                match (ok, stats.is_some()) {
+                    (Some(v), _) => Ok(v),
+                    (None, true) => Ok(fallback),
+                    (None, false) => Err(ProverError::OutOfRange {
+                        node: node.name.clone(),
+                        value: raw,
+                        bound: st.bound() as i128,
+                        scale_bits: st.scale_bits,
+                    }),
+                }
+            };
+            let mut requant_out = |acc: i128, shift: u32, act| -> Result<i64> {
+                match requant(acc, shift, act, &st) {
+                    Ok(q) => lookup(q.y as i128, Some(q.out), 0),
+                    Err(y) => {
+                        let clamped = y.clamp(-(st.bound() as i128), st.bound() as i128 - 1) as i64;
+                        lookup(y, None, apply(act, clamped, st.scale_bits))
+                    }
+                }
+            };
+            match &node.kind {
+                QKind::Linear { rows, bias, shift, act } => {
+                    for (j, b) in bias.iter().enumerate() {
+                        let acc = rows
+                            .row(j)
+                            .fold(*b as i128, |a, (s, w)| a + w as i128 * t.get(s) as i128);
+                        let v = requant_out(acc, *shift, *act)?;
+                        t.values.push(v);
+                    }
+                }
+                QKind::Mul { a, b, act } => {
+                    for (x, y) in a.iter().zip(b) {
+                        let acc = t.get(*x) as i128 * t.get(*y) as i128;
+                        let v = requant_out(acc, st.scale_bits, *act)?;
+                        t.values.push(v);
+                    }
+                }
+                QKind::Act { input, act } => {
+                    for x in input {
+                        let v = requant_out(t.get(*x) as i128, 0, *act)?;
+                        t.values.push(v);
+                    }
+                }
+                QKind::Max { windows } => {
+                    for w in windows {
+                        let mut m = t.get(w[0]);
+                        for s in &w[1..] {
+                            let v = t.get(*s);
+                            m = match max_step(m, v, &st) {
+                                Ok((d, _, next)) => lookup(d as i128, Some(next), 0)?,
+                                Err(d) => lookup(d, None, m.max(v))?,
+                            };
+                        }
+                        t.values.push(m);
+                    }
+                }
+            }
+        }
+        Ok(t)
+    }
+
+    /// Dequantized model outputs (one flat list per output tensor).
+    pub fn outputs_f64(&self, trace: &Trace) -> Vec<Vec<f64>> {
+        self.outputs
+            .iter()
+            .map(|o| o.srcs.iter().map(|s| self.settings.dequantize(trace.get(*s))).collect())
+            .collect()
+    }
+}

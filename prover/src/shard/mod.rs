@@ -1,0 +1,3 @@
+//! Splitting a quantized model into shards that each fit one circuit.
+
+pub mod plan;

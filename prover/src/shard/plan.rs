@@ -1,0 +1,189 @@
+//! The shard planner.
+//!
+//! A model is a sequence of items (one output of one node) in topological order. A shard
+//! is a contiguous run of items; the values it receives are those produced before it and
+//! still needed (the live set at its start), and it passes on the live set at its end.
+//! A node whose outputs do not fit one shard is simply cut between outputs, i.e. by output
+//! channel for a conv or by output row for a matmul: shards stay bounded by `2^k` rows
+//! whatever the model size.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::circuit::layout::{cost, shard_tables};
+use crate::circuit::usable_rows;
+use crate::error::{ProverError, Result};
+use crate::model::graph::{Src, ValueId};
+use crate::quant::QModel;
+
+/// A run of outputs of one node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Index in `QModel::nodes`.
+    pub node: usize,
+    /// Outputs of that node computed here.
+    pub outputs: Range<usize>,
+}
+
+/// One shard: what it receives, computes and passes on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardSpec {
+    /// Position in the chain.
+    pub index: usize,
+    /// True for the shard holding the model outputs.
+    pub is_last: bool,
+    /// Values received (sorted ids); all model inputs for shard 0.
+    pub inputs: Vec<ValueId>,
+    /// Computation.
+    pub items: Vec<Item>,
+    /// Values passed on: live values (sorted) or, for the last shard, the model outputs.
+    pub outputs: Vec<Src>,
+    /// Gate rows used (excluding table rows).
+    pub rows: usize,
+}
+
+/// A model's shards at one circuit size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardPlan {
+    /// Every shard circuit has `2^k` rows.
+    pub k: u32,
+    /// The chain.
+    pub shards: Vec<ShardSpec>,
+}
+
+/// Plans shards of `2^k` rows.
+pub fn plan(model: &QModel, k: u32) -> Result<ShardPlan> {
+    plan_with_budget(model, k, usable_rows(k))
+}
+
+/// Plans shards of `2^k` rows using at most `budget` gate rows each (tests use small
+/// budgets to force many shards on small models).
+pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPlan> {
+    let budget = budget.min(usable_rows(k));
+    let st = model.settings;
+    let n_in = model.num_input_values();
+    // Items in order: (node, output), with their row cost.
+    let mut items: Vec<(usize, usize)> = Vec::new();
+    for (ni, node) in model.nodes.iter().enumerate() {
+        items.extend((0..node.kind.len()).map(|j| (ni, j)));
+    }
+    let n = items.len();
+    if n == 0 {
+        return Err(ProverError::Planning("the model computes nothing".into()));
+    }
+    let item_cost: Vec<usize> =
+        items.iter().map(|&(ni, j)| cost::item(&model.nodes[ni].kind, j)).collect();
+
+    // produced[v]: item position + 1 (0 for model inputs); last[v]: last reading item, or n.
+    let num_values = model.num_values();
+    let mut produced = vec![0usize; num_values];
+    let mut last: Vec<Option<usize>> = vec![None; num_values];
+    for (p, &(ni, j)) in items.iter().enumerate() {
+        let node = &model.nodes[ni];
+        produced[node.first as usize + j] = p + 1;
+        for s in node.kind.operands_of(j) {
+            if let Src::Value(v) = s {
+                last[v as usize] = Some(p);
+            }
+        }
+    }
+    let outputs = model.output_srcs();
+    for s in &outputs {
+        if let Src::Value(v) = s {
+            last[*v as usize] = Some(n);
+        }
+    }
+    // live[c]: values produced before cut c and read at or after it.
+    let mut delta = vec![0i64; n + 2];
+    for v in 0..num_values {
+        if let Some(l) = last[v] {
+            if l >= produced[v] {
+                delta[produced[v]] += 1;
+                delta[l + 1] -= 1;
+            }
+        }
+    }
+    let mut live = vec![0usize; n + 1];
+    let mut acc = 0i64;
+    for c in 0..=n {
+        acc += delta[c];
+        live[c] = acc as usize;
+    }
+
+    let mut shards = Vec::new();
+    let mut a = 0usize;
+    while a < n {
+        let n_recv = if a == 0 { n_in } else { live[a] };
+        let base = cost::OVERHEAD + cost::receive(n_recv, usize::from(a == 0), st.lookup_bits);
+        let out_cost = |b: usize| {
+            let n_out = if b == n { outputs.len() } else { live[b] };
+            cost::commit(n_out, 0, st.lookup_bits)
+        };
+        let mut b = a;
+        let mut rows = base;
+        while b < n && rows + item_cost[b] + out_cost(b + 1) <= budget {
+            rows += item_cost[b];
+            b += 1;
+        }
+        if b == a {
+            let (ni, j) = items[a];
+            return Err(ProverError::Planning(format!(
+                "output {j} of node {:?} needs {} rows with {} boundary values, more than the {budget} rows of k={k}; raise k",
+                model.nodes[ni].name,
+                base + item_cost[a] + out_cost(a + 1),
+                n_recv
+            )));
+        }
+        rows += out_cost(b);
+        shards.push(spec(model, &items, &produced, &last, a, b, n_in, &outputs, rows));
+        a = b;
+    }
+    let count = shards.len();
+    for (i, s) in shards.iter_mut().enumerate() {
+        s.index = i;
+        s.is_last = i + 1 == count;
+        let table_rows = shard_tables(model, s).rows(&st);
+        if table_rows > usable_rows(k) {
+            return Err(ProverError::Planning(format!(
+                "shard {i} needs {table_rows} lookup table rows, more than the {budget} rows of k={k}; raise k or lower lookup_bits"
+            )));
+        }
+    }
+    Ok(ShardPlan { k, shards })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spec(
+    model: &QModel,
+    items: &[(usize, usize)],
+    produced: &[usize],
+    last: &[Option<usize>],
+    a: usize,
+    b: usize,
+    n_in: usize,
+    outputs: &[Src],
+    rows: usize,
+) -> ShardSpec {
+    let live_at = |c: usize| -> Vec<ValueId> {
+        (0..produced.len())
+            .filter(|&v| produced[v] <= c && last[v].is_some_and(|l| l >= c && l >= produced[v]))
+            .map(|v| v as ValueId)
+            .collect()
+    };
+    let inputs = if a == 0 { (0..n_in as ValueId).collect() } else { live_at(a) };
+    let shard_outputs = if b == items.len() {
+        outputs.to_vec()
+    } else {
+        live_at(b).into_iter().map(Src::Value).collect()
+    };
+    let mut runs: Vec<Item> = Vec::new();
+    for &(ni, j) in &items[a..b] {
+        match runs.last_mut() {
+            Some(run) if run.node == ni && run.outputs.end == j => run.outputs.end = j + 1,
+            _ => runs.push(Item { node: ni, outputs: j..j + 1 }),
+        }
+    }
+    let _ = model;
+    ShardSpec { index: 0, is_last: false, inputs, items: runs, outputs: shard_outputs, rows }
+}
