@@ -5,6 +5,18 @@ pub mod error;
 pub mod model;
 
 pub use error::{ProverError, Result};
-pub mod quant;
+pub mod artifacts;
 pub mod circuit;
+pub mod pipeline;
+pub mod proof;
+pub mod quant;
 pub mod shard;
+
+/// The BN254 scalar field, in which all circuit values live.
+pub use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+
+/// A uniformly random field element (an input-commitment salt).
+pub fn random_salt() -> Fr {
+    use halo2_base::halo2_proofs::halo2curves::ff::Field;
+    Fr::random(rand::rngs::OsRng)
+}

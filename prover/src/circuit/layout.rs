@@ -16,7 +16,7 @@ use super::table::{Tables, IDENTITY_TAG, RANGE_TAG};
 use super::{fe, pow2};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Activation, Src, ValueId};
-use crate::quant::semantics::{max_step, requant};
+use crate::quant::semantics::{max_step, requant, Requant};
 use crate::quant::{QKind, QModel};
 use crate::shard::plan::ShardSpec;
 
@@ -103,6 +103,8 @@ struct Builder<'a> {
     /// Home cell and value of each model value present in this shard.
     home: Vec<Option<(Cell, i64)>>,
     zero: Cell,
+    /// Out-of-range values are errors; keygen (any witness will do) clamps them instead.
+    strict: bool,
 }
 
 impl<'a> Builder<'a> {
@@ -298,7 +300,7 @@ impl<'a> Builder<'a> {
             QKind::Act { input, act } => {
                 let r = self.row();
                 let v = self.place(r, 0, input[j])?;
-                let q = requant(v as i128, 0, *act, &st).map_err(|y| self.range_error(id, y))?;
+                let q = self.requant_checked(id, v as i128, 0, *act)?;
                 let tag = self.tables.tag(*act);
                 self.fix(r, f::TAG_B, Fr::from(tag));
                 let out = self.adv(r, 3, fe(q.out));
@@ -320,7 +322,11 @@ impl<'a> Builder<'a> {
                     let v = self.place(ra, 1, *s)?;
                     let m_copy = self.adv(ra, 2, fe(m));
                     self.copies.push((m_cell, m_copy));
-                    let (d, rd, next) = max_step(m, v, &st).map_err(|d| self.range_error(id, d))?;
+                    let (d, rd, next) = match max_step(m, v, &st) {
+                        Ok(step) => step,
+                        Err(d) if self.strict => return Err(self.range_error(id, d)),
+                        Err(_) => (0, 0, m),
+                    };
                     self.adv(ra, 0, fe(d));
                     let rd_cell = self.adv(ra, 3, fe(rd));
                     // Row B: m' = m + relu(d).
@@ -344,8 +350,7 @@ impl<'a> Builder<'a> {
 
     /// `z[-1] + 2^(s-1) = 2^s*y + r` (or `z[-1] = y`), `r` in range, `out = act(y)` by lookup.
     fn requant_row(&mut self, id: ValueId, acc: i128, shift: u32, act: Activation) -> Result<()> {
-        let st = self.model.settings;
-        let q = requant(acc, shift, act, &st).map_err(|y| self.range_error(id, y))?;
+        let q = self.requant_checked(id, acc, shift, act)?;
         let r = self.row();
         self.fix(r, f::Q_LIN, Fr::ONE);
         self.fix(r, f::CHAIN, Fr::ONE);
@@ -363,6 +368,21 @@ impl<'a> Builder<'a> {
         let out = self.adv(r, 3, fe(q.out));
         self.set_home(id, out, q.out);
         Ok(())
+    }
+
+    fn requant_checked(
+        &self,
+        id: ValueId,
+        acc: i128,
+        shift: u32,
+        act: Activation,
+    ) -> Result<Requant> {
+        let st = &self.model.settings;
+        match requant(acc, shift, act, st) {
+            Ok(q) => Ok(q),
+            Err(y) if self.strict => Err(self.range_error(id, y)),
+            Err(_) => Ok(Requant { y: 0, r: 0, out: 0 }),
+        }
     }
 
     fn range_error(&self, id: ValueId, value: i128) -> ProverError {
@@ -410,6 +430,22 @@ pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
 /// `inputs` are the values of `spec.inputs` (for the first shard, the quantized model
 /// input); `salt` blinds the input commitment of the first shard.
 pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salt: Fr) -> Result<Layout> {
+    build_inner(model, spec, inputs, salt, true)
+}
+
+/// The layout of a shard for keygen: fixed columns and copies only matter, so the
+/// witness comes from zero inputs and out-of-range values are tolerated.
+pub fn build_for_keygen(model: &QModel, spec: &ShardSpec) -> Result<Layout> {
+    build_inner(model, spec, &vec![0; spec.inputs.len()], Fr::ZERO, false)
+}
+
+fn build_inner(
+    model: &QModel,
+    spec: &ShardSpec,
+    inputs: &[i64],
+    salt: Fr,
+    strict: bool,
+) -> Result<Layout> {
     if inputs.len() != spec.inputs.len() {
         return Err(ProverError::Planning(format!(
             "shard {} expects {} input values, got {}",
@@ -427,6 +463,7 @@ pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salt: Fr) -> Resu
         instance_cells: Vec::new(),
         home: vec![None; model.num_values()],
         zero: Cell { row: 0, col: 0 },
+        strict,
     };
     b.zero = b.constant(0);
     let outputs = spec.outputs.clone();

@@ -111,6 +111,15 @@ fn honest_shards_pass_and_chain() {
     let expect: Vec<Fr> = q.output_srcs().iter().map(|s| fe(trace.get(*s))).collect();
     assert_eq!(last.instances[instance::NUM_OUTPUTS], Fr::from(expect.len() as u64));
     assert_eq!(&last.instances[instance::OUTPUT0..instance::OUTPUT0 + expect.len()], &expect[..]);
+
+    // Native commitments agree with the circuit's.
+    let inputs_q = q.quantize_inputs(&inputs()).expect("inputs");
+    let input_commit =
+        crate::shard::boundary::input_commitment(&inputs_q, SETTINGS.lookup_bits, Fr::from(42u64));
+    assert_eq!(ls[0].instances[instance::IN_COMMIT], input_commit);
+    let outs: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    let out_commit = crate::shard::boundary::boundary_commitment(&outs, SETTINGS.lookup_bits);
+    assert_eq!(last.instances[instance::OUT_COMMIT], out_commit);
 }
 
 #[test]

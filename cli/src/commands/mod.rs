@@ -1,0 +1,131 @@
+//! One module per subcommand; shared argument handling here.
+
+pub mod bench;
+pub mod calibrate;
+pub mod compile;
+pub mod prove;
+pub mod setup;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use zkattest_prover::artifacts::compiled::{CompileOptions, DEFAULT_HEADROOM, DEFAULT_MAX_K};
+use zkattest_prover::model::input::InputData;
+use zkattest_prover::proof::srs::default_cache_dir;
+use zkattest_prover::proof::Srs;
+
+/// A model given as a folder (`network.onnx` + `input.json`) or an `.onnx` file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Model folder holding network.onnx (and input.json), or an .onnx file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Input file (`{"input_data": [[...]]}`); defaults to input.json beside the model.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+}
+
+impl ModelArgs {
+    /// The ONNX file.
+    pub fn onnx(&self) -> anyhow::Result<PathBuf> {
+        let p = if self.model.is_dir() { self.model.join("network.onnx") } else { self.model.clone() };
+        if !p.is_file() {
+            bail!("no ONNX model at {} (expected a folder with network.onnx, or an .onnx file)", p.display());
+        }
+        Ok(p)
+    }
+
+    /// The input file, explicit or beside the model.
+    pub fn input_path(&self) -> anyhow::Result<PathBuf> {
+        if let Some(p) = &self.input {
+            return Ok(p.clone());
+        }
+        let dir = if self.model.is_dir() { self.model.clone() } else { self.model.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let p = dir.join("input.json");
+        if !p.is_file() {
+            bail!("no input given and no input.json beside the model; pass --input FILE");
+        }
+        Ok(p)
+    }
+
+    /// Parsed input.
+    pub fn input(&self) -> anyhow::Result<InputData> {
+        let p = self.input_path()?;
+        InputData::from_file(&p).with_context(|| format!("reading input {}", p.display()))
+    }
+}
+
+/// Circuit-size and quantization options shared by compile and bench.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CircuitArgs {
+    /// Rows per shard circuit: 2^k [default: the smallest k up to --max-k that holds the
+    /// model in one shard; --max-k with several shards beyond that].
+    #[arg(long)]
+    pub k: Option<u32>,
+    /// Largest automatic k (bounds each shard's proving memory).
+    #[arg(long, default_value_t = DEFAULT_MAX_K)]
+    pub max_k: u32,
+    /// Lookup domain bits: values stay within ±2^(bits-1) at the chosen scale
+    /// [default: calibrated, 12, 14 or 16].
+    #[arg(long)]
+    pub lookup_bits: Option<u32>,
+    /// Fixed-point scale exponent [default: calibrated on the input].
+    #[arg(long)]
+    pub scale_bits: Option<u32>,
+}
+
+impl CircuitArgs {
+    /// The prover's compile options.
+    pub fn options(&self) -> CompileOptions {
+        CompileOptions {
+            k: self.k,
+            max_k: self.max_k,
+            lookup_bits: self.lookup_bits,
+            scale_bits: self.scale_bits,
+            headroom: DEFAULT_HEADROOM,
+        }
+    }
+}
+
+/// Default artifact folder of a model.
+pub fn default_artifacts(name: &str) -> PathBuf {
+    PathBuf::from("zkattest-artifacts").join(name)
+}
+
+/// SRS options shared by setup, prove and verify.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SrsArgs {
+    /// Trusted-setup KZG params file (halo2 raw ParamsKZG, e.g. converted Perpetual Powers of
+    /// Tau). Without it, an INSECURE dev SRS is generated and cached.
+    #[arg(long)]
+    pub srs: Option<PathBuf>,
+}
+
+impl SrsArgs {
+    /// Loads the SRS of size `k`, warning loudly about a dev SRS.
+    pub fn load(&self, k: u32, json: bool) -> anyhow::Result<Srs> {
+        match &self.srs {
+            Some(p) => Ok(Srs::load(p, k)?),
+            None => {
+                if !json {
+                    eprintln!("warning: using the dev SRS (INSECURE, development only); pass --srs FILE in production");
+                }
+                Ok(Srs::dev(&default_cache_dir(), k)?)
+            }
+        }
+    }
+}
+
+/// Peak resident memory of this process so far, in MB.
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}

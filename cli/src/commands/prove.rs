@@ -1,0 +1,82 @@
+//! `zkattest prove`.
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use zkattest_prover::artifacts::inference::{write_json, InputOpening};
+use zkattest_prover::artifacts::CompiledModel;
+use zkattest_prover::pipeline::{self, ShardTiming};
+
+use super::SrsArgs;
+use crate::progress::bar;
+
+/// Arguments of `prove`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Artifact folder (compiled model and keys).
+    #[arg(long)]
+    pub artifacts: PathBuf,
+    /// Input file (`{"input_data": [[...]]}`).
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Commit to the input without a salt so anyone holding the input can recompute the
+    /// commitment (default: a random salt keeps the input private).
+    #[arg(long)]
+    pub public_input: bool,
+    /// Shards proven at once (each needs its own memory).
+    #[arg(long, default_value_t = 1)]
+    pub parallel: usize,
+    /// Proof file [default: <artifacts>/proof.json]; the salt goes to <proof>.opening.json.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub srs: SrsArgs,
+}
+
+#[derive(Serialize)]
+struct Report {
+    proof: PathBuf,
+    opening: PathBuf,
+    shards: usize,
+    input_commitment: String,
+    outputs: Vec<f64>,
+    prove_s: f64,
+    timings: Vec<ShardTiming>,
+}
+
+pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
+    let compiled = CompiledModel::load(&a.artifacts)?;
+    let input = zkattest_prover::model::input::InputData::from_file(&a.input)?;
+    let srs = a.srs.load(compiled.plan.k, json)?;
+    let salt = if a.public_input { zkattest_prover::Fr::zero() } else { zkattest_prover::random_salt() };
+    let pb = bar(compiled.plan.shards.len(), "proving", json);
+    let t = std::time::Instant::now();
+    let (proof, timings) =
+        pipeline::prove(&compiled, &a.artifacts, &srs, &input.values, salt, a.parallel, &|_| pb.inc(1))?;
+    let prove_s = t.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let out = a.out.clone().unwrap_or_else(|| a.artifacts.join("proof.json"));
+    let opening = out.with_extension("opening.json");
+    write_json(&out, &proof)?;
+    write_json(&opening, &InputOpening::new(&salt))?;
+    let report = Report {
+        proof: out,
+        opening,
+        shards: proof.shards.len(),
+        input_commitment: proof.input_commitment.clone(),
+        outputs: proof.outputs.clone(),
+        prove_s,
+        timings,
+    };
+    crate::output::print(json, &report, || {
+        format!(
+            "proved {} shard(s) in {:.1} s -> {}\n  input commitment {}\n  outputs {:?}\n  salt (keep private unless --public-input) -> {}",
+            report.shards,
+            report.prove_s,
+            report.proof.display(),
+            report.input_commitment,
+            report.outputs,
+            report.opening.display()
+        )
+    })
+}

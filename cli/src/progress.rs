@@ -1,0 +1,18 @@
+//! Progress bars on stderr (hidden with `--json` or when stderr is not a terminal).
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A bar over `len` steps labelled `what`.
+pub fn bar(len: usize, what: &str, json: bool) -> ProgressBar {
+    let pb = ProgressBar::new(len as u64);
+    if json {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg:12} [{elapsed_precise}] {bar:30} {pos}/{len}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(200));
+    pb
+}

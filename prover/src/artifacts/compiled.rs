@@ -1,0 +1,181 @@
+//! A compiled model: quantized graph, settings and shard plan.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ProverError, Result};
+use crate::model::graph::Graph;
+use crate::model::import::import_onnx;
+use crate::model::input::InputData;
+use crate::proof::keys::write_atomic;
+use crate::quant::calibrate::{calibrate, Calibration};
+use crate::quant::{quantize, QModel, QuantSettings};
+use crate::shard::plan::{plan, ShardPlan};
+
+/// Format version of `compiled.bin`.
+pub const COMPILED_VERSION: u32 = 1;
+
+/// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB.
+pub const DEFAULT_MAX_K: u32 = 17;
+/// Lookup domains tried by calibration, smallest (cheapest tables) first.
+pub const AUTO_LOOKUP_BITS: [u32; 3] = [12, 14, 16];
+/// Calibration widens the lookup domain until the scale has at least this many bits.
+pub const MIN_AUTO_SCALE_BITS: u32 = 8;
+/// Calibration keeps the largest sample value under half the lookup bound.
+pub const DEFAULT_HEADROOM: f64 = 2.0;
+
+/// How to compile a model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompileOptions {
+    /// Circuit size exponent of every shard; `None` picks the smallest `k <= max_k` that
+    /// holds the whole model in one shard, or `max_k` with several shards.
+    pub k: Option<u32>,
+    /// Upper bound on the automatic `k` (bounds each shard's memory).
+    pub max_k: u32,
+    /// Lookup domain bits; `None` lets calibration choose (see [`AUTO_LOOKUP_BITS`]).
+    pub lookup_bits: Option<u32>,
+    /// Fixed scale; `None` calibrates on the sample inputs.
+    pub scale_bits: Option<u32>,
+    /// Calibration headroom factor.
+    pub headroom: f64,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            k: None,
+            max_k: DEFAULT_MAX_K,
+            lookup_bits: None,
+            scale_bits: None,
+            headroom: DEFAULT_HEADROOM,
+        }
+    }
+}
+
+/// Everything needed to set up and prove a model, derived from the ONNX file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompiledModel {
+    /// Format version.
+    pub version: u32,
+    /// Model name (its folder or file stem).
+    pub name: String,
+    /// The float graph (reference semantics before quantization).
+    pub graph: Graph,
+    /// The quantized model the circuits prove.
+    pub model: QModel,
+    /// The shards.
+    pub plan: ShardPlan,
+    /// Calibration report, when the scale was calibrated.
+    pub calibration: Option<Calibration>,
+}
+
+impl CompiledModel {
+    /// Imports, calibrates (unless a scale is given), quantizes and plans shards.
+    pub fn compile(onnx: &Path, samples: &[InputData], opts: &CompileOptions) -> Result<Self> {
+        let shapes = samples.first().and_then(|s| s.shapes.clone());
+        let graph = import_onnx(onnx, shapes.as_deref())?;
+        Self::from_graph(name_of(onnx), graph, samples, opts)
+    }
+
+    /// Same as [`CompiledModel::compile`] from an imported graph.
+    pub fn from_graph(
+        name: String,
+        graph: Graph,
+        samples: &[InputData],
+        opts: &CompileOptions,
+    ) -> Result<Self> {
+        let sample_values: Vec<Vec<Vec<f64>>> = samples.iter().map(|s| s.values.clone()).collect();
+        let (settings, calibration) = match (opts.scale_bits, opts.lookup_bits) {
+            (Some(scale_bits), lookup_bits) => (
+                QuantSettings { scale_bits, lookup_bits: lookup_bits.unwrap_or(AUTO_LOOKUP_BITS[1]) },
+                None,
+            ),
+            (None, Some(bits)) => {
+                let c = calibrate(&graph, &sample_values, bits, opts.headroom)?;
+                (c.settings, Some(c))
+            }
+            (None, None) => {
+                let mut chosen = None;
+                for bits in AUTO_LOOKUP_BITS {
+                    if let Ok(c) = calibrate(&graph, &sample_values, bits, opts.headroom) {
+                        let fine = c.settings.scale_bits >= MIN_AUTO_SCALE_BITS;
+                        chosen = Some(c);
+                        if fine {
+                            break;
+                        }
+                    }
+                }
+                let c = match chosen {
+                    Some(c) => c,
+                    None => calibrate(&graph, &sample_values, AUTO_LOOKUP_BITS[2], opts.headroom)?,
+                };
+                (c.settings, Some(c))
+            }
+        };
+        let model = quantize(&graph, settings)?;
+        let plan = match opts.k {
+            Some(k) => plan(&model, k)?,
+            None => auto_plan(&model, opts.max_k)?,
+        };
+        Ok(Self { version: COMPILED_VERSION, name, graph, model, plan, calibration })
+    }
+
+    /// Path of `compiled.bin` in an artifact directory.
+    pub fn path(dir: &Path) -> PathBuf {
+        dir.join("compiled.bin")
+    }
+
+    /// Writes `compiled.bin`.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        let path = Self::path(dir);
+        let bytes = bincode::serialize(self)
+            .map_err(|e| ProverError::Artifact { path: path.clone(), reason: e.to_string() })?;
+        write_atomic(&path, |w| std::io::Write::write_all(w, &bytes))
+    }
+
+    /// Reads `compiled.bin`, refusing other format versions.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let path = Self::path(dir);
+        let bytes = fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
+        let me: Self = bincode::deserialize(&bytes).map_err(|e| ProverError::Artifact {
+            path: path.clone(),
+            reason: format!("not a zkattest compiled model (format {COMPILED_VERSION}): {e}"),
+        })?;
+        if me.version != COMPILED_VERSION {
+            return Err(ProverError::Artifact {
+                path,
+                reason: format!(
+                    "format version {} (expected {COMPILED_VERSION}); recompile",
+                    me.version
+                ),
+            });
+        }
+        Ok(me)
+    }
+}
+
+/// The smallest `k <= max_k` whose single shard holds the model, else `max_k`.
+fn auto_plan(model: &QModel, max_k: u32) -> Result<ShardPlan> {
+    // Too small a k fails (tables or one output do not fit); that only means "try larger".
+    for k in 10..max_k {
+        if let Ok(p) = plan(model, k) {
+            if p.shards.len() == 1 {
+                return Ok(p);
+            }
+        }
+    }
+    plan(model, max_k)
+}
+
+/// A model's name: its folder's name for `<dir>/network.onnx`, else the file stem.
+pub fn name_of(onnx: &Path) -> String {
+    let stem = onnx.file_stem().and_then(|s| s.to_str()).unwrap_or("model");
+    if stem == "network" {
+        if let Some(dir) = onnx.parent().and_then(|d| d.file_name()).and_then(|d| d.to_str()) {
+            return dir.to_string();
+        }
+    }
+    stem.to_string()
+}

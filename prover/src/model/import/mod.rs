@@ -1,0 +1,249 @@
+//! ONNX -> float [`Graph`] import, through tract.
+//!
+//! tract loads the model, fixes the input shapes, types it and declutters it (this folds
+//! much of the ONNX zoo into a few core ops: `EinSum`, `Conv`, pools, `Reduce`, elementwise
+//! binary ops). The import then runs in two passes over tract's evaluation order:
+//!
+//! 1. [`plan`] decides how every node is lowered, so an unsupported op is reported, naming
+//!    the op and the node, before any work is done;
+//! 2. each node is lowered on tensors of [`Src`](crate::model::graph::Src) (which scalar of
+//!    the graph each element is): data movement only rearranges them ([`movement`]), linear
+//!    ops emit sparse rows ([`linear`]), the rest emits activations, products and maxima
+//!    ([`nonlinear`]); constant subgraphs are evaluated by tract.
+//!
+//! A final pass ([`fold`]) substitutes linear nodes into the linear node reading them (batch
+//! norm into the preceding conv, Gemm bias into its matmul) and drops dead nodes.
+
+mod builder;
+mod fold;
+mod linear;
+mod load;
+mod movement;
+mod nonlinear;
+mod plan;
+mod window;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::nn::Reducer;
+
+use self::builder::{concrete_shape, GraphBuilder, Origin, SymTensor, Wire};
+use self::load::{input_infos, input_tensors, load, onnx_err, typed_model};
+use self::plan::{BinKind, Step};
+use crate::error::{ProverError, Result};
+use crate::model::graph::{Graph, OutputTensor, TensorInfo};
+use crate::model::input::InputData;
+
+/// Imports an ONNX model as a float [`Graph`].
+///
+/// `input_shapes` fixes the input shapes (EZKL-style shapes without the batch axis are
+/// accepted); without it, a symbolic batch axis is set to 1 and other dims must be concrete.
+pub fn import_onnx(path: &Path, input_shapes: Option<&[Vec<usize>]>) -> Result<Graph> {
+    import_model(load(path)?, input_shapes, path)
+}
+
+/// Runs the ONNX model in f32 with tract: the float reference for the imported graph.
+pub fn tract_float_outputs(path: &Path, inputs: &InputData) -> Result<Vec<Vec<f32>>> {
+    run_float(load(path)?, inputs, path)
+}
+
+/// [`import_onnx`] on an already parsed model; `path` only labels errors.
+pub(crate) fn import_model(
+    model: InferenceModel,
+    input_shapes: Option<&[Vec<usize>]>,
+    path: &Path,
+) -> Result<Graph> {
+    let model = typed_model(model, input_shapes, path)?
+        .into_decluttered()
+        .map_err(onnx_err(path))?;
+    lower(&model, path)
+}
+
+/// [`tract_float_outputs`] on an already parsed model; `path` only labels errors.
+pub(crate) fn run_float(
+    model: InferenceModel,
+    inputs: &InputData,
+    path: &Path,
+) -> Result<Vec<Vec<f32>>> {
+    let model = typed_model(model, inputs.shapes.as_deref(), path)?;
+    let tensors = input_tensors(&model, inputs)?;
+    let runnable = model
+        .into_optimized()
+        .and_then(|m| m.into_runnable())
+        .map_err(onnx_err(path))?;
+    let outputs = runnable.run(tensors).map_err(|e| ProverError::Onnx {
+        path: path.to_path_buf(),
+        reason: format!("running the float model: {e:#}"),
+    })?;
+    outputs
+        .iter()
+        .map(|t| {
+            let t = t.cast_to::<f32>().map_err(onnx_err(path))?;
+            let view = t.to_plain_array_view::<f32>().map_err(onnx_err(path))?;
+            Ok(view.iter().copied().collect())
+        })
+        .collect()
+}
+
+/// Plans and lowers a decluttered model.
+fn lower(model: &TypedModel, path: &Path) -> Result<Graph> {
+    let order = model.eval_order().map_err(onnx_err(path))?;
+    let steps = plan::plan(model, &order)?;
+    let mut builder = GraphBuilder::new(input_infos(model)?);
+    let input_tensors = builder.input_tensors()?;
+    let mut wires: HashMap<OutletId, Wire> = HashMap::new();
+    for &id in &order {
+        let node = &model.nodes[id];
+        let step = steps[id].as_ref().ok_or_else(|| ProverError::Onnx {
+            path: path.to_path_buf(),
+            reason: format!("node {} was not planned", node.name),
+        })?;
+        let outs = lower_node(&mut builder, node, step, &wires, &input_tensors)?;
+        for (slot, wire) in outs.into_iter().enumerate() {
+            wires.insert(OutletId::new(id, slot), wire);
+        }
+    }
+    let outputs = output_tensors(model, &wires)?;
+    Ok(fold::simplify(builder.finish(outputs)))
+}
+
+/// Lowers one node according to its plan.
+fn lower_node(
+    b: &mut GraphBuilder,
+    node: &TypedNode,
+    step: &Step,
+    wires: &HashMap<OutletId, Wire>,
+    input_tensors: &[SymTensor],
+) -> Result<TVec<Wire>> {
+    let op_name = node.op.name();
+    let origin = Origin {
+        name: &node.name,
+        op: &op_name,
+    };
+    let wire = |o: &OutletId| {
+        wires
+            .get(o)
+            .ok_or_else(|| origin.failed("input was not lowered"))
+    };
+    let inputs = node
+        .inputs
+        .iter()
+        .map(wire)
+        .collect::<Result<Vec<&Wire>>>()?;
+    let sym = |k: usize| as_sym(&origin, inputs.get(k).copied());
+    let konst = |k: usize| as_const(&origin, inputs.get(k).copied());
+    let shape = match node.outputs.first() {
+        Some(o) if !matches!(step, Step::Fold | Step::Move { .. } | Step::PreluTest) => {
+            concrete_shape(&origin, &o.fact)?
+        }
+        _ => Vec::new(),
+    };
+    let origin = &origin;
+    let out = match step {
+        Step::Input(k) => input_tensors
+            .get(*k)
+            .cloned()
+            .ok_or_else(|| origin.failed("unknown input"))?,
+        Step::Fold => return movement::fold(origin, node, &inputs),
+        Step::Move { data } => return movement::move_data(origin, node, data, &inputs),
+        Step::PreluTest => return Ok(tvec![Wire::PreluTest]),
+        Step::EinSum { op, sym: s } => {
+            linear::einsum(b, origin, op, *s, sym(*s)?, konst(1 - s)?, &shape)?
+        }
+        Step::Conv(op) => linear::conv(b, origin, op, sym(0)?, konst(1)?, konst(2)?, &shape)?,
+        Step::SumPool(op) => linear::sum_pool(b, origin, op, sym(0)?, &shape)?,
+        Step::MaxPool(op) => nonlinear::max_pool(b, origin, op, sym(0)?, &shape)?,
+        Step::Reduce(op) => match op.reducer {
+            Reducer::Sum => linear::reduce_sum(b, origin, sym(0)?, &op.axes, &shape)?,
+            Reducer::Max => nonlinear::reduce_max(b, origin, sym(0)?, &op.axes, &shape, false)?,
+            Reducer::Min => nonlinear::reduce_max(b, origin, sym(0)?, &op.axes, &shape, true)?,
+            _ => return Err(origin.unsupported("reduction kind")),
+        },
+        Step::ConstBin { kind, sym: s } => {
+            let (x, c) = (sym(*s)?, konst(1 - s)?);
+            match kind {
+                BinKind::Max | BinKind::Min => {
+                    nonlinear::clamp(b, origin, x, c, &shape, *kind == BinKind::Min)?
+                }
+                _ => linear::affine(b, origin, *kind, *s == 0, x, c, &shape)?,
+            }
+        }
+        Step::SymBin(kind) => match kind {
+            BinKind::Mul => nonlinear::mul(b, origin, sym(0)?, sym(1)?, &shape)?,
+            BinKind::Max | BinKind::Min => {
+                nonlinear::max_min(b, origin, sym(0)?, sym(1)?, &shape, *kind == BinKind::Min)?
+            }
+            _ => linear::add_sub(b, origin, *kind, sym(0)?, sym(1)?, &shape)?,
+        },
+        Step::Act(act) => nonlinear::act(b, origin, "", sym(0)?, *act)?,
+        Step::Square => nonlinear::mul(b, origin, sym(0)?, sym(0)?, &shape)?,
+        Step::Prelu { x, slope } => {
+            // tract's node is an Iff; name the graph nodes for what they compute.
+            let origin = &Origin {
+                name: origin.name,
+                op: "PRelu",
+            };
+            let x = as_sym(origin, Some(wire(x)?))?;
+            let slope = as_const(origin, Some(wire(slope)?))?;
+            nonlinear::prelu(b, origin, x, slope, &shape)?
+        }
+    };
+    Ok(tvec![Wire::Sym(out)])
+}
+
+fn as_sym<'a>(origin: &Origin, w: Option<&'a Wire>) -> Result<&'a SymTensor> {
+    match w {
+        Some(Wire::Sym(t)) => Ok(t),
+        _ => Err(origin.failed("expected an operand that depends on the input")),
+    }
+}
+
+fn as_const<'a>(origin: &Origin, w: Option<&'a Wire>) -> Result<&'a Tensor> {
+    match w {
+        Some(Wire::Const(t)) => Ok(t),
+        _ => Err(origin.failed("expected a constant operand")),
+    }
+}
+
+/// The model outputs; each must depend on the input.
+fn output_tensors(
+    model: &TypedModel,
+    wires: &HashMap<OutletId, Wire>,
+) -> Result<Vec<OutputTensor>> {
+    let outlets = model
+        .output_outlets()
+        .map_err(|e| ProverError::InputShape(e.to_string()))?;
+    outlets
+        .iter()
+        .map(|outlet| {
+            let node = model.node(outlet.node);
+            let op_name = node.op.name();
+            let origin = Origin {
+                name: &node.name,
+                op: &op_name,
+            };
+            let name = model
+                .outlet_label(*outlet)
+                .unwrap_or(&node.name)
+                .to_string();
+            match wires.get(outlet) {
+                Some(Wire::Sym(t)) => Ok(OutputTensor {
+                    info: TensorInfo {
+                        name,
+                        shape: t.shape().to_vec(),
+                    },
+                    srcs: t.iter().copied().collect(),
+                }),
+                Some(Wire::Const(_)) => Err(origin.unsupported(format!(
+                    "output {name} is a constant: it does not depend on the input"
+                ))),
+                _ => Err(origin.unsupported(format!("output {name} is not a tensor of values"))),
+            }
+        })
+        .collect()
+}

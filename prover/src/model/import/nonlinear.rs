@@ -1,0 +1,171 @@
+//! Ops that need more than linear rows: activations, products of activations, maxima.
+//!
+//! Everything is expressed with the three non-linear node kinds of the graph (`Act`, `Mul`,
+//! `Max`) plus linear glue: minima are negated maxima, clamps against constants are shifted
+//! ReLUs, and PReLU is `(1 - a) * relu(x) + a * x`.
+
+use tract_onnx::prelude::tract_ndarray::ArrayD;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::cnn::MaxPool;
+
+use super::builder::{broadcast, const_f32, GraphBuilder, Origin, SymTensor};
+use super::linear::{reduction_windows, scale_shift};
+use super::window::{kernel_positions, Window};
+use crate::error::Result;
+use crate::model::graph::{Activation, NodeKind, Src};
+use tract_onnx::prelude::tract_ndarray::IxDyn;
+
+/// An elementwise activation.
+pub(super) fn act(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    suffix: &str,
+    x: &SymTensor,
+    act: Activation,
+) -> Result<SymTensor> {
+    let input = x.iter().copied().collect();
+    b.push(origin, suffix, NodeKind::Act { input, act }, x.shape())
+}
+
+/// The elementwise product of two symbolic tensors (broadcast to `out_shape`).
+pub(super) fn mul(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    y: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let a = broadcast(origin, x, out_shape)?.iter().copied().collect();
+    let c = broadcast(origin, y, out_shape)?.iter().copied().collect();
+    b.push(origin, "", NodeKind::Mul { a, b: c }, out_shape)
+}
+
+/// A max node over windows, or a min as `-max(-x)` when `min` is set.
+fn max_windows(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    windows: Vec<Vec<Src>>,
+    out_shape: &[usize],
+    min: bool,
+) -> Result<SymTensor> {
+    if windows.iter().any(Vec::is_empty) {
+        return Err(origin.unsupported("a max window lies entirely in the padding"));
+    }
+    if !min {
+        return b.push(origin, "", NodeKind::Max { windows }, out_shape);
+    }
+    // Negate every distinct operand once, then take the max of the negations.
+    let mut operands: Vec<Src> = windows.iter().flatten().copied().collect();
+    operands.sort_unstable();
+    operands.dedup();
+    let flat = ArrayD::from_shape_vec(IxDyn(&[operands.len()]), operands.clone())
+        .map_err(|e| origin.failed(e))?;
+    let zeros = ArrayD::zeros(IxDyn(&[operands.len()]));
+    let negated = scale_shift(b, origin, ".neg", &flat, -1.0, &zeros)?;
+    let lookup: std::collections::HashMap<Src, Src> =
+        operands.into_iter().zip(negated.iter().copied()).collect();
+    let windows = windows
+        .into_iter()
+        .map(|w| w.into_iter().map(|s| lookup[&s]).collect())
+        .collect();
+    let max = b.push(origin, ".max", NodeKind::Max { windows }, out_shape)?;
+    scale_shift(b, origin, "", &max, -1.0, &ArrayD::zeros(IxDyn(out_shape)))
+}
+
+/// Elementwise max or min of two symbolic tensors.
+pub(super) fn max_min(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    y: &SymTensor,
+    out_shape: &[usize],
+    min: bool,
+) -> Result<SymTensor> {
+    let x = broadcast(origin, x, out_shape)?;
+    let y = broadcast(origin, y, out_shape)?;
+    let windows = x
+        .iter()
+        .zip(y.iter())
+        .map(|(&s, &t)| if s == t { vec![s] } else { vec![s, t] })
+        .collect();
+    max_windows(b, origin, windows, out_shape, min)
+}
+
+/// Max or min against a constant: `max(x, c) = relu(x - c) + c`, `min(x, c) = c - relu(c - x)`.
+pub(super) fn clamp(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    c: &Tensor,
+    out_shape: &[usize],
+    min: bool,
+) -> Result<SymTensor> {
+    let x = broadcast(origin, x, out_shape)?;
+    let c = broadcast(origin, &const_f32(origin, c)?, out_shape)?.mapv(f64::from);
+    if !min && c.iter().all(|&v| v == 0.0) {
+        // Plain ReLU, the way tract expresses ONNX Relu.
+        return act(b, origin, "", &x, Activation::Relu);
+    }
+    let sign = if min { -1.0 } else { 1.0 };
+    let shifted = scale_shift(b, origin, ".shift", &x, sign, &c.mapv(|v| -sign * v))?;
+    let relu = act(b, origin, ".relu", &shifted, Activation::Relu)?;
+    scale_shift(b, origin, "", &relu, sign, &c)
+}
+
+/// Max pooling; padded positions are left out of the windows.
+pub(super) fn max_pool(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    op: &MaxPool,
+    x: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let win = Window::new(origin, &op.pool_spec, x.shape(), out_shape)?;
+    win.check_same_channels(origin, x.shape(), out_shape)?;
+    let windows = kernel_positions(out_shape)
+        .into_iter()
+        .map(|out| {
+            let (n, c, hw) = win.split(&out);
+            win.taps(&hw)
+                .iter()
+                .map(|t| x[IxDyn(&win.input_index(n, c, &t.input))])
+                .collect()
+        })
+        .collect();
+    max_windows(b, origin, windows, out_shape, false)
+}
+
+/// Max or min over `axes`.
+pub(super) fn reduce_max(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    axes: &[usize],
+    out_shape: &[usize],
+    min: bool,
+) -> Result<SymTensor> {
+    let windows = reduction_windows(origin, x, axes, out_shape)?;
+    max_windows(b, origin, windows, out_shape, min)
+}
+
+/// PReLU with a constant slope: `(1 - a) * relu(x) + a * x`.
+pub(super) fn prelu(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    slope: &Tensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let x = broadcast(origin, x, out_shape)?;
+    let a = broadcast(origin, &const_f32(origin, slope)?, out_shape)?;
+    let relu = act(b, origin, ".relu", &x, Activation::Relu)?;
+    let rows = relu
+        .iter()
+        .zip(x.iter())
+        .zip(a.iter())
+        .map(|((&r, &s), &a)| {
+            let a = f64::from(a);
+            (vec![(r, 1.0 - a), (s, a)], 0.0)
+        });
+    b.linear(origin, "", rows, out_shape)
+}

@@ -1,0 +1,457 @@
+//! First pass of the import: decide how each tract node is lowered, or reject the model.
+//!
+//! Planning only looks at op types, parameters and which outlets are constant, so an
+//! unsupported op is reported before any (possibly large) lowering work starts.
+
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::array::{
+    FiniteReshape, Gather, GatherElements, GatherNd, MultiBroadcastTo, Pad, PadMode, Slice,
+    StridedSlice, Tile, TypedConcat,
+};
+use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
+use tract_onnx::tract_core::ops::change_axes::AxisOp;
+use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, SumPool};
+use tract_onnx::tract_core::ops::downsample::Downsample;
+use tract_onnx::tract_core::ops::einsum::EinSum;
+use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::identity::Identity;
+use tract_onnx::tract_core::ops::logic::{CompGT, CompGTE, CompLT, CompLTE, Iff};
+use tract_onnx::tract_core::ops::math::{Add, Div, Max, Min, Mul, Square, Sub, SubF};
+use tract_onnx::tract_core::ops::nn::{LeakyRelu, Reduce, Reducer, Sigmoid};
+use tract_onnx::tract_core::ops::source::TypedSource;
+
+use super::builder::Origin;
+use crate::error::Result;
+use crate::model::graph::Activation;
+
+/// How one tract node is lowered.
+#[derive(Clone, Debug)]
+pub(super) enum Step {
+    /// Model input number `k`.
+    Input(usize),
+    /// Every input is constant: evaluate with tract.
+    Fold,
+    /// Pure data movement; `data` lists the inputs that carry data.
+    Move { data: Vec<usize> },
+    /// Contraction of a symbolic operand (`sym`) with a constant one.
+    EinSum { op: Box<EinSum>, sym: usize },
+    /// Convolution with constant kernel and bias.
+    Conv(Box<Conv>),
+    /// Sum or average pooling.
+    SumPool(Box<SumPool>),
+    /// Max pooling.
+    MaxPool(Box<MaxPool>),
+    /// Sum, max or min over axes.
+    Reduce(Box<Reduce>),
+    /// Elementwise op between a symbolic operand (`sym`) and a constant.
+    ConstBin { kind: BinKind, sym: usize },
+    /// Elementwise op between two symbolic operands.
+    SymBin(BinKind),
+    /// Elementwise non-linearity.
+    Act(Activation),
+    /// `x * x`.
+    Square,
+    /// The comparison of a PReLU pattern (consumed by its `Iff`).
+    PreluTest,
+    /// `Iff(x > 0, x, x * slope)`.
+    Prelu { x: OutletId, slope: OutletId },
+}
+
+/// The elementwise binary ops zkattest lowers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum BinKind {
+    /// a + b.
+    Add,
+    /// a - b.
+    Sub,
+    /// b - a (tract's flipped subtraction).
+    SubF,
+    /// a * b.
+    Mul,
+    /// a / b.
+    Div,
+    /// max(a, b).
+    Max,
+    /// min(a, b).
+    Min,
+}
+
+/// Plans every node of `model` (indexed by node id; nodes outside `order` stay `None`).
+pub(super) fn plan(model: &TypedModel, order: &[usize]) -> Result<Vec<Option<Step>>> {
+    let constant = constant_nodes(model, order);
+    let is_const = |o: OutletId| constant[o.node];
+    let mut steps: Vec<Option<Step>> = vec![None; model.nodes.len()];
+    for &id in order {
+        steps[id] = Some(plan_node(model, &model.nodes[id], &is_const)?);
+    }
+    Ok(steps)
+}
+
+/// Which nodes compute constants: everything not downstream of a model input.
+///
+/// Computed up front because pattern matching (PReLU) looks at nodes later in the order.
+fn constant_nodes(model: &TypedModel, order: &[usize]) -> Vec<bool> {
+    let mut constant = vec![false; model.nodes.len()];
+    for &id in order {
+        let node = &model.nodes[id];
+        constant[id] = !node.op_is::<TypedSource>() && node.inputs.iter().all(|i| constant[i.node]);
+    }
+    constant
+}
+
+/// Plans one node given which outlets are constant.
+fn plan_node(
+    model: &TypedModel,
+    node: &TypedNode,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Result<Step> {
+    let op_name = node.op.name();
+    let origin = Origin {
+        name: &node.name,
+        op: &op_name,
+    };
+    if node.op_is::<TypedSource>() {
+        let k = model
+            .input_outlets()
+            .map_err(|e| origin.failed(e))?
+            .iter()
+            .position(|o| o.node == node.id)
+            .ok_or_else(|| origin.failed("source is not a model input"))?;
+        return Ok(Step::Input(k));
+    }
+    if is_const(OutletId::new(node.id, 0)) {
+        return Ok(Step::Fold);
+    }
+    let step = plan_symbolic(model, node, &origin, is_const)?;
+    if !matches!(step, Step::PreluTest) {
+        check_f32_outputs(node, &origin)?;
+    }
+    Ok(step)
+}
+
+/// Plans a node with at least one symbolic input.
+fn plan_symbolic(
+    model: &TypedModel,
+    node: &TypedNode,
+    origin: &Origin,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Result<Step> {
+    if let Some(data) = movement_data_inputs(node, origin)? {
+        for (i, &input) in node.inputs.iter().enumerate() {
+            if !data.contains(&i) && !is_const(input) {
+                return Err(origin.unsupported(format!("operand {i} must be a constant")));
+            }
+        }
+        return Ok(Step::Move { data });
+    }
+    if let Some(op) = node.op_as::<EinSum>() {
+        return plan_einsum(node, op, origin, is_const);
+    }
+    if let Some(op) = node.op_as::<Conv>() {
+        return plan_conv(node, op, origin, is_const);
+    }
+    if let Some(op) = node.op_as::<SumPool>() {
+        return Ok(Step::SumPool(Box::new(op.clone())));
+    }
+    if let Some(op) = node.op_as::<MaxPool>() {
+        if op.with_index_outputs.is_some() {
+            return Err(origin.unsupported("max pooling with index outputs"));
+        }
+        return Ok(Step::MaxPool(Box::new(op.clone())));
+    }
+    if let Some(op) = node.op_as::<Reduce>() {
+        return match op.reducer {
+            Reducer::Sum | Reducer::Max | Reducer::Min => Ok(Step::Reduce(Box::new(op.clone()))),
+            other => Err(origin.unsupported(format!("reduction {other:?}"))),
+        };
+    }
+    if let Some(op) = node.op_as::<TypedBinOp>() {
+        return plan_binary(model, node, op, origin, is_const);
+    }
+    if let Some(op) = node.op_as::<ElementWiseOp>() {
+        return plan_element_wise(op, origin);
+    }
+    if node.op_is::<Iff>() {
+        return match match_prelu(model, node, is_const) {
+            Some(m) => Ok(Step::Prelu {
+                x: m.x,
+                slope: m.slope,
+            }),
+            None => {
+                Err(origin.unsupported("only the PReLU form Iff(x > 0, x, x * slope) is supported"))
+            }
+        };
+    }
+    Err(origin.unsupported("zkattest has no lowering for this op"))
+}
+
+/// The data inputs of a whitelisted data-movement op, `None` for other ops.
+fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<usize>>> {
+    if node.op_is::<TypedConcat>() {
+        return Ok(Some((0..node.inputs.len()).collect()));
+    }
+    if let Some(pad) = node.op_as::<Pad>() {
+        check_pad(pad, origin)?;
+        return Ok(Some(vec![0]));
+    }
+    let single = node.op_is::<AxisOp>()
+        || node.op_is::<Slice>()
+        || node.op_is::<StridedSlice>()
+        || node.op_is::<Downsample>()
+        || node.op_is::<Tile>()
+        || node.op_is::<MultiBroadcastTo>()
+        || node.op_is::<FiniteReshape>()
+        || node.op_is::<Identity>()
+        || node.op_is::<Gather>()
+        || node.op_is::<GatherElements>()
+        || node.op_is::<GatherNd>();
+    Ok(single.then(|| vec![0]))
+}
+
+/// Only zero padding (and the pure copies of reflect and edge padding) move data exactly.
+fn check_pad(pad: &Pad, origin: &Origin) -> Result<()> {
+    if let PadMode::Constant(value) = &pad.mode {
+        let zero = value.cast_to::<f32>().ok().and_then(|v| {
+            v.to_plain_array_view::<f32>()
+                .ok()
+                .map(|a| a.iter().all(|&x| x == 0.0))
+        });
+        if zero != Some(true) {
+            return Err(origin.unsupported(format!(
+                "constant padding with value {value:?}; only 0 is supported"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn plan_einsum(
+    node: &TypedNode,
+    op: &EinSum,
+    origin: &Origin,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Result<Step> {
+    if op.q_params.is_some() || node.inputs.len() != 2 {
+        return Err(origin.unsupported("quantized or multi-operand EinSum"));
+    }
+    if op
+        .axes
+        .iter_all_axes()
+        .any(|a| a.inputs.iter().chain(&a.outputs).any(|p| p.len() > 1))
+    {
+        return Err(origin.unsupported(format!("EinSum {} repeats an axis (diagonal)", op.axes)));
+    }
+    match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
+        (false, true) => Ok(Step::EinSum {
+            op: Box::new(op.clone()),
+            sym: 0,
+        }),
+        (true, false) => Ok(Step::EinSum {
+            op: Box::new(op.clone()),
+            sym: 1,
+        }),
+        _ => Err(origin.unsupported(format!(
+            "EinSum {} multiplies two tensors that both depend on the input",
+            op.axes
+        ))),
+    }
+}
+
+fn plan_conv(
+    node: &TypedNode,
+    op: &Conv,
+    origin: &Origin,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Result<Step> {
+    if op.q_params.is_some() || node.inputs.len() != 3 {
+        return Err(origin.unsupported("quantized convolution"));
+    }
+    if !is_const(node.inputs[1]) || !is_const(node.inputs[2]) {
+        return Err(origin.unsupported("convolution kernel and bias must be constants"));
+    }
+    Ok(Step::Conv(Box::new(op.clone())))
+}
+
+fn plan_binary(
+    model: &TypedModel,
+    node: &TypedNode,
+    op: &TypedBinOp,
+    origin: &Origin,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Result<Step> {
+    if op.1.is_some() {
+        return Err(origin.unsupported("binary op with a forced output type"));
+    }
+    if is_comparison(op.0.as_ref()) {
+        return plan_comparison(model, node, origin, is_const);
+    }
+    let kind = bin_kind(op.0.as_ref())
+        .ok_or_else(|| origin.unsupported("zkattest has no lowering for this op"))?;
+    match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
+        (true, false) if kind == BinKind::Div => {
+            Err(origin.unsupported("division by a tensor that depends on the input"))
+        }
+        (false, true) => Ok(Step::ConstBin { kind, sym: 0 }),
+        (true, false) => Ok(Step::ConstBin { kind, sym: 1 }),
+        _ if kind == BinKind::Div => {
+            Err(origin.unsupported("division by a tensor that depends on the input"))
+        }
+        _ => Ok(Step::SymBin(kind)),
+    }
+}
+
+fn bin_kind(op: &dyn BinMiniOp) -> Option<BinKind> {
+    Some(if op.is::<Add>() {
+        BinKind::Add
+    } else if op.is::<Sub>() {
+        BinKind::Sub
+    } else if op.is::<SubF>() {
+        BinKind::SubF
+    } else if op.is::<Mul>() {
+        BinKind::Mul
+    } else if op.is::<Div>() {
+        BinKind::Div
+    } else if op.is::<Max>() {
+        BinKind::Max
+    } else if op.is::<Min>() {
+        BinKind::Min
+    } else {
+        return None;
+    })
+}
+
+fn is_comparison(op: &dyn BinMiniOp) -> bool {
+    op.is::<CompGT>() || op.is::<CompGTE>() || op.is::<CompLT>() || op.is::<CompLTE>()
+}
+
+/// A comparison is only supported as the test of PReLU patterns.
+fn plan_comparison(
+    model: &TypedModel,
+    node: &TypedNode,
+    origin: &Origin,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Result<Step> {
+    let out = OutletId::new(node.id, 0);
+    let consumers = &node.outputs[0].successors;
+    let all_prelu = !consumers.is_empty()
+        && consumers.iter().all(|inlet| {
+            match_prelu(model, &model.nodes[inlet.node], is_const).is_some_and(|m| m.test == out)
+        });
+    if all_prelu {
+        Ok(Step::PreluTest)
+    } else {
+        Err(origin.unsupported("comparisons are only supported as the test of a PReLU"))
+    }
+}
+
+fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
+    if op.1.is_some() {
+        return Err(origin.unsupported("elementwise op with a forced output type"));
+    }
+    let mini = op.0.as_ref();
+    if mini.is::<Sigmoid>() {
+        Ok(Step::Act(Activation::Sigmoid))
+    } else if let Some(l) = mini.downcast_ref::<LeakyRelu>() {
+        Ok(Step::Act(Activation::LeakyRelu { alpha: l.alpha }))
+    } else if mini.is::<Square>() {
+        Ok(Step::Square)
+    } else {
+        Err(origin.unsupported("zkattest has no lowering for this op"))
+    }
+}
+
+/// Values depending on the input must be f32 (integers and booleans cannot be proven here).
+fn check_f32_outputs(node: &TypedNode, origin: &Origin) -> Result<()> {
+    match node
+        .outputs
+        .iter()
+        .find(|o| o.fact.datum_type != f32::datum_type())
+    {
+        Some(o) => Err(origin.unsupported(format!(
+            "output of type {:?} depends on the input; only f32 is supported",
+            o.fact.datum_type
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The parts of `Iff(test(x, 0), x, x * slope)`, the form tract gives ONNX PRelu.
+pub(super) struct PreluMatch {
+    /// The comparison.
+    pub test: OutletId,
+    /// The activation.
+    pub x: OutletId,
+    /// The constant slope.
+    pub slope: OutletId,
+}
+
+/// Matches an `Iff` node against the PReLU pattern (either comparison orientation).
+pub(super) fn match_prelu(
+    model: &TypedModel,
+    iff: &TypedNode,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Option<PreluMatch> {
+    if !iff.op_is::<Iff>() || iff.inputs.len() != 3 {
+        return None;
+    }
+    let (test, t, f) = (iff.inputs[0], iff.inputs[1], iff.inputs[2]);
+    let cmp_node = &model.nodes[test.node];
+    let cmp = cmp_node.op_as::<TypedBinOp>()?;
+    let [a, b] = [*cmp_node.inputs.first()?, *cmp_node.inputs.get(1)?];
+    let zero = |o: OutletId| is_const(o) && const_is_zero(model, o);
+    // `true_if_positive`: the test holds exactly when x > 0 (x >= 0 agrees: both branches are 0 at 0).
+    let (x, true_if_positive) = if zero(b) && !is_const(a) {
+        (a, cmp.0.is::<CompGT>() || cmp.0.is::<CompGTE>())
+    } else if zero(a) && !is_const(b) {
+        (b, cmp.0.is::<CompLT>() || cmp.0.is::<CompLTE>())
+    } else {
+        return None;
+    };
+    if !is_comparison(cmp.0.as_ref()) {
+        return None;
+    }
+    let (positive, negative) = if true_if_positive { (t, f) } else { (f, t) };
+    if positive != x {
+        return None;
+    }
+    let slope = scaled_by_const(model, negative, x, is_const)?;
+    Some(PreluMatch { test, x, slope })
+}
+
+/// If `outlet` is `x * c` (either order) with a constant `c`, returns `c`.
+fn scaled_by_const(
+    model: &TypedModel,
+    outlet: OutletId,
+    x: OutletId,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Option<OutletId> {
+    let node = &model.nodes[outlet.node];
+    let op = node.op_as::<TypedBinOp>()?;
+    if !op.0.is::<Mul>() || node.inputs.len() != 2 {
+        return None;
+    }
+    let (a, b) = (node.inputs[0], node.inputs[1]);
+    if a == x && is_const(b) {
+        Some(b)
+    } else if b == x && is_const(a) {
+        Some(a)
+    } else {
+        None
+    }
+}
+
+/// Whether a constant outlet is known (from its fact) to be all zeros.
+fn const_is_zero(model: &TypedModel, outlet: OutletId) -> bool {
+    let Ok(fact) = model.outlet_fact(outlet) else {
+        return false;
+    };
+    let Some(k) = &fact.konst else { return false };
+    k.cast_to::<f32>()
+        .ok()
+        .and_then(|v| {
+            v.to_plain_array_view::<f32>()
+                .ok()
+                .map(|a| a.iter().all(|&x| x == 0.0))
+        })
+        .unwrap_or(false)
+}

@@ -1,0 +1,483 @@
+//! Import tests: the model corpora against tract's float output, and small hand-built ONNX
+//! models for the ops and variants the corpora do not reach.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::model::graph::{NodeKind, Src};
+
+mod onnx_builder;
+
+use onnx_builder::{float, int, ints, string, values, OnnxBuilder};
+
+/// Shared models expected to be rejected, with the op that is missing. None so far.
+const EXPECTED_UNSUPPORTED: &[(&str, &str)] = &[];
+
+/// Model folders of the shared corpus (`../shared/models`) and of this repository (`models/`).
+fn model_dirs() -> Vec<PathBuf> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut dirs = Vec::new();
+    for root in [
+        manifest.join("../../shared/models"),
+        manifest.join("../models"),
+    ] {
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            println!("note: {} not found, skipping its models", root.display());
+            continue;
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("network.onnx").is_file() && p.join("input.json").is_file())
+            .collect();
+        found.sort();
+        dirs.extend(found);
+    }
+    dirs
+}
+
+fn model_name(dir: &Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Max error of `got` against `want`, relative for values above 1 in magnitude.
+fn max_error(got: &[Vec<f64>], want: &[Vec<f32>]) -> f64 {
+    assert_eq!(got.len(), want.len(), "number of outputs");
+    let mut worst = 0.0f64;
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.len(), w.len(), "output length");
+        for (&g, &w) in g.iter().zip(w) {
+            let w = f64::from(w);
+            worst = worst.max((g - w).abs() / w.abs().max(1.0));
+        }
+    }
+    worst
+}
+
+/// Parses a hand-built model with tract.
+fn parse(proto: &tract_onnx::pb::ModelProto) -> InferenceModel {
+    tract_onnx::onnx()
+        .model_for_proto_model(proto)
+        .expect("valid test model")
+}
+
+/// Imports a hand-built model with the given input shape.
+fn import_proto(proto: &tract_onnx::pb::ModelProto, shape: &[usize]) -> Result<Graph> {
+    import_model(
+        parse(proto),
+        Some(&[shape.to_vec()]),
+        Path::new("test.onnx"),
+    )
+}
+
+/// Pseudo-random inputs of one tensor.
+fn sample_input(shape: &[usize], seed: u64) -> InputData {
+    let n = shape.iter().product();
+    InputData {
+        values: vec![values(n, seed).into_iter().map(f64::from).collect()],
+        shapes: Some(vec![shape.to_vec()]),
+    }
+}
+
+/// Imports a hand-built model, checks it against tract on random inputs, returns the graph.
+fn assert_matches_tract(proto: &tract_onnx::pb::ModelProto, shape: &[usize]) -> Graph {
+    let graph = import_proto(proto, shape).unwrap_or_else(|e| panic!("import: {e}"));
+    for seed in 1..=3 {
+        let inputs = sample_input(shape, seed);
+        let want = run_float(parse(proto), &inputs, Path::new("test.onnx")).expect("tract run");
+        let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+        let err = max_error(&got, &want);
+        assert!(err <= 1e-5, "max error {err} against tract (seed {seed})");
+    }
+    graph
+}
+
+/// The `UnsupportedOp` parts of an import error.
+fn unsupported(result: Result<Graph>) -> (String, String, String) {
+    match result {
+        Err(ProverError::UnsupportedOp { op, node, reason }) => (op, node, reason),
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+}
+
+fn count_kinds(graph: &Graph) -> String {
+    let mut counts = [0usize; 4];
+    for n in &graph.nodes {
+        let k = match n.kind {
+            NodeKind::Linear { .. } => 0,
+            NodeKind::Mul { .. } => 1,
+            NodeKind::Act { .. } => 2,
+            NodeKind::Max { .. } => 3,
+        };
+        counts[k] += 1;
+    }
+    format!(
+        "linear {} mul {} act {} max {}",
+        counts[0], counts[1], counts[2], counts[3]
+    )
+}
+
+/// Every corpus model imports and matches tract's float output to 1e-4, or is a listed
+/// unsupported model that fails with `UnsupportedOp`. Run with `--nocapture` for the table
+/// (MACs per model, handy for shard planning).
+#[test]
+fn test_corpus_models_match_tract() {
+    let dirs = model_dirs();
+    println!(
+        "{:<24} {:>10} {:>8} {:>6}  nodes",
+        "model", "max err", "MACs", "values"
+    );
+    for dir in &dirs {
+        let name = model_name(dir);
+        let onnx = dir.join("network.onnx");
+        let inputs = InputData::from_file(dir.join("input.json")).expect("input.json");
+        let result = import_onnx(&onnx, inputs.shapes.as_deref());
+        if let Some((_, op)) = EXPECTED_UNSUPPORTED.iter().find(|(m, _)| *m == name) {
+            match result {
+                Err(ProverError::UnsupportedOp { op: got, .. }) => assert_eq!(&got, op, "{name}"),
+                other => panic!("{name}: expected UnsupportedOp({op}), got {other:?}"),
+            }
+            println!("{name:<24} unsupported ({op})");
+            continue;
+        }
+        let graph = result.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let want = tract_float_outputs(&onnx, &inputs).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+        let err = max_error(&got, &want);
+        println!(
+            "{name:<24} {err:>10.2e} {:>8} {:>6}  {} ({})",
+            graph.macs(),
+            graph.num_values(),
+            graph.nodes.len(),
+            count_kinds(&graph)
+        );
+        assert!(err <= 1e-4, "{name}: max error {err} against tract");
+    }
+}
+
+#[test]
+fn test_conv_variants_match_tract() {
+    // Groups, stride, dilation and asymmetric padding on one conv, then SAME_UPPER padding.
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(4), Some(7), Some(6)]);
+    let w = m.weights(&[6, 2, 3, 2], values(72, 11));
+    let b = m.weights(&[6], values(6, 12));
+    let attrs = vec![
+        ints("kernel_shape", &[3, 2]),
+        ints("strides", &[2, 1]),
+        ints("dilations", &[2, 1]),
+        ints("pads", &[1, 0, 2, 1]),
+        int("group", 2),
+    ];
+    let y = m.node("Conv", &[&x, &w, &b], attrs);
+    let w2 = m.weights(&[3, 6, 2, 3], values(108, 13));
+    let z = m.node(
+        "Conv",
+        &[&y, &w2],
+        vec![string("auto_pad", "SAME_UPPER"), ints("strides", &[2, 2])],
+    );
+    m.output(&z);
+    let graph = assert_matches_tract(&m.build(), &[1, 4, 7, 6]);
+    assert!(
+        graph.nodes.iter().all(|n| n.op == "Conv"),
+        "{:?}",
+        graph.nodes
+    );
+}
+
+#[test]
+fn test_pools_match_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2), Some(7), Some(6)]);
+    let max = m.node(
+        "MaxPool",
+        &[&x],
+        vec![
+            ints("kernel_shape", &[3, 3]),
+            ints("strides", &[2, 2]),
+            ints("pads", &[1, 1, 1, 1]),
+            int("ceil_mode", 1),
+        ],
+    );
+    let avg = m.node(
+        "AveragePool",
+        &[&x],
+        vec![
+            ints("kernel_shape", &[3, 2]),
+            ints("strides", &[2, 1]),
+            ints("pads", &[1, 0, 1, 1]),
+        ],
+    );
+    let avg_pad = m.node(
+        "AveragePool",
+        &[&x],
+        vec![
+            ints("kernel_shape", &[2, 3]),
+            ints("strides", &[2, 2]),
+            ints("pads", &[1, 1, 0, 1]),
+            int("count_include_pad", 1),
+            int("ceil_mode", 1),
+        ],
+    );
+    let global_max = m.node("GlobalMaxPool", &[&x], vec![]);
+    for out in [&max, &avg, &avg_pad, &global_max] {
+        m.output(out);
+    }
+    assert_matches_tract(&m.build(), &[1, 2, 7, 6]);
+}
+
+#[test]
+fn test_elementwise_arithmetic_matches_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3), Some(4)]);
+    let c = m.weights(&[3, 1], values(3, 21));
+    let c2 = m.weights(&[4], vec![0.5, -2.0, 1.5, 3.0]);
+    let (lo, hi) = (m.weights(&[], vec![-0.3]), m.weights(&[], vec![0.4]));
+    let a = m.node("Sub", &[&c, &x], vec![]); // constant - activation
+    let d = m.node("Div", &[&a, &c2], vec![]); // activation / constant
+    let e = m.node("Clip", &[&d, &lo, &hi], vec![]); // max and min against non-zero constants
+    let f = m.node("Mul", &[&e, &x], vec![]); // product of two activations
+    let g = m.node("Max", &[&f, &a], vec![]);
+    let h = m.node("Min", &[&f, &x], vec![]);
+    let k = m.node("Sub", &[&g, &h], vec![]);
+    let doubled = m.node("Add", &[&k, &k], vec![]); // same operand twice: one merged term
+    let sq = m.node("Mul", &[&doubled, &doubled], vec![]);
+    m.output(&sq);
+    let graph = assert_matches_tract(&m.build(), &[1, 3, 4]);
+    let kinds = count_kinds(&graph);
+    assert!(kinds.contains("mul 2"), "{kinds}");
+}
+
+#[test]
+fn test_reductions_match_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3), Some(4)]);
+    let axes = m.ints(&[1], vec![2]);
+    let sum = m.node("ReduceSum", &[&x, &axes], vec![int("keepdims", 0)]);
+    let mean = m.node("ReduceMean", &[&x], vec![ints("axes", &[1, 2])]);
+    let max = m.node("ReduceMax", &[&x], vec![ints("axes", &[1])]);
+    let min = m.node(
+        "ReduceMin",
+        &[&x],
+        vec![ints("axes", &[2]), int("keepdims", 0)],
+    );
+    for out in [&sum, &mean, &max, &min] {
+        m.output(out);
+    }
+    assert_matches_tract(&m.build(), &[1, 3, 4]);
+}
+
+#[test]
+fn test_data_movement_matches_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3), Some(4)]);
+    let t = m.node("Transpose", &[&x], vec![ints("perm", &[0, 2, 1])]);
+    let (starts, ends, axes, steps) = (
+        m.ints(&[1], vec![1]),
+        m.ints(&[1], vec![4]),
+        m.ints(&[1], vec![1]),
+        m.ints(&[1], vec![2]),
+    );
+    let s = m.node("Slice", &[&t, &starts, &ends, &axes, &steps], vec![]);
+    let zeros = m.weights(&[1, 2, 3], vec![0.0; 6]);
+    let cat = m.node("Concat", &[&s, &zeros, &t], vec![int("axis", 1)]);
+    let idx = m.ints(&[2], vec![2, 0]);
+    let g = m.node("Gather", &[&x, &idx], vec![int("axis", 2)]);
+    let reps = m.ints(&[3], vec![1, 2, 2]);
+    let tile = m.node("Tile", &[&g, &reps], vec![]);
+    let pads = m.ints(&[6], vec![0, 0, 1, 0, 0, 2]);
+    let pad = m.node("Pad", &[&x, &pads], vec![string("mode", "reflect")]);
+    let shape = m.ints(&[3], vec![2, 3, 4]);
+    let expand = m.node("Expand", &[&x, &shape], vec![]);
+    let flat = m.node("Flatten", &[&expand], vec![int("axis", 1)]);
+    for out in [&cat, &tile, &pad, &flat] {
+        m.output(out);
+    }
+    let graph = assert_matches_tract(&m.build(), &[1, 3, 4]);
+    assert!(
+        graph.nodes.is_empty(),
+        "data movement emits no node: {:?}",
+        graph.nodes
+    );
+    // The zero block of the concat is padding, not a value.
+    assert_eq!(
+        graph.outputs[0]
+            .srcs
+            .iter()
+            .filter(|s| **s == Src::Zero)
+            .count(),
+        6
+    );
+}
+
+#[test]
+fn test_prelu_written_as_where_matches_tract() {
+    // Where(x > 0, x, x * a), the orientation tract does not use for ONNX PRelu.
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3), Some(2)]);
+    let zero = m.weights(&[], vec![0.0]);
+    let slope = m.weights(&[3, 1], vec![0.1, -0.5, 2.0]);
+    let test = m.node("Greater", &[&x, &zero], vec![]);
+    let scaled = m.node("Mul", &[&x, &slope], vec![]);
+    let y = m.node("Where", &[&test, &x, &scaled], vec![]);
+    m.output(&y);
+    let graph = assert_matches_tract(&m.build(), &[1, 3, 2]);
+    assert_eq!(count_kinds(&graph), "linear 1 mul 0 act 1 max 0");
+}
+
+#[test]
+fn test_batch_norm_folds_into_preceding_linear() {
+    // Conv -> BN folds (tract already merges it); Relu -> BN leaves one Linear for Mul + Add.
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2), Some(3), Some(3)]);
+    let w = m.weights(&[2, 2, 3, 3], values(36, 31));
+    let y = m.node("Conv", &[&x, &w], vec![ints("pads", &[1, 1, 1, 1])]);
+    let r = m.node("Relu", &[&y], vec![]);
+    let bn: Vec<String> = [(2.0f32, 41), (0.5, 42), (0.1, 43), (1.5, 44)]
+        .iter()
+        .map(|&(base, seed)| {
+            m.weights(
+                &[2],
+                values(2, seed).iter().map(|v| base + 0.2 * v).collect(),
+            )
+        })
+        .collect();
+    let z = m.node(
+        "BatchNormalization",
+        &[&r, &bn[0], &bn[1], &bn[2], &bn[3]],
+        vec![float("epsilon", 1e-5)],
+    );
+    m.output(&z);
+    let graph = assert_matches_tract(&m.build(), &[1, 2, 3, 3]);
+    assert_eq!(
+        count_kinds(&graph),
+        "linear 2 mul 0 act 1 max 0",
+        "{:?}",
+        graph.nodes
+    );
+    assert_eq!(graph.nodes[0].op, "Conv");
+}
+
+#[test]
+fn test_linear_with_two_readers_is_not_folded() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3)]);
+    let w = m.weights(&[3, 2], values(6, 51));
+    let c = m.weights(&[2], vec![1.0, -1.0]);
+    let y = m.node("MatMul", &[&x, &w], vec![]);
+    let a = m.node("Add", &[&y, &c], vec![]);
+    let r = m.node("Relu", &[&y], vec![]);
+    m.output(&a);
+    m.output(&r);
+    let graph = assert_matches_tract(&m.build(), &[1, 3]);
+    assert_eq!(
+        count_kinds(&graph),
+        "linear 2 mul 0 act 1 max 0",
+        "{:?}",
+        graph.nodes
+    );
+}
+
+#[test]
+fn test_unsupported_op_names_op_and_node() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(4)]);
+    let r = m.node("Relu", &[&x], vec![]);
+    let s = m.node("Softmax", &[&r], vec![int("axis", 1)]);
+    m.output(&s);
+    let (op, node, _) = unsupported(import_proto(&m.build(), &[1, 4]));
+    assert!(op.contains("Softmax"), "{op}");
+    assert!(node.starts_with(&s), "{node}");
+}
+
+#[test]
+fn test_product_of_two_activations_as_matmul_is_unsupported() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(3)]);
+    let t = m.node("Transpose", &[&x], vec![ints("perm", &[1, 0])]);
+    let y = m.node("MatMul", &[&x, &t], vec![]);
+    m.output(&y);
+    let (op, node, reason) = unsupported(import_proto(&m.build(), &[2, 3]));
+    assert_eq!(op, "EinSum");
+    assert!(node.starts_with(&y), "{node}");
+    assert!(reason.contains("both depend on the input"), "{reason}");
+}
+
+#[test]
+fn test_non_zero_constant_in_data_movement_is_unsupported() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2)]);
+    let ones = m.weights(&[1, 2], vec![1.0, 1.0]);
+    let y = m.node("Concat", &[&x, &ones], vec![int("axis", 1)]);
+    m.output(&y);
+    let (op, _, reason) = unsupported(import_proto(&m.build(), &[1, 2]));
+    assert!(op.contains("Concat"), "{op}");
+    assert!(reason.contains("non-zero constant"), "{reason}");
+}
+
+#[test]
+fn test_constant_output_is_rejected() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2)]);
+    let r = m.node("Relu", &[&x], vec![]);
+    let w = m.weights(&[2], vec![1.0, 2.0]);
+    let c = m.node("Add", &[&w, &w], vec![]);
+    m.output(&r);
+    m.output(&c);
+    let (_, _, reason) = unsupported(import_proto(&m.build(), &[1, 2]));
+    assert!(reason.contains("constant"), "{reason}");
+}
+
+#[test]
+fn test_input_shapes_resolution() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[None, Some(3)]);
+    let r = m.node("Relu", &[&x], vec![]);
+    m.output(&r);
+    let proto = m.build();
+    let shape_of = |shapes: Option<&[Vec<usize>]>| {
+        import_model(parse(&proto), shapes, Path::new("t.onnx")).map(|g| g.inputs[0].shape.clone())
+    };
+    assert_eq!(shape_of(None).expect("batch defaults to 1"), vec![1, 3]);
+    assert_eq!(
+        shape_of(Some(&[vec![3]])).expect("EZKL shape without batch"),
+        vec![1, 3]
+    );
+    assert_eq!(
+        shape_of(Some(&[vec![2, 3]])).expect("explicit batch"),
+        vec![2, 3]
+    );
+    for bad in [vec![vec![4]], vec![vec![1, 4]], vec![vec![3], vec![3]]] {
+        let err = shape_of(Some(&bad)).unwrap_err();
+        assert!(
+            matches!(err, ProverError::InputShape(_)),
+            "{bad:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn test_bad_model_files() {
+    let err = import_onnx(Path::new("/nonexistent/zkattest.onnx"), None).unwrap_err();
+    assert!(matches!(err, ProverError::Io { .. }), "{err:?}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("garbage.onnx");
+    std::fs::write(&path, b"not a protobuf").expect("write");
+    let err = import_onnx(&path, None).unwrap_err();
+    assert!(matches!(err, ProverError::Onnx { .. }), "{err:?}");
+}
+
+#[test]
+fn test_float_reference_checks_input_sizes() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3)]);
+    let r = m.node("Relu", &[&x], vec![]);
+    m.output(&r);
+    let inputs = InputData {
+        values: vec![vec![1.0, 2.0]],
+        shapes: None,
+    };
+    let err = run_float(parse(&m.build()), &inputs, Path::new("t.onnx")).unwrap_err();
+    assert!(matches!(err, ProverError::InputShape(_)), "{err:?}");
+}

@@ -1,0 +1,220 @@
+//! Shard jobs and the local prover: plan -> jobs -> proofs -> chain verification.
+//!
+//! A [`ShardJob`] is self-contained and serializable (shard index, input values, salt):
+//! the local prover runs jobs on a bounded number of threads, and a cluster can ship the
+//! same jobs to other machines.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use serde::{Deserialize, Serialize};
+
+use crate::artifacts::inference::INFERENCE_VERSION;
+use crate::artifacts::setup::{pk_path, vk_path};
+use crate::artifacts::{CompiledModel, InferenceProof};
+use crate::circuit::instance;
+use crate::circuit::layout::build;
+use crate::error::{ProverError, Result};
+use crate::proof::keys::read_vk;
+use crate::proof::shard_proof::{fr_from_hex, fr_to_hex};
+use crate::proof::{ShardKeys, ShardProof, Srs};
+use crate::shard::boundary::input_commitment;
+
+/// Everything needed to prove one shard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardJob {
+    /// Shard index in the model's plan.
+    pub shard: usize,
+    /// Quantized values of the shard's inputs, in `ShardSpec::inputs` order.
+    pub inputs: Vec<i64>,
+    /// Input-commitment salt (used by shard 0 only), hex.
+    pub salt: String,
+}
+
+/// Timing of one proven shard.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardTiming {
+    /// Shard index.
+    pub shard: usize,
+    /// Proving-key load time, seconds.
+    pub load_s: f64,
+    /// Witness and proof time, seconds.
+    pub prove_s: f64,
+}
+
+/// Cuts an inference into shard jobs by running the reference evaluator.
+pub fn jobs(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<Vec<ShardJob>> {
+    let q = &compiled.model;
+    let trace = q.eval(&q.quantize_inputs(inputs)?)?;
+    Ok(compiled
+        .plan
+        .shards
+        .iter()
+        .map(|s| ShardJob {
+            shard: s.index,
+            inputs: s.inputs.iter().map(|v| trace.values[*v as usize]).collect(),
+            salt: fr_to_hex(&salt),
+        })
+        .collect())
+}
+
+/// Proves one shard job with the keys under `dir`.
+pub fn run_job(
+    compiled: &CompiledModel,
+    dir: &Path,
+    srs: &Srs,
+    job: &ShardJob,
+) -> Result<(ShardProof, ShardTiming)> {
+    let spec = compiled.plan.shards.get(job.shard).ok_or_else(|| {
+        ProverError::Planning(format!(
+            "job for shard {} but the model has {}",
+            job.shard,
+            compiled.plan.shards.len()
+        ))
+    })?;
+    let salt = fr_from_hex(&job.salt).map_err(|e| ProverError::Settings(format!("salt: {e}")))?;
+    let t = Instant::now();
+    let keys = ShardKeys::read_pk(&pk_path(dir, job.shard))?;
+    let load_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let layout = Arc::new(build(&compiled.model, spec, &job.inputs, salt)?);
+    let proof = ShardProof::create(srs, &keys.pk, job.shard, layout)?;
+    Ok((proof, ShardTiming { shard: job.shard, load_s, prove_s: t.elapsed().as_secs_f64() }))
+}
+
+/// Proves all jobs with at most `parallel` at once; `progress(shard)` after each.
+pub fn run_jobs(
+    compiled: &CompiledModel,
+    dir: &Path,
+    srs: &Srs,
+    jobs: &[ShardJob],
+    parallel: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Vec<(ShardProof, ShardTiming)>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<(ShardProof, ShardTiming)>>>> =
+        Mutex::new((0..jobs.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..parallel.max(1).min(jobs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some(job) = jobs.get(i) else { break };
+                let r = run_job(compiled, dir, srs, job);
+                let failed = r.is_err();
+                if let Ok(mut slot) = results.lock() {
+                    slot[i] = Some(r);
+                }
+                progress(job.shard);
+                if failed {
+                    // Stop handing out work; other workers finish their current job.
+                    next.store(jobs.len(), Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let results =
+        results.into_inner().map_err(|_| ProverError::Halo2("a prover thread panicked".into()))?;
+    results
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.unwrap_or_else(|| Err(ProverError::Halo2(format!("shard job {i} did not run"))))
+        })
+        .collect()
+}
+
+/// Proves an inference end to end; returns the proof and per-shard timings.
+pub fn prove(
+    compiled: &CompiledModel,
+    dir: &Path,
+    srs: &Srs,
+    inputs: &[Vec<f64>],
+    salt: Fr,
+    parallel: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<(InferenceProof, Vec<ShardTiming>)> {
+    let jobs = jobs(compiled, inputs, salt)?;
+    let proven = run_jobs(compiled, dir, srs, &jobs, parallel, progress)?;
+    let q = &compiled.model;
+    let inputs_q = q.quantize_inputs(inputs)?;
+    let trace = q.eval(&inputs_q)?;
+    let outputs_q: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    let (shards, timings): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
+    let proof = InferenceProof {
+        version: INFERENCE_VERSION,
+        model: compiled.name.clone(),
+        input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
+        outputs: outputs_q.iter().map(|v| q.settings.dequantize(*v)).collect(),
+        outputs_q,
+        scale_bits: q.settings.scale_bits,
+        shards,
+    };
+    Ok((proof, timings))
+}
+
+/// Verifies every shard proof, the commitment chain between shards, the input
+/// commitment and the claimed outputs.
+pub fn verify(
+    compiled: &CompiledModel,
+    dir: &Path,
+    srs: &Srs,
+    proof: &InferenceProof,
+) -> Result<()> {
+    let n = compiled.plan.shards.len();
+    if proof.shards.len() != n {
+        return Err(ProverError::Rejected(format!(
+            "{} shard proofs for a {n}-shard model",
+            proof.shards.len()
+        )));
+    }
+    for (i, sp) in proof.shards.iter().enumerate() {
+        if sp.shard != i || sp.instances.len() != instance::count() {
+            return Err(ProverError::Rejected(format!(
+                "proof {i} is for shard {} with {} instances",
+                sp.shard,
+                sp.instances.len()
+            )));
+        }
+        let vk = read_vk(&vk_path(dir, i))?;
+        sp.verify(srs, &vk)?;
+    }
+    for (i, w) in proof.shards.windows(2).enumerate() {
+        if w[0].instances[instance::OUT_COMMIT] != w[1].instances[instance::IN_COMMIT] {
+            return Err(ProverError::Rejected(format!(
+                "boundary mismatch: shard {i} passes on a commitment shard {} did not receive",
+                i + 1
+            )));
+        }
+    }
+    let first = &proof.shards[0].instances;
+    let claimed = fr_from_hex(&proof.input_commitment)
+        .map_err(|e| ProverError::Rejected(format!("input commitment: {e}")))?;
+    if first[instance::IN_COMMIT] != claimed {
+        return Err(ProverError::Rejected(
+            "input commitment differs from the first shard's".into(),
+        ));
+    }
+    let last = &proof.shards[n - 1].instances;
+    let n_out = proof.outputs_q.len();
+    if n_out <= instance::MAX_OUTPUTS {
+        let public: Vec<Fr> = proof.outputs_q.iter().map(|v| crate::circuit::fe(*v)).collect();
+        if last[instance::NUM_OUTPUTS] != Fr::from(n_out as u64)
+            || last[instance::OUTPUT0..instance::OUTPUT0 + n_out] != public[..]
+        {
+            return Err(ProverError::Rejected(
+                "claimed outputs differ from the proven ones".into(),
+            ));
+        }
+    }
+    let out_commit = crate::shard::boundary::boundary_commitment(
+        &proof.outputs_q,
+        compiled.model.settings.lookup_bits,
+    );
+    if last[instance::OUT_COMMIT] != out_commit {
+        return Err(ProverError::Rejected("claimed outputs differ from the committed ones".into()));
+    }
+    Ok(())
+}
