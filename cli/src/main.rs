@@ -23,19 +23,27 @@ enum Command {
     #[command(after_help = "Example:\n  zkattest compile --model models/digits_mlp")]
     Compile(commands::compile::Args),
     /// Pick the fixed-point scale from sample inputs and report accuracy against float.
-    #[command(after_help = "Example:\n  zkattest calibrate --model models/digits_mlp --input models/digits_mlp/input.json")]
+    #[command(
+        after_help = "Example:\n  zkattest calibrate --model models/digits_mlp --input models/digits_mlp/input.json"
+    )]
     Calibrate(commands::calibrate::Args),
     /// Generate proving and verifying keys for every shard.
     #[command(after_help = "Example:\n  zkattest setup --artifacts zkattest-artifacts/digits_mlp")]
     Setup(commands::setup::Args),
     /// Prove one inference (all shards).
-    #[command(after_help = "Example:\n  zkattest prove --artifacts zkattest-artifacts/digits_mlp --input models/digits_mlp/input.json")]
+    #[command(
+        after_help = "Example:\n  zkattest prove --artifacts zkattest-artifacts/digits_mlp --input models/digits_mlp/input.json"
+    )]
     Prove(commands::prove::Args),
     /// Verify an inference proof natively.
-    #[command(after_help = "Example:\n  zkattest verify --artifacts zkattest-artifacts/digits_mlp --proof zkattest-artifacts/digits_mlp/proof.json")]
+    #[command(
+        after_help = "Example:\n  zkattest verify --artifacts zkattest-artifacts/digits_mlp --proof zkattest-artifacts/digits_mlp/proof.json"
+    )]
     Verify(commands::verify::Args),
     /// Compile, set up, prove and verify a model, and print the costs.
-    #[command(after_help = "Example:\n  zkattest bench --model ../shared/models/4l_relu_conv_fc --json")]
+    #[command(
+        after_help = "Example:\n  zkattest bench --model ../shared/models/4l_relu_conv_fc --json"
+    )]
     Bench(commands::bench::Args),
 }
 

@@ -45,6 +45,9 @@ pub struct ShardTiming {
     pub prove_s: f64,
 }
 
+/// The outcome of one shard job.
+type JobResult = Result<(ShardProof, ShardTiming)>;
+
 /// Cuts an inference into shard jobs by running the reference evaluator.
 pub fn jobs(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<Vec<ShardJob>> {
     let q = &compiled.model;
@@ -95,7 +98,7 @@ pub fn run_jobs(
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Vec<(ShardProof, ShardTiming)>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<(ShardProof, ShardTiming)>>>> =
+    let results: Mutex<Vec<Option<JobResult>>> =
         Mutex::new((0..jobs.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..parallel.max(1).min(jobs.len()) {

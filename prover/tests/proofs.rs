@@ -14,8 +14,9 @@ use zkattest_prover::proof::Srs;
 use zkattest_prover::{Fr, ProverError};
 
 /// Small circuits keep these tests fast: 2^12 rows, 10-bit lookups.
+const K: u32 = 12;
 const OPTS: CompileOptions =
-    CompileOptions { k: 12, lookup_bits: 10, scale_bits: None, headroom: 2.0 };
+    CompileOptions { k: Some(K), max_k: K, lookup_bits: Some(10), scale_bits: None, headroom: 2.0 };
 
 fn model_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name)
@@ -30,7 +31,7 @@ struct Fixture {
 
 fn fixture(name: &str) -> Fixture {
     let m = model_dir(name);
-    let input = InputData::from_file(&m.join("input.json")).expect("input");
+    let input = InputData::from_file(m.join("input.json")).expect("input");
     let compiled =
         CompiledModel::compile(&m.join("network.onnx"), std::slice::from_ref(&input), &OPTS)
             .expect("compile");

@@ -55,7 +55,8 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let onnx = a.model.onnx()?;
     let input = a.model.input()?;
     let t = Instant::now();
-    let compiled = CompiledModel::compile(&onnx, std::slice::from_ref(&input), &a.circuit.options())?;
+    let compiled =
+        CompiledModel::compile(&onnx, std::slice::from_ref(&input), &a.circuit.options())?;
     let compile_s = t.elapsed().as_secs_f64();
     let dir = tempfile::tempdir()?;
     let srs = a.srs.load(compiled.plan.k, json)?;
@@ -68,7 +69,10 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let pb = bar(n, "proving", json);
     let t = Instant::now();
     let salt = zkattest_prover::random_salt();
-    let (proof, _) = pipeline::prove(&compiled, dir.path(), &srs, &input.values, salt, a.parallel, &|_| pb.inc(1))?;
+    let (proof, _) =
+        pipeline::prove(&compiled, dir.path(), &srs, &input.values, salt, a.parallel, &|_| {
+            pb.inc(1)
+        })?;
     let prove_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
 

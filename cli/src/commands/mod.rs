@@ -29,9 +29,13 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The ONNX file.
     pub fn onnx(&self) -> anyhow::Result<PathBuf> {
-        let p = if self.model.is_dir() { self.model.join("network.onnx") } else { self.model.clone() };
+        let p =
+            if self.model.is_dir() { self.model.join("network.onnx") } else { self.model.clone() };
         if !p.is_file() {
-            bail!("no ONNX model at {} (expected a folder with network.onnx, or an .onnx file)", p.display());
+            bail!(
+                "no ONNX model at {} (expected a folder with network.onnx, or an .onnx file)",
+                p.display()
+            );
         }
         Ok(p)
     }
@@ -41,7 +45,11 @@ impl ModelArgs {
         if let Some(p) = &self.input {
             return Ok(p.clone());
         }
-        let dir = if self.model.is_dir() { self.model.clone() } else { self.model.parent().map(Path::to_path_buf).unwrap_or_default() };
+        let dir = if self.model.is_dir() {
+            self.model.clone()
+        } else {
+            self.model.parent().map(Path::to_path_buf).unwrap_or_default()
+        };
         let p = dir.join("input.json");
         if !p.is_file() {
             bail!("no input given and no input.json beside the model; pass --input FILE");

@@ -48,11 +48,14 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let compiled = CompiledModel::load(&a.artifacts)?;
     let input = zkattest_prover::model::input::InputData::from_file(&a.input)?;
     let srs = a.srs.load(compiled.plan.k, json)?;
-    let salt = if a.public_input { zkattest_prover::Fr::zero() } else { zkattest_prover::random_salt() };
+    let salt =
+        if a.public_input { zkattest_prover::Fr::zero() } else { zkattest_prover::random_salt() };
     let pb = bar(compiled.plan.shards.len(), "proving", json);
     let t = std::time::Instant::now();
     let (proof, timings) =
-        pipeline::prove(&compiled, &a.artifacts, &srs, &input.values, salt, a.parallel, &|_| pb.inc(1))?;
+        pipeline::prove(&compiled, &a.artifacts, &srs, &input.values, salt, a.parallel, &|_| {
+            pb.inc(1)
+        })?;
     let prove_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
     let out = a.out.clone().unwrap_or_else(|| a.artifacts.join("proof.json"));

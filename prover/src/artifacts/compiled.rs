@@ -89,7 +89,10 @@ impl CompiledModel {
         let sample_values: Vec<Vec<Vec<f64>>> = samples.iter().map(|s| s.values.clone()).collect();
         let (settings, calibration) = match (opts.scale_bits, opts.lookup_bits) {
             (Some(scale_bits), lookup_bits) => (
-                QuantSettings { scale_bits, lookup_bits: lookup_bits.unwrap_or(AUTO_LOOKUP_BITS[1]) },
+                QuantSettings {
+                    scale_bits,
+                    lookup_bits: lookup_bits.unwrap_or(AUTO_LOOKUP_BITS[1]),
+                },
                 None,
             ),
             (None, Some(bits)) => {

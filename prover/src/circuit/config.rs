@@ -80,7 +80,8 @@ impl ShardConfig {
             let f = |m: &mut halo2_base::halo2_proofs::plonk::VirtualCells<Fr>, i| {
                 m.query_fixed(fixed[i], Rotation::cur())
             };
-            let x: Vec<_> = (0..WIDTH).map(|i| m.query_advice(advice[i], Rotation::cur())).collect();
+            let x: Vec<_> =
+                (0..WIDTH).map(|i| m.query_advice(advice[i], Rotation::cur())).collect();
             let z = m.query_advice(advice[Z], Rotation::cur());
             let z_prev = m.query_advice(advice[Z], Rotation::prev());
             let mut e = f(m, fixed::Q_Z) * z + f(m, fixed::CHAIN) * z_prev + f(m, fixed::K);
@@ -96,8 +97,10 @@ impl ShardConfig {
         meta.create_gate("poseidon full round", |m| {
             let q = m.query_fixed(fixed[fixed::Q_FULL], Rotation::cur());
             let s: Vec<_> = (0..3).map(|i| m.query_advice(advice[i], Rotation::cur())).collect();
-            let next: Vec<_> = (0..3).map(|i| m.query_advice(advice[i], Rotation::next())).collect();
-            let sq: Vec<_> = (0..3).map(|i| m.query_advice(advice[3 + i], Rotation::cur())).collect();
+            let next: Vec<_> =
+                (0..3).map(|i| m.query_advice(advice[i], Rotation::next())).collect();
+            let sq: Vec<_> =
+                (0..3).map(|i| m.query_advice(advice[3 + i], Rotation::cur())).collect();
             let u: Vec<_> = (0..3)
                 .map(|i| s[i].clone() + m.query_fixed(fixed[fixed::C0 + i], Rotation::cur()))
                 .collect();
@@ -116,7 +119,8 @@ impl ShardConfig {
         meta.create_gate("poseidon partial round", |m| {
             let q = m.query_fixed(fixed[fixed::Q_PART], Rotation::cur());
             let s: Vec<_> = (0..3).map(|i| m.query_advice(advice[i], Rotation::cur())).collect();
-            let next: Vec<_> = (0..3).map(|i| m.query_advice(advice[i], Rotation::next())).collect();
+            let next: Vec<_> =
+                (0..3).map(|i| m.query_advice(advice[i], Rotation::next())).collect();
             let sq = m.query_advice(advice[3], Rotation::cur());
             let u: Vec<_> = (0..3)
                 .map(|i| s[i].clone() + m.query_fixed(fixed[fixed::C0 + i], Rotation::cur()))
@@ -164,11 +168,7 @@ impl ShardConfig {
                 let t_tag = m.query_fixed(fixed[fixed::T_TAG], Rotation::cur());
                 let t_in = m.query_fixed(fixed[fixed::T_IN], Rotation::cur());
                 let t_out = m.query_fixed(fixed[fixed::T_OUT], Rotation::cur());
-                vec![
-                    (tag.clone(), t_tag),
-                    (tag.clone() * xa, t_in),
-                    (tag * xb, t_out),
-                ]
+                vec![(tag.clone(), t_tag), (tag.clone() * xa, t_in), (tag * xb, t_out)]
             });
         }
 

@@ -64,9 +64,7 @@ pub mod cost {
     pub fn commit(n: usize, extra: usize, lookup_bits: u32) -> usize {
         let p = per_element(lookup_bits);
         let elems = n.div_ceil(p);
-        let pack_rows: usize = (0..elems)
-            .map(|e| (n - e * p).min(p).div_ceil(WIDTH).max(1))
-            .sum();
+        let pack_rows: usize = (0..elems).map(|e| (n - e * p).min(p).div_ceil(WIDTH).max(1)).sum();
         let msg = (elems + extra).max(1);
         pack_rows + msg.div_ceil(2) * (ROUNDS + 1) + 1
     }
@@ -219,8 +217,8 @@ impl<'a> Builder<'a> {
         let rc = &poseidon::constants().rc;
         let pairs: Vec<&[(Option<Cell>, Fr)]> = message.chunks(2).collect();
         let mut r = self.row();
-        for i in 0..3 {
-            self.fix(r, f::C0 + i, state[i]);
+        for (i, s) in state.iter().enumerate() {
+            self.fix(r, f::C0 + i, *s);
         }
         self.fix(r, f::Q_INIT, Fr::ONE);
         for pair in pairs.iter() {
@@ -237,13 +235,13 @@ impl<'a> Builder<'a> {
                 }
                 state[slot + 1] += v;
             }
-            for round in 0..ROUNDS {
+            for (round, constants) in rc.iter().enumerate().take(ROUNDS) {
                 r = self.row();
                 let full = is_full_round(round);
                 self.fix(r, if full { f::Q_FULL } else { f::Q_PART }, Fr::ONE);
-                for i in 0..3 {
-                    self.fix(r, f::C0 + i, rc[round][i]);
-                    self.adv(r, i, state[i]);
+                for (i, (c, s)) in constants.iter().zip(state).enumerate() {
+                    self.fix(r, f::C0 + i, *c);
+                    self.adv(r, i, s);
                 }
                 let squares = poseidon::round(&mut state, round);
                 for (i, sq) in squares.iter().enumerate().take(if full { 3 } else { 1 }) {

@@ -61,7 +61,11 @@ impl Circuit<Fr> for ShardCircuit {
         ShardConfig::configure(meta)
     }
 
-    fn synthesize(&self, config: ShardConfig, mut layouter: impl Layouter<Fr>) -> Result<(), Error> {
+    fn synthesize(
+        &self,
+        config: ShardConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
         let l = &self.layout;
         layouter.assign_region(
             || "shard",
@@ -75,7 +79,8 @@ impl Circuit<Fr> for ShardCircuit {
                 }
                 for (col, values) in config.advice.iter().zip(&l.advice) {
                     for (row, v) in values.iter().enumerate() {
-                        let value = if self.with_witness { Value::known(*v) } else { Value::unknown() };
+                        let value =
+                            if self.with_witness { Value::known(*v) } else { Value::unknown() };
                         region.assign_advice(*col, row, value);
                     }
                 }

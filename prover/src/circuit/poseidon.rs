@@ -59,7 +59,7 @@ pub fn constants() -> &'static Constants {
 
 /// True when round `r` applies the S-box to the whole state.
 pub fn is_full_round(r: usize) -> bool {
-    r < R_F / 2 || r >= R_F / 2 + R_P
+    !(R_F / 2..R_F / 2 + R_P).contains(&r)
 }
 
 /// Applies round `r` to `state`, returning the squares of the S-box inputs (the circuit

@@ -26,7 +26,8 @@ impl Tables {
         if act == Activation::Identity {
             return IDENTITY_TAG;
         }
-        3 + self.acts.iter().position(|a| *a == act).expect("activation registered in tables") as u64
+        3 + self.acts.iter().position(|a| *a == act).expect("activation registered in tables")
+            as u64
     }
 
     /// Adds an activation if missing.

@@ -8,7 +8,9 @@ use halo2_base::halo2_proofs::halo2curves::ff::Field;
 
 use super::layout::{build, Layout};
 use super::{fe, instance, ShardCircuit};
-use crate::model::graph::{Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo};
+use crate::model::graph::{
+    Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo,
+};
 use crate::quant::{quantize, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
@@ -21,7 +23,14 @@ fn v(i: u32) -> Src {
 /// A small graph with one node of every kind: 4 inputs, linear+relu, mul, sigmoid, max.
 fn tiny_graph() -> Graph {
     let mut rows = SparseRows::new();
-    rows.push_row([(v(0), 0.5), (v(1), -0.25), (v(2), 1.0), (v(3), 0.75), (v(0), 0.1), (v(1), 0.3)]);
+    rows.push_row([
+        (v(0), 0.5),
+        (v(1), -0.25),
+        (v(2), 1.0),
+        (v(3), 0.75),
+        (v(0), 0.1),
+        (v(1), 0.3),
+    ]);
     rows.push_row([(v(2), -1.0), (v(3), 0.5)]);
     rows.push_row([]);
     let nodes = vec![
@@ -59,7 +68,10 @@ fn tiny_graph() -> Graph {
             name: "leaky".into(),
             op: "LeakyRelu".into(),
             first: 16,
-            kind: NodeKind::Act { input: vec![v(3), v(14)], act: Activation::LeakyRelu { alpha: 0.1 } },
+            kind: NodeKind::Act {
+                input: vec![v(3), v(14)],
+                act: Activation::LeakyRelu { alpha: 0.1 },
+            },
         },
     ];
     Graph {

@@ -18,11 +18,7 @@ pub struct InputData {
     #[serde(rename = "input_data")]
     pub values: Vec<Vec<f64>>,
     /// Shape of each input, when the file gives them (EZKL files often omit the batch axis).
-    #[serde(
-        rename = "input_shapes",
-        default,
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(rename = "input_shapes", default, skip_serializing_if = "Option::is_none")]
     pub shapes: Option<Vec<Vec<usize>>>,
 }
 
@@ -36,10 +32,7 @@ impl InputData {
 
     /// Parses and checks the JSON text of an input file; `path` only labels errors.
     pub fn from_json(text: &str, path: &Path) -> Result<InputData> {
-        let json_err = |reason: String| ProverError::Json {
-            path: path.to_path_buf(),
-            reason,
-        };
+        let json_err = |reason: String| ProverError::Json { path: path.to_path_buf(), reason };
         // serde_json's message carries line and column, which is what a user needs to fix it.
         let data: InputData = serde_json::from_str(text).map_err(|e| json_err(e.to_string()))?;
         data.check().map_err(json_err)?;
@@ -49,19 +42,14 @@ impl InputData {
     /// Writes the inputs as pretty-printed JSON.
     pub fn to_file(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let text = serde_json::to_string_pretty(self).map_err(|e| ProverError::Json {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ProverError::Json { path: path.to_path_buf(), reason: e.to_string() })?;
         std::fs::write(path, text).map_err(|e| ProverError::io(path, e))
     }
 
     /// Flat values converted to f32, the precision tract runs models in.
     pub fn values_f32(&self) -> Vec<Vec<f32>> {
-        self.values
-            .iter()
-            .map(|v| v.iter().map(|&x| x as f32).collect())
-            .collect()
+        self.values.iter().map(|v| v.iter().map(|&x| x as f32).collect()).collect()
     }
 
     /// Consistency between `input_data` and `input_shapes`.
@@ -161,16 +149,10 @@ mod tests {
     fn test_round_trips_through_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("input.json");
-        let data = InputData {
-            values: vec![vec![0.5, -1.25]],
-            shapes: Some(vec![vec![1, 2]]),
-        };
+        let data = InputData { values: vec![vec![0.5, -1.25]], shapes: Some(vec![vec![1, 2]]) };
         data.to_file(&path).expect("write");
         assert_eq!(InputData::from_file(&path).expect("read"), data);
-        let bare = InputData {
-            values: vec![vec![3.0]],
-            shapes: None,
-        };
+        let bare = InputData { values: vec![vec![3.0]], shapes: None };
         bare.to_file(&path).expect("write");
         assert_eq!(InputData::from_file(&path).expect("read"), bare);
     }

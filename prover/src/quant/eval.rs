@@ -52,7 +52,10 @@ impl QModel {
             }
             for &x in data {
                 if !x.is_finite() {
-                    return Err(ProverError::InputShape(format!("input {:?} holds {x}", info.name)));
+                    return Err(ProverError::InputShape(format!(
+                        "input {:?} holds {x}",
+                        info.name
+                    )));
                 }
                 let q = self.settings.quantize(x);
                 if !self.settings.in_range(q as i128) {

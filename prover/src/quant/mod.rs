@@ -7,7 +7,9 @@ pub mod semantics;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ProverError, Result};
-use crate::model::graph::{Activation, Graph, NodeKind, OutputTensor, SparseRows, Src, TensorInfo, ValueId};
+use crate::model::graph::{
+    Activation, Graph, NodeKind, OutputTensor, SparseRows, Src, TensorInfo, ValueId,
+};
 pub use semantics::QuantSettings;
 
 /// A quantized computation. Every kind ends in one lookup per output (a requantization
@@ -77,7 +79,9 @@ impl QKind {
     /// The activation applied to the outputs, if any.
     pub fn activation(&self) -> Option<Activation> {
         match self {
-            QKind::Linear { act, .. } | QKind::Mul { act, .. } | QKind::Act { act, .. } => Some(*act),
+            QKind::Linear { act, .. } | QKind::Mul { act, .. } | QKind::Act { act, .. } => {
+                Some(*act)
+            }
             QKind::Max { .. } => None,
         }
     }

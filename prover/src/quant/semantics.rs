@@ -154,7 +154,8 @@ mod tests {
         let s = QuantSettings::default();
         for y in -2000..2000 {
             let x = s.dequantize(y);
-            for act in [Activation::Sigmoid, Activation::LeakyRelu { alpha: 0.1 }, Activation::Relu] {
+            for act in [Activation::Sigmoid, Activation::LeakyRelu { alpha: 0.1 }, Activation::Relu]
+            {
                 let q = s.dequantize(apply(act, y, s.scale_bits));
                 assert!((q - act.apply_f64(x)).abs() <= 0.5 / 128.0 + 1e-9, "{act:?} {y}");
             }

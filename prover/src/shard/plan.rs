@@ -69,9 +69,6 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
         items.extend((0..node.kind.len()).map(|j| (ni, j)));
     }
     let n = items.len();
-    if n == 0 {
-        return Err(ProverError::Planning("the model computes nothing".into()));
-    }
     let item_cost: Vec<usize> =
         items.iter().map(|&(ni, j)| cost::item(&model.nodes[ni].kind, j)).collect();
 
@@ -113,6 +110,19 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
 
     let mut shards = Vec::new();
     let mut a = 0usize;
+    if n == 0 {
+        // Pure data movement (reshape, flatten...): one shard commits to the input and
+        // exposes it rearranged.
+        let rows = cost::OVERHEAD
+            + cost::receive(n_in, 1, st.lookup_bits)
+            + cost::commit(outputs.len(), 0, st.lookup_bits);
+        if rows > budget {
+            return Err(ProverError::Planning(format!(
+                "{n_in} inputs need {rows} rows, more than the {budget} rows of k={k}; raise k"
+            )));
+        }
+        shards.push(spec(model, &items, &produced, &last, 0, 0, n_in, &outputs, rows));
+    }
     while a < n {
         let n_recv = if a == 0 { n_in } else { live[a] };
         let base = cost::OVERHEAD + cost::receive(n_recv, usize::from(a == 0), st.lookup_bits);

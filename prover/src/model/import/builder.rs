@@ -57,14 +57,7 @@ impl GraphBuilder {
     /// A graph with the given inputs and no nodes yet.
     pub fn new(inputs: Vec<TensorInfo>) -> Self {
         let next = inputs.iter().map(|i| i.numel() as u64).sum();
-        Self {
-            graph: Graph {
-                inputs,
-                nodes: Vec::new(),
-                outputs: Vec::new(),
-            },
-            next,
-        }
+        Self { graph: Graph { inputs, nodes: Vec::new(), outputs: Vec::new() }, next }
     }
 
     /// The model inputs as tensors of their value ids.
@@ -94,12 +87,7 @@ impl GraphBuilder {
         let name = format!("{}{suffix}", origin.name);
         let first = self.next as u32;
         self.next += len as u64;
-        self.graph.nodes.push(Node {
-            name,
-            op: origin.op.to_string(),
-            first,
-            kind,
-        });
+        self.graph.nodes.push(Node { name, op: origin.op.to_string(), first, kind });
         ArrayD::from_shape_vec(IxDyn(shape), srcs).map_err(|e| origin.failed(e))
     }
 
@@ -117,12 +105,7 @@ impl GraphBuilder {
             sparse.push_row(merge_terms(terms));
             bias.push(b);
         }
-        self.push(
-            origin,
-            suffix,
-            NodeKind::Linear { rows: sparse, bias },
-            shape,
-        )
+        self.push(origin, suffix, NodeKind::Linear { rows: sparse, bias }, shape)
     }
 
     /// Finishes the graph with its outputs.
@@ -154,9 +137,7 @@ pub(super) fn merge_terms(terms: Vec<(Src, f64)>) -> Vec<(Src, f64)> {
 fn value_range(first: u64, count: usize) -> Result<Vec<Src>> {
     let end = first + count as u64;
     if end > u64::from(u32::MAX) {
-        return Err(ProverError::Planning(format!(
-            "model needs {end} scalar values, over 2^32"
-        )));
+        return Err(ProverError::Planning(format!("model needs {end} scalar values, over 2^32")));
     }
     Ok((first as u32..end as u32).map(Src::Value).collect())
 }
@@ -164,9 +145,7 @@ fn value_range(first: u64, count: usize) -> Result<Vec<Src>> {
 /// A constant tensor as f32 (the type the float reference computes in).
 pub(super) fn const_f32(origin: &Origin, t: &Tensor) -> Result<ArrayD<f32>> {
     let cast = t.cast_to::<f32>().map_err(|e| origin.failed(e))?;
-    let view = cast
-        .to_plain_array_view::<f32>()
-        .map_err(|e| origin.failed(e))?;
+    let view = cast.to_plain_array_view::<f32>().map_err(|e| origin.failed(e))?;
     Ok(view.to_owned())
 }
 
@@ -184,9 +163,6 @@ pub(super) fn broadcast<T: Clone>(
 /// The concrete shape of a fact; symbolic dimensions are left by inputs without shapes.
 pub(super) fn concrete_shape(origin: &Origin, fact: &TypedFact) -> Result<Vec<usize>> {
     fact.shape.as_concrete().map(|s| s.to_vec()).ok_or_else(|| {
-        origin.unsupported(format!(
-            "shape {:?} is not concrete; give input shapes",
-            fact.shape
-        ))
+        origin.unsupported(format!("shape {:?} is not concrete; give input shapes", fact.shape))
     })
 }

@@ -107,31 +107,22 @@ fn foldable_producer(
     if !matches!(graph.nodes[j].kind, NodeKind::Linear { .. }) {
         return None;
     }
-    users
-        .producers(graph.nodes[j].kind.operands())
-        .into_iter()
-        .find(|&p| {
-            alive[p]
-                && !rejected.contains(&p)
-                && !users.exported[p]
-                && matches!(graph.nodes[p].kind, NodeKind::Linear { .. })
-                && users.readers[p].len() == 1
-                && users.readers[p].contains(&j)
-        })
+    users.producers(graph.nodes[j].kind.operands()).into_iter().find(|&p| {
+        alive[p]
+            && !rejected.contains(&p)
+            && !users.exported[p]
+            && matches!(graph.nodes[p].kind, NodeKind::Linear { .. })
+            && users.readers[p].len() == 1
+            && users.readers[p].contains(&j)
+    })
 }
 
 /// Rows of `outer` with the values of `inner` replaced by their definitions, or `None` when
 /// that would need more terms than the two nodes have together (e.g. two dense layers).
 fn compose(outer: &Node, inner: &Node) -> Option<(SparseRows, Vec<f64>)> {
     let (
-        NodeKind::Linear {
-            rows: o_rows,
-            bias: o_bias,
-        },
-        NodeKind::Linear {
-            rows: i_rows,
-            bias: i_bias,
-        },
+        NodeKind::Linear { rows: o_rows, bias: o_bias },
+        NodeKind::Linear { rows: i_rows, bias: i_bias },
     ) = (&outer.kind, &inner.kind)
     else {
         return None;
@@ -172,10 +163,7 @@ fn prune(graph: Graph, alive: Vec<bool>) -> Graph {
             }
         }
     };
-    mark(
-        &mut needed,
-        &mut graph.outputs.iter().flat_map(|o| o.srcs.iter().copied()),
-    );
+    mark(&mut needed, &mut graph.outputs.iter().flat_map(|o| o.srcs.iter().copied()));
     let mut live = alive;
     for (i, node) in graph.nodes.iter().enumerate().rev() {
         let range = node.first as usize..node.first as usize + node.kind.len();
@@ -206,11 +194,7 @@ fn renumber(graph: Graph, live: &[bool]) -> Graph {
             // Live nodes only read live values: the marking above guarantees it.
             Src::Value(v) => Src::Value(map[v as usize].expect("live node reads a pruned value")),
         };
-        nodes.push(Node {
-            first: next,
-            kind: remap_kind(node.kind, &remap),
-            ..node
-        });
+        nodes.push(Node { first: next, kind: remap_kind(node.kind, &remap), ..node });
         next += len;
     }
     let remap = |s: Src| match s {
@@ -225,11 +209,7 @@ fn renumber(graph: Graph, live: &[bool]) -> Graph {
             o
         })
         .collect();
-    Graph {
-        inputs: graph.inputs,
-        nodes,
-        outputs,
-    }
+    Graph { inputs: graph.inputs, nodes, outputs }
 }
 
 /// Applies `f` to every operand of a node.
@@ -240,16 +220,10 @@ fn remap_kind(kind: NodeKind, f: &dyn Fn(Src) -> Src) -> NodeKind {
             rows.srcs = all(rows.srcs);
             NodeKind::Linear { rows, bias }
         }
-        NodeKind::Mul { a, b } => NodeKind::Mul {
-            a: all(a),
-            b: all(b),
-        },
-        NodeKind::Act { input, act } => NodeKind::Act {
-            input: all(input),
-            act,
-        },
-        NodeKind::Max { windows } => NodeKind::Max {
-            windows: windows.into_iter().map(all).collect(),
-        },
+        NodeKind::Mul { a, b } => NodeKind::Mul { a: all(a), b: all(b) },
+        NodeKind::Act { input, act } => NodeKind::Act { input: all(input), act },
+        NodeKind::Max { windows } => {
+            NodeKind::Max { windows: windows.into_iter().map(all).collect() }
+        }
     }
 }

@@ -83,23 +83,14 @@ impl EinsumAxes {
                     op.axes, axis.repr
                 )));
             }
-            axes.push(EinsumAxis {
-                size,
-                in_x,
-                in_w,
-                out,
-            });
+            axes.push(EinsumAxis { size, in_x, in_w, out });
         }
         Ok(EinsumAxes(axes))
     }
 
     /// Sizes of the axes summed over (absent from the output).
     fn summed_sizes(&self) -> Vec<usize> {
-        self.0
-            .iter()
-            .filter(|a| a.out.is_none())
-            .map(|a| a.size)
-            .collect()
+        self.0.iter().filter(|a| a.out.is_none()).map(|a| a.size).collect()
     }
 
     /// Operand indices for output index `out` and summed index `s`.
@@ -182,10 +173,10 @@ pub(super) fn conv(
 
 /// One bias per output channel from tract's scalar or per-channel bias.
 fn conv_bias(origin: &Origin, bias: &Tensor, channels: usize) -> Result<Vec<f64>> {
-    let bias = const_f32(origin, bias)?;
-    match bias.len() {
-        1 => Ok(vec![f64::from(bias.iter().copied().sum::<f32>()); channels]),
-        n if n == channels => Ok(bias.iter().map(|&b| f64::from(b)).collect()),
+    let values: Vec<f64> = const_f32(origin, bias)?.iter().map(|&b| f64::from(b)).collect();
+    match values.len() {
+        1 => Ok(vec![values[0]; channels]),
+        n if n == channels => Ok(values),
         n => Err(origin.failed(format!("{n} biases for {channels} output channels"))),
     }
 }
@@ -193,13 +184,8 @@ fn conv_bias(origin: &Origin, bias: &Tensor, channels: usize) -> Result<Vec<f64>
 /// The kernel as `[group, out/group, in/group, spatial...]`, whatever tract's kernel format.
 fn grouped_kernel(origin: &Origin, op: &Conv, kernel: &Tensor) -> Result<ArrayD<f32>> {
     let mut k = kernel.clone();
-    for axis_op in op
-        .kernel_fmt
-        .kernel_as_group_o_i_h_w_ops(kernel.shape(), op.group)
-    {
-        axis_op
-            .change_tensor(&mut k, false)
-            .map_err(|e| origin.failed(e))?;
+    for axis_op in op.kernel_fmt.kernel_as_group_o_i_h_w_ops(kernel.shape(), op.group) {
+        axis_op.change_tensor(&mut k, false).map_err(|e| origin.failed(e))?;
     }
     let w = const_f32(origin, &k)?;
     if w.ndim() != op.pool_spec.rank() + 3 {
@@ -222,20 +208,10 @@ pub(super) fn sum_pool(
     for out in kernel_positions(out_shape) {
         let (n, c, hw) = win.split(&out);
         let taps = win.taps(&hw);
-        let count = if op.count_include_pad {
-            win.padded_taps(&hw)
-        } else {
-            taps.len()
-        };
-        let weight = if op.normalize {
-            1.0 / count.max(1) as f64
-        } else {
-            1.0
-        };
-        let terms = taps
-            .iter()
-            .map(|t| (x[IxDyn(&win.input_index(n, c, &t.input))], weight))
-            .collect();
+        let count = if op.count_include_pad { win.padded_taps(&hw) } else { taps.len() };
+        let weight = if op.normalize { 1.0 / count.max(1) as f64 } else { 1.0 };
+        let terms =
+            taps.iter().map(|t| (x[IxDyn(&win.input_index(n, c, &t.input))], weight)).collect();
         rows.push((terms, 0.0));
     }
     b.linear(origin, "", rows, out_shape)
@@ -251,10 +227,8 @@ pub(super) fn reduction_windows(
     let fits = x.ndim() == out_shape.len()
         && (0..x.ndim()).all(|a| out_shape[a] == if axes.contains(&a) { 1 } else { x.shape()[a] });
     if !fits {
-        return Err(origin.failed(format!(
-            "reducing {:?} over {axes:?} cannot give {out_shape:?}",
-            x.shape()
-        )));
+        return Err(origin
+            .failed(format!("reducing {:?} over {axes:?} cannot give {out_shape:?}", x.shape())));
     }
     let reduced: Vec<usize> = axes.iter().map(|&a| x.shape()[a]).collect();
     let inner = kernel_positions(&reduced);
@@ -270,10 +244,7 @@ pub(super) fn reduction_windows(
             })
             .collect()
     };
-    Ok(kernel_positions(out_shape)
-        .into_iter()
-        .map(window)
-        .collect())
+    Ok(kernel_positions(out_shape).into_iter().map(window).collect())
 }
 
 /// Sum over `axes`.
@@ -306,11 +277,8 @@ pub(super) fn affine(
     for (&src, &c) in x.iter().zip(c.iter()) {
         let c = f64::from(c);
         // SubF(a, b) = b - a: flip the operand order and treat it as Sub.
-        let (kind, x_first) = if kind == BinKind::SubF {
-            (BinKind::Sub, !x_first)
-        } else {
-            (kind, x_first)
-        };
+        let (kind, x_first) =
+            if kind == BinKind::SubF { (BinKind::Sub, !x_first) } else { (kind, x_first) };
         let (scale, offset) = match (kind, x_first) {
             (BinKind::Add, _) => (1.0, c),
             (BinKind::Sub, true) => (1.0, -c),
@@ -342,10 +310,7 @@ pub(super) fn add_sub(
     };
     let x = broadcast(origin, x, out_shape)?;
     let y = broadcast(origin, y, out_shape)?;
-    let rows = x
-        .iter()
-        .zip(y.iter())
-        .map(|(&s, &t)| (vec![(s, wx), (t, wy)], 0.0));
+    let rows = x.iter().zip(y.iter()).map(|(&s, &t)| (vec![(s, wx), (t, wy)], 0.0));
     b.linear(origin, "", rows, out_shape)
 }
 
@@ -358,9 +323,6 @@ pub(super) fn scale_shift(
     scale: f64,
     offset: &ArrayD<f64>,
 ) -> Result<SymTensor> {
-    let rows = x
-        .iter()
-        .zip(offset.iter())
-        .map(|(&s, &o)| (vec![(s, scale)], o));
+    let rows = x.iter().zip(offset.iter()).map(|(&s, &o)| (vec![(s, scale)], o));
     b.linear(origin, suffix, rows, x.shape())
 }

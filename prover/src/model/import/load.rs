@@ -12,18 +12,13 @@ use crate::model::input::InputData;
 
 /// Wraps a tract error about the model at `path`.
 pub(super) fn onnx_err(path: &Path) -> impl Fn(TractError) -> ProverError + '_ {
-    move |e| ProverError::Onnx {
-        path: path.to_path_buf(),
-        reason: format!("{e:#}"),
-    }
+    move |e| ProverError::Onnx { path: path.to_path_buf(), reason: format!("{e:#}") }
 }
 
 /// Parses the ONNX file (a missing file is an I/O error, not a tract one).
 pub(super) fn load(path: &Path) -> Result<InferenceModel> {
     std::fs::metadata(path).map_err(|e| ProverError::io(path, e))?;
-    tract_onnx::onnx()
-        .model_for_path(path)
-        .map_err(onnx_err(path))
+    tract_onnx::onnx().model_for_path(path).map_err(onnx_err(path))
 }
 
 /// Fixes the input facts to concrete f32 shapes and types the model.
@@ -52,9 +47,7 @@ pub(super) fn typed_model(
             }
         }
         let shape = resolve_shape(&name, &fact, shapes.map(|s| s[i].as_slice()))?;
-        model
-            .set_input_fact(i, f32::fact(shape).into())
-            .map_err(onnx_err(path))?;
+        model.set_input_fact(i, f32::fact(shape).into()).map_err(onnx_err(path))?;
     }
     model.into_typed().map_err(onnx_err(path))
 }
@@ -64,10 +57,7 @@ fn resolve_shape(name: &str, fact: &InferenceFact, given: Option<&[usize]>) -> R
     let mismatch = |why: String| ProverError::InputShape(format!("input {name}: {why}"));
     // Per axis: Some(size) when the ONNX file fixes it, None when symbolic.
     let dims: Option<Vec<Option<usize>>> = (!fact.shape.is_open()).then(|| {
-        fact.shape
-            .dims()
-            .map(|d| d.concretize().and_then(|d| d.to_usize().ok()))
-            .collect()
+        fact.shape.dims().map(|d| d.concretize().and_then(|d| d.to_usize().ok())).collect()
     });
     match (dims, given) {
         (None, Some(given)) => Ok(given.to_vec()),
@@ -85,20 +75,12 @@ fn resolve_shape(name: &str, fact: &InferenceFact, given: Option<&[usize]>) -> R
         (Some(dims), Some(given)) => {
             // EZKL's input_shapes leave out the batch axis.
             let batch_free = given.len() + 1 == dims.len() && dims[0].is_none_or(|b| b == 1);
-            let shape: Vec<usize> = if batch_free {
-                [&[1], given].concat()
-            } else {
-                given.to_vec()
-            };
+            let shape: Vec<usize> =
+                if batch_free { [&[1], given].concat() } else { given.to_vec() };
             let fits = shape.len() == dims.len()
-                && shape
-                    .iter()
-                    .zip(&dims)
-                    .all(|(s, d)| d.is_none_or(|d| d == *s));
+                && shape.iter().zip(&dims).all(|(s, d)| d.is_none_or(|d| d == *s));
             if !fits {
-                return Err(mismatch(format!(
-                    "shape {given:?} does not fit the model's {dims:?}"
-                )));
+                return Err(mismatch(format!("shape {given:?} does not fit the model's {dims:?}")));
             }
             Ok(shape)
         }
@@ -107,10 +89,7 @@ fn resolve_shape(name: &str, fact: &InferenceFact, given: Option<&[usize]>) -> R
 
 /// Input tensors for tract, checked against the typed model's input facts.
 pub(super) fn input_tensors(model: &TypedModel, inputs: &InputData) -> Result<TVec<TValue>> {
-    let facts = model
-        .input_outlets()
-        .map(|o| o.to_vec())
-        .unwrap_or_default();
+    let facts = model.input_outlets().map(|o| o.to_vec()).unwrap_or_default();
     if facts.len() != inputs.values.len() {
         return Err(ProverError::InputShape(format!(
             "model has {} inputs, input data has {}",
@@ -121,9 +100,8 @@ pub(super) fn input_tensors(model: &TypedModel, inputs: &InputData) -> Result<TV
     let mut tensors = TVec::new();
     for (outlet, values) in facts.iter().zip(inputs.values_f32()) {
         let name = &model.node(outlet.node).name;
-        let fact = model
-            .outlet_fact(*outlet)
-            .map_err(|e| ProverError::InputShape(e.to_string()))?;
+        let fact =
+            model.outlet_fact(*outlet).map_err(|e| ProverError::InputShape(e.to_string()))?;
         let shape = fact.shape.as_concrete().ok_or_else(|| {
             ProverError::InputShape(format!("input {name} has symbolic shape {:?}", fact.shape))
         })?;
@@ -137,16 +115,12 @@ pub(super) fn input_tensors(model: &TypedModel, inputs: &InputData) -> Result<TV
 
 /// Names and concrete shapes of the model inputs.
 pub(super) fn input_infos(model: &TypedModel) -> Result<Vec<TensorInfo>> {
-    let outlets = model
-        .input_outlets()
-        .map_err(|e| ProverError::InputShape(e.to_string()))?;
+    let outlets = model.input_outlets().map_err(|e| ProverError::InputShape(e.to_string()))?;
     outlets
         .iter()
         .map(|&o| {
             let name = model.node(o.node).name.clone();
-            let fact = model
-                .outlet_fact(o)
-                .map_err(|e| ProverError::InputShape(e.to_string()))?;
+            let fact = model.outlet_fact(o).map_err(|e| ProverError::InputShape(e.to_string()))?;
             let shape = fact
                 .shape
                 .as_concrete()

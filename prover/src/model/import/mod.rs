@@ -58,9 +58,8 @@ pub(crate) fn import_model(
     input_shapes: Option<&[Vec<usize>]>,
     path: &Path,
 ) -> Result<Graph> {
-    let model = typed_model(model, input_shapes, path)?
-        .into_decluttered()
-        .map_err(onnx_err(path))?;
+    let model =
+        typed_model(model, input_shapes, path)?.into_decluttered().map_err(onnx_err(path))?;
     lower(&model, path)
 }
 
@@ -72,10 +71,8 @@ pub(crate) fn run_float(
 ) -> Result<Vec<Vec<f32>>> {
     let model = typed_model(model, inputs.shapes.as_deref(), path)?;
     let tensors = input_tensors(&model, inputs)?;
-    let runnable = model
-        .into_optimized()
-        .and_then(|m| m.into_runnable())
-        .map_err(onnx_err(path))?;
+    let runnable =
+        model.into_optimized().and_then(|m| m.into_runnable()).map_err(onnx_err(path))?;
     let outputs = runnable.run(tensors).map_err(|e| ProverError::Onnx {
         path: path.to_path_buf(),
         reason: format!("running the float model: {e:#}"),
@@ -121,20 +118,9 @@ fn lower_node(
     input_tensors: &[SymTensor],
 ) -> Result<TVec<Wire>> {
     let op_name = node.op.name();
-    let origin = Origin {
-        name: &node.name,
-        op: &op_name,
-    };
-    let wire = |o: &OutletId| {
-        wires
-            .get(o)
-            .ok_or_else(|| origin.failed("input was not lowered"))
-    };
-    let inputs = node
-        .inputs
-        .iter()
-        .map(wire)
-        .collect::<Result<Vec<&Wire>>>()?;
+    let origin = Origin { name: &node.name, op: &op_name };
+    let wire = |o: &OutletId| wires.get(o).ok_or_else(|| origin.failed("input was not lowered"));
+    let inputs = node.inputs.iter().map(wire).collect::<Result<Vec<&Wire>>>()?;
     let sym = |k: usize| as_sym(&origin, inputs.get(k).copied());
     let konst = |k: usize| as_const(&origin, inputs.get(k).copied());
     let shape = match node.outputs.first() {
@@ -145,10 +131,9 @@ fn lower_node(
     };
     let origin = &origin;
     let out = match step {
-        Step::Input(k) => input_tensors
-            .get(*k)
-            .cloned()
-            .ok_or_else(|| origin.failed("unknown input"))?,
+        Step::Input(k) => {
+            input_tensors.get(*k).cloned().ok_or_else(|| origin.failed("unknown input"))?
+        }
         Step::Fold => return movement::fold(origin, node, &inputs),
         Step::Move { data } => return movement::move_data(origin, node, data, &inputs),
         Step::PreluTest => return Ok(tvec![Wire::PreluTest]),
@@ -184,10 +169,7 @@ fn lower_node(
         Step::Square => nonlinear::mul(b, origin, sym(0)?, sym(0)?, &shape)?,
         Step::Prelu { x, slope } => {
             // tract's node is an Iff; name the graph nodes for what they compute.
-            let origin = &Origin {
-                name: origin.name,
-                op: "PRelu",
-            };
+            let origin = &Origin { name: origin.name, op: "PRelu" };
             let x = as_sym(origin, Some(wire(x)?))?;
             let slope = as_const(origin, Some(wire(slope)?))?;
             nonlinear::prelu(b, origin, x, slope, &shape)?
@@ -215,28 +197,17 @@ fn output_tensors(
     model: &TypedModel,
     wires: &HashMap<OutletId, Wire>,
 ) -> Result<Vec<OutputTensor>> {
-    let outlets = model
-        .output_outlets()
-        .map_err(|e| ProverError::InputShape(e.to_string()))?;
+    let outlets = model.output_outlets().map_err(|e| ProverError::InputShape(e.to_string()))?;
     outlets
         .iter()
         .map(|outlet| {
             let node = model.node(outlet.node);
             let op_name = node.op.name();
-            let origin = Origin {
-                name: &node.name,
-                op: &op_name,
-            };
-            let name = model
-                .outlet_label(*outlet)
-                .unwrap_or(&node.name)
-                .to_string();
+            let origin = Origin { name: &node.name, op: &op_name };
+            let name = model.outlet_label(*outlet).unwrap_or(&node.name).to_string();
             match wires.get(outlet) {
                 Some(Wire::Sym(t)) => Ok(OutputTensor {
-                    info: TensorInfo {
-                        name,
-                        shape: t.shape().to_vec(),
-                    },
+                    info: TensorInfo { name, shape: t.shape().to_vec() },
                     srcs: t.iter().copied().collect(),
                 }),
                 Some(Wire::Const(_)) => Err(origin.unsupported(format!(

@@ -12,6 +12,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::konst::Const;
 
 use super::builder::{const_f32, Origin, SymTensor, Wire};
+use super::plan::NONZERO_IN_MOVEMENT;
 use crate::error::Result;
 use crate::model::graph::Src;
 
@@ -31,10 +32,7 @@ pub(super) fn fold(origin: &Origin, node: &TypedNode, inputs: &[&Wire]) -> Resul
         })
         .collect::<Result<TVec<_>>>()?;
     let outputs = eval(origin, node, values)?;
-    Ok(outputs
-        .into_iter()
-        .map(|v| Wire::Const(v.into_arc_tensor()))
-        .collect())
+    Ok(outputs.into_iter().map(|v| Wire::Const(v.into_arc_tensor())).collect())
 }
 
 /// Runs a data-movement node on code tensors; `data` lists the inputs that carry data
@@ -57,10 +55,7 @@ pub(super) fn move_data(
         values.push(value);
     }
     let outputs = eval(origin, node, values)?;
-    outputs
-        .iter()
-        .map(|v| Ok(Wire::Sym(decode(origin, v, &table)?)))
-        .collect()
+    outputs.iter().map(|v| Ok(Wire::Sym(decode(origin, v, &table)?))).collect()
 }
 
 /// Replaces each element by its code, appending the element to `table`.
@@ -83,18 +78,14 @@ fn encode(origin: &Origin, t: &SymTensor, table: &mut Vec<Src>) -> Result<ArrayD
 fn zero_codes(origin: &Origin, t: &Tensor) -> Result<ArrayD<f32>> {
     let values = const_f32(origin, t)?;
     if values.iter().any(|&v| v != 0.0) {
-        return Err(origin.unsupported(
-            "a non-zero constant mixed into data that depends on the input is not supported",
-        ));
+        return Err(origin.unsupported(NONZERO_IN_MOVEMENT));
     }
     Ok(values)
 }
 
 /// Maps codes returned by tract back to sources.
 fn decode(origin: &Origin, v: &Tensor, table: &[Src]) -> Result<SymTensor> {
-    let codes = v
-        .to_plain_array_view::<f32>()
-        .map_err(|e| origin.failed(e))?;
+    let codes = v.to_plain_array_view::<f32>().map_err(|e| origin.failed(e))?;
     let mut bad = None;
     let out = codes.map(|&c| {
         let k = c as usize;

@@ -4,7 +4,9 @@
 //! `Max`) plus linear glue: minima are negated maxima, clamps against constants are shifted
 //! ReLUs, and PReLU is `(1 - a) * relu(x) + a * x`.
 
-use tract_onnx::prelude::tract_ndarray::ArrayD;
+use std::collections::HashMap;
+
+use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::MaxPool;
 
@@ -13,7 +15,6 @@ use super::linear::{reduction_windows, scale_shift};
 use super::window::{kernel_positions, Window};
 use crate::error::Result;
 use crate::model::graph::{Activation, NodeKind, Src};
-use tract_onnx::prelude::tract_ndarray::IxDyn;
 
 /// An elementwise activation.
 pub(super) fn act(
@@ -62,12 +63,9 @@ fn max_windows(
         .map_err(|e| origin.failed(e))?;
     let zeros = ArrayD::zeros(IxDyn(&[operands.len()]));
     let negated = scale_shift(b, origin, ".neg", &flat, -1.0, &zeros)?;
-    let lookup: std::collections::HashMap<Src, Src> =
-        operands.into_iter().zip(negated.iter().copied()).collect();
-    let windows = windows
-        .into_iter()
-        .map(|w| w.into_iter().map(|s| lookup[&s]).collect())
-        .collect();
+    let lookup: HashMap<Src, Src> = operands.into_iter().zip(negated.iter().copied()).collect();
+    let windows =
+        windows.into_iter().map(|w| w.into_iter().map(|s| lookup[&s]).collect()).collect();
     let max = b.push(origin, ".max", NodeKind::Max { windows }, out_shape)?;
     scale_shift(b, origin, "", &max, -1.0, &ArrayD::zeros(IxDyn(out_shape)))
 }
@@ -83,11 +81,8 @@ pub(super) fn max_min(
 ) -> Result<SymTensor> {
     let x = broadcast(origin, x, out_shape)?;
     let y = broadcast(origin, y, out_shape)?;
-    let windows = x
-        .iter()
-        .zip(y.iter())
-        .map(|(&s, &t)| if s == t { vec![s] } else { vec![s, t] })
-        .collect();
+    let windows =
+        x.iter().zip(y.iter()).map(|(&s, &t)| if s == t { vec![s] } else { vec![s, t] }).collect();
     max_windows(b, origin, windows, out_shape, min)
 }
 
@@ -126,10 +121,7 @@ pub(super) fn max_pool(
         .into_iter()
         .map(|out| {
             let (n, c, hw) = win.split(&out);
-            win.taps(&hw)
-                .iter()
-                .map(|t| x[IxDyn(&win.input_index(n, c, &t.input))])
-                .collect()
+            win.taps(&hw).iter().map(|t| x[IxDyn(&win.input_index(n, c, &t.input))]).collect()
         })
         .collect();
     max_windows(b, origin, windows, out_shape, false)
@@ -159,13 +151,9 @@ pub(super) fn prelu(
     let x = broadcast(origin, x, out_shape)?;
     let a = broadcast(origin, &const_f32(origin, slope)?, out_shape)?;
     let relu = act(b, origin, ".relu", &x, Activation::Relu)?;
-    let rows = relu
-        .iter()
-        .zip(x.iter())
-        .zip(a.iter())
-        .map(|((&r, &s), &a)| {
-            let a = f64::from(a);
-            (vec![(r, 1.0 - a), (s, a)], 0.0)
-        });
+    let rows = relu.iter().zip(x.iter()).zip(a.iter()).map(|((&r, &s), &a)| {
+        let a = f64::from(a);
+        (vec![(r, 1.0 - a), (s, a)], 0.0)
+    });
     b.linear(origin, "", rows, out_shape)
 }

@@ -24,6 +24,10 @@ use super::builder::Origin;
 use crate::error::Result;
 use crate::model::graph::Activation;
 
+/// Why a constant operand of data movement is rejected (shared with the lowering check).
+pub(super) const NONZERO_IN_MOVEMENT: &str =
+    "a non-zero constant mixed into data that depends on the input is not supported";
+
 /// How one tract node is lowered.
 #[derive(Clone, Debug)]
 pub(super) enum Step {
@@ -106,10 +110,7 @@ fn plan_node(
     is_const: &dyn Fn(OutletId) -> bool,
 ) -> Result<Step> {
     let op_name = node.op.name();
-    let origin = Origin {
-        name: &node.name,
-        op: &op_name,
-    };
+    let origin = Origin { name: &node.name, op: &op_name };
     if node.op_is::<TypedSource>() {
         let k = model
             .input_outlets()
@@ -140,6 +141,10 @@ fn plan_symbolic(
         for (i, &input) in node.inputs.iter().enumerate() {
             if !data.contains(&i) && !is_const(input) {
                 return Err(origin.unsupported(format!("operand {i} must be a constant")));
+            }
+            // Zeros are padding; any other constant among the data has no Src to become.
+            if data.contains(&i) && is_const(input) && known_zero(model, input) == Some(false) {
+                return Err(origin.unsupported(NONZERO_IN_MOVEMENT));
             }
         }
         return Ok(Step::Move { data });
@@ -173,10 +178,7 @@ fn plan_symbolic(
     }
     if node.op_is::<Iff>() {
         return match match_prelu(model, node, is_const) {
-            Some(m) => Ok(Step::Prelu {
-                x: m.x,
-                slope: m.slope,
-            }),
+            Some(m) => Ok(Step::Prelu { x: m.x, slope: m.slope }),
             None => {
                 Err(origin.unsupported("only the PReLU form Iff(x > 0, x, x * slope) is supported"))
             }
@@ -211,12 +213,7 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
 /// Only zero padding (and the pure copies of reflect and edge padding) move data exactly.
 fn check_pad(pad: &Pad, origin: &Origin) -> Result<()> {
     if let PadMode::Constant(value) = &pad.mode {
-        let zero = value.cast_to::<f32>().ok().and_then(|v| {
-            v.to_plain_array_view::<f32>()
-                .ok()
-                .map(|a| a.iter().all(|&x| x == 0.0))
-        });
-        if zero != Some(true) {
+        if all_zero(value) != Some(true) {
             return Err(origin.unsupported(format!(
                 "constant padding with value {value:?}; only 0 is supported"
             )));
@@ -234,22 +231,12 @@ fn plan_einsum(
     if op.q_params.is_some() || node.inputs.len() != 2 {
         return Err(origin.unsupported("quantized or multi-operand EinSum"));
     }
-    if op
-        .axes
-        .iter_all_axes()
-        .any(|a| a.inputs.iter().chain(&a.outputs).any(|p| p.len() > 1))
-    {
+    if op.axes.iter_all_axes().any(|a| a.inputs.iter().chain(&a.outputs).any(|p| p.len() > 1)) {
         return Err(origin.unsupported(format!("EinSum {} repeats an axis (diagonal)", op.axes)));
     }
     match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
-        (false, true) => Ok(Step::EinSum {
-            op: Box::new(op.clone()),
-            sym: 0,
-        }),
-        (true, false) => Ok(Step::EinSum {
-            op: Box::new(op.clone()),
-            sym: 1,
-        }),
+        (false, true) => Ok(Step::EinSum { op: Box::new(op.clone()), sym: 0 }),
+        (true, false) => Ok(Step::EinSum { op: Box::new(op.clone()), sym: 1 }),
         _ => Err(origin.unsupported(format!(
             "EinSum {} multiplies two tensors that both depend on the input",
             op.axes
@@ -362,11 +349,7 @@ fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
 
 /// Values depending on the input must be f32 (integers and booleans cannot be proven here).
 fn check_f32_outputs(node: &TypedNode, origin: &Origin) -> Result<()> {
-    match node
-        .outputs
-        .iter()
-        .find(|o| o.fact.datum_type != f32::datum_type())
-    {
+    match node.outputs.iter().find(|o| o.fact.datum_type != f32::datum_type()) {
         Some(o) => Err(origin.unsupported(format!(
             "output of type {:?} depends on the input; only f32 is supported",
             o.fact.datum_type
@@ -397,8 +380,11 @@ pub(super) fn match_prelu(
     let (test, t, f) = (iff.inputs[0], iff.inputs[1], iff.inputs[2]);
     let cmp_node = &model.nodes[test.node];
     let cmp = cmp_node.op_as::<TypedBinOp>()?;
+    if !is_comparison(cmp.0.as_ref()) {
+        return None;
+    }
     let [a, b] = [*cmp_node.inputs.first()?, *cmp_node.inputs.get(1)?];
-    let zero = |o: OutletId| is_const(o) && const_is_zero(model, o);
+    let zero = |o: OutletId| is_const(o) && known_zero(model, o) == Some(true);
     // `true_if_positive`: the test holds exactly when x > 0 (x >= 0 agrees: both branches are 0 at 0).
     let (x, true_if_positive) = if zero(b) && !is_const(a) {
         (a, cmp.0.is::<CompGT>() || cmp.0.is::<CompGTE>())
@@ -407,9 +393,6 @@ pub(super) fn match_prelu(
     } else {
         return None;
     };
-    if !is_comparison(cmp.0.as_ref()) {
-        return None;
-    }
     let (positive, negative) = if true_if_positive { (t, f) } else { (f, t) };
     if positive != x {
         return None;
@@ -440,18 +423,15 @@ fn scaled_by_const(
     }
 }
 
-/// Whether a constant outlet is known (from its fact) to be all zeros.
-fn const_is_zero(model: &TypedModel, outlet: OutletId) -> bool {
-    let Ok(fact) = model.outlet_fact(outlet) else {
-        return false;
-    };
-    let Some(k) = &fact.konst else { return false };
-    k.cast_to::<f32>()
-        .ok()
-        .and_then(|v| {
-            v.to_plain_array_view::<f32>()
-                .ok()
-                .map(|a| a.iter().all(|&x| x == 0.0))
-        })
-        .unwrap_or(false)
+/// Whether every element of `t` is zero (`None` when `t` is not numeric).
+fn all_zero(t: &Tensor) -> Option<bool> {
+    let v = t.cast_to::<f32>().ok()?;
+    let view = v.to_plain_array_view::<f32>().ok()?;
+    Some(view.iter().all(|&x| x == 0.0))
+}
+
+/// Whether a constant outlet is known (tract's fact carries its value) to be all zeros.
+fn known_zero(model: &TypedModel, outlet: OutletId) -> Option<bool> {
+    let fact = model.outlet_fact(outlet).ok()?;
+    all_zero(fact.konst.as_ref()?)
 }

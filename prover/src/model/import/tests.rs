@@ -17,10 +17,7 @@ const EXPECTED_UNSUPPORTED: &[(&str, &str)] = &[];
 fn model_dirs() -> Vec<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs = Vec::new();
-    for root in [
-        manifest.join("../../shared/models"),
-        manifest.join("../models"),
-    ] {
+    for root in [manifest.join("../../shared/models"), manifest.join("../models")] {
         let Ok(entries) = std::fs::read_dir(&root) else {
             println!("note: {} not found, skipping its models", root.display());
             continue;
@@ -36,9 +33,7 @@ fn model_dirs() -> Vec<PathBuf> {
 }
 
 fn model_name(dir: &Path) -> String {
-    dir.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Max error of `got` against `want`, relative for values above 1 in magnitude.
@@ -57,18 +52,12 @@ fn max_error(got: &[Vec<f64>], want: &[Vec<f32>]) -> f64 {
 
 /// Parses a hand-built model with tract.
 fn parse(proto: &tract_onnx::pb::ModelProto) -> InferenceModel {
-    tract_onnx::onnx()
-        .model_for_proto_model(proto)
-        .expect("valid test model")
+    tract_onnx::onnx().model_for_proto_model(proto).expect("valid test model")
 }
 
 /// Imports a hand-built model with the given input shape.
 fn import_proto(proto: &tract_onnx::pb::ModelProto, shape: &[usize]) -> Result<Graph> {
-    import_model(
-        parse(proto),
-        Some(&[shape.to_vec()]),
-        Path::new("test.onnx"),
-    )
+    import_model(parse(proto), Some(&[shape.to_vec()]), Path::new("test.onnx"))
 }
 
 /// Pseudo-random inputs of one tensor.
@@ -112,10 +101,7 @@ fn count_kinds(graph: &Graph) -> String {
         };
         counts[k] += 1;
     }
-    format!(
-        "linear {} mul {} act {} max {}",
-        counts[0], counts[1], counts[2], counts[3]
-    )
+    format!("linear {} mul {} act {} max {}", counts[0], counts[1], counts[2], counts[3])
 }
 
 /// Every corpus model imports and matches tract's float output to 1e-4, or is a listed
@@ -124,10 +110,7 @@ fn count_kinds(graph: &Graph) -> String {
 #[test]
 fn test_corpus_models_match_tract() {
     let dirs = model_dirs();
-    println!(
-        "{:<24} {:>10} {:>8} {:>6}  nodes",
-        "model", "max err", "MACs", "values"
-    );
+    println!("{:<24} {:>10} {:>8} {:>6}  nodes", "model", "max err", "MACs", "values");
     for dir in &dirs {
         let name = model_name(dir);
         let onnx = dir.join("network.onnx");
@@ -153,7 +136,20 @@ fn test_corpus_models_match_tract() {
             count_kinds(&graph)
         );
         assert!(err <= 1e-4, "{name}: max error {err} against tract");
+        if let Some(ort) = onnxruntime_output(dir) {
+            // The bundled models carry onnxruntime's output: a check on tract as reference too.
+            let err = max_error(&got, &ort);
+            assert!(err <= 1e-4, "{name}: max error {err} against onnxruntime");
+        }
     }
+}
+
+/// The `float_output` field some `input.json` files carry (onnxruntime's outputs).
+fn onnxruntime_output(dir: &Path) -> Option<Vec<Vec<f32>>> {
+    let text = std::fs::read_to_string(dir.join("input.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let field = json.get("float_output")?.clone();
+    Some(serde_json::from_value(field).expect("float_output is a list of flat lists"))
 }
 
 #[test]
@@ -179,11 +175,7 @@ fn test_conv_variants_match_tract() {
     );
     m.output(&z);
     let graph = assert_matches_tract(&m.build(), &[1, 4, 7, 6]);
-    assert!(
-        graph.nodes.iter().all(|n| n.op == "Conv"),
-        "{:?}",
-        graph.nodes
-    );
+    assert!(graph.nodes.iter().all(|n| n.op == "Conv"), "{:?}", graph.nodes);
 }
 
 #[test]
@@ -203,11 +195,7 @@ fn test_pools_match_tract() {
     let avg = m.node(
         "AveragePool",
         &[&x],
-        vec![
-            ints("kernel_shape", &[3, 2]),
-            ints("strides", &[2, 1]),
-            ints("pads", &[1, 0, 1, 1]),
-        ],
+        vec![ints("kernel_shape", &[3, 2]), ints("strides", &[2, 1]), ints("pads", &[1, 0, 1, 1])],
     );
     let avg_pad = m.node(
         "AveragePool",
@@ -257,11 +245,7 @@ fn test_reductions_match_tract() {
     let sum = m.node("ReduceSum", &[&x, &axes], vec![int("keepdims", 0)]);
     let mean = m.node("ReduceMean", &[&x], vec![ints("axes", &[1, 2])]);
     let max = m.node("ReduceMax", &[&x], vec![ints("axes", &[1])]);
-    let min = m.node(
-        "ReduceMin",
-        &[&x],
-        vec![ints("axes", &[2]), int("keepdims", 0)],
-    );
+    let min = m.node("ReduceMin", &[&x], vec![ints("axes", &[2]), int("keepdims", 0)]);
     for out in [&sum, &mean, &max, &min] {
         m.output(out);
     }
@@ -295,20 +279,9 @@ fn test_data_movement_matches_tract() {
         m.output(out);
     }
     let graph = assert_matches_tract(&m.build(), &[1, 3, 4]);
-    assert!(
-        graph.nodes.is_empty(),
-        "data movement emits no node: {:?}",
-        graph.nodes
-    );
+    assert!(graph.nodes.is_empty(), "data movement emits no node: {:?}", graph.nodes);
     // The zero block of the concat is padding, not a value.
-    assert_eq!(
-        graph.outputs[0]
-            .srcs
-            .iter()
-            .filter(|s| **s == Src::Zero)
-            .count(),
-        6
-    );
+    assert_eq!(graph.outputs[0].srcs.iter().filter(|s| **s == Src::Zero).count(), 6);
 }
 
 #[test]
@@ -337,10 +310,7 @@ fn test_batch_norm_folds_into_preceding_linear() {
     let bn: Vec<String> = [(2.0f32, 41), (0.5, 42), (0.1, 43), (1.5, 44)]
         .iter()
         .map(|&(base, seed)| {
-            m.weights(
-                &[2],
-                values(2, seed).iter().map(|v| base + 0.2 * v).collect(),
-            )
+            m.weights(&[2], values(2, seed).iter().map(|v| base + 0.2 * v).collect())
         })
         .collect();
     let z = m.node(
@@ -350,12 +320,7 @@ fn test_batch_norm_folds_into_preceding_linear() {
     );
     m.output(&z);
     let graph = assert_matches_tract(&m.build(), &[1, 2, 3, 3]);
-    assert_eq!(
-        count_kinds(&graph),
-        "linear 2 mul 0 act 1 max 0",
-        "{:?}",
-        graph.nodes
-    );
+    assert_eq!(count_kinds(&graph), "linear 2 mul 0 act 1 max 0", "{:?}", graph.nodes);
     assert_eq!(graph.nodes[0].op, "Conv");
 }
 
@@ -371,12 +336,7 @@ fn test_linear_with_two_readers_is_not_folded() {
     m.output(&a);
     m.output(&r);
     let graph = assert_matches_tract(&m.build(), &[1, 3]);
-    assert_eq!(
-        count_kinds(&graph),
-        "linear 2 mul 0 act 1 max 0",
-        "{:?}",
-        graph.nodes
-    );
+    assert_eq!(count_kinds(&graph), "linear 2 mul 0 act 1 max 0", "{:?}", graph.nodes);
 }
 
 #[test]
@@ -440,20 +400,11 @@ fn test_input_shapes_resolution() {
         import_model(parse(&proto), shapes, Path::new("t.onnx")).map(|g| g.inputs[0].shape.clone())
     };
     assert_eq!(shape_of(None).expect("batch defaults to 1"), vec![1, 3]);
-    assert_eq!(
-        shape_of(Some(&[vec![3]])).expect("EZKL shape without batch"),
-        vec![1, 3]
-    );
-    assert_eq!(
-        shape_of(Some(&[vec![2, 3]])).expect("explicit batch"),
-        vec![2, 3]
-    );
+    assert_eq!(shape_of(Some(&[vec![3]])).expect("EZKL shape without batch"), vec![1, 3]);
+    assert_eq!(shape_of(Some(&[vec![2, 3]])).expect("explicit batch"), vec![2, 3]);
     for bad in [vec![vec![4]], vec![vec![1, 4]], vec![vec![3], vec![3]]] {
         let err = shape_of(Some(&bad)).unwrap_err();
-        assert!(
-            matches!(err, ProverError::InputShape(_)),
-            "{bad:?}: {err:?}"
-        );
+        assert!(matches!(err, ProverError::InputShape(_)), "{bad:?}: {err:?}");
     }
 }
 
@@ -474,10 +425,7 @@ fn test_float_reference_checks_input_sizes() {
     let x = m.input("x", &[Some(1), Some(3)]);
     let r = m.node("Relu", &[&x], vec![]);
     m.output(&r);
-    let inputs = InputData {
-        values: vec![vec![1.0, 2.0]],
-        shapes: None,
-    };
+    let inputs = InputData { values: vec![vec![1.0, 2.0]], shapes: None };
     let err = run_float(parse(&m.build()), &inputs, Path::new("t.onnx")).unwrap_err();
     assert!(matches!(err, ProverError::InputShape(_)), "{err:?}");
 }

@@ -40,10 +40,7 @@ impl Window {
         in_shape: &[usize],
         out_shape: &[usize],
     ) -> Result<Self> {
-        let shape = spec
-            .data_format
-            .shape(in_shape)
-            .map_err(|e| origin.failed(e))?;
+        let shape = spec.data_format.shape(in_shape).map_err(|e| origin.failed(e))?;
         let in_hw = shape.hw_dims().to_vec();
         if in_hw.len() != spec.rank() || out_shape.len() != in_shape.len() {
             return Err(origin.failed(format!(
@@ -120,8 +117,7 @@ impl Window {
             let input: Option<Vec<usize>> = (0..self.kernel.len())
                 .map(|d| {
                     let pos = out_hw[d] * self.strides[d] + kernel[d] * self.dilations[d];
-                    pos.checked_sub(self.pad_before[d])
-                        .filter(|&p| p < self.in_hw[d])
+                    pos.checked_sub(self.pad_before[d]).filter(|&p| p < self.in_hw[d])
                 })
                 .collect();
             if let Some(input) = input {
@@ -178,10 +174,7 @@ mod tests {
 
     #[test]
     fn test_kernel_positions_row_major() {
-        assert_eq!(
-            kernel_positions(&[2, 2]),
-            vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]
-        );
+        assert_eq!(kernel_positions(&[2, 2]), vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]);
         assert_eq!(kernel_positions(&[]), vec![Vec::<usize>::new()]);
         assert!(kernel_positions(&[3, 0]).is_empty());
     }

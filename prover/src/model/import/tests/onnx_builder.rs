@@ -20,10 +20,7 @@ impl OnnxBuilder {
     /// An empty graph at the given default-domain opset.
     pub fn new(opset: i64) -> Self {
         Self {
-            graph: pb::GraphProto {
-                name: "test".into(),
-                ..Default::default()
-            },
+            graph: pb::GraphProto { name: "test".into(), ..Default::default() },
             opset,
             count: 0,
         }
@@ -41,10 +38,8 @@ impl OnnxBuilder {
                 ..Default::default()
             })
             .collect();
-        let tensor = type_proto::Tensor {
-            elem_type: FLOAT,
-            shape: Some(pb::TensorShapeProto { dim }),
-        };
+        let tensor =
+            type_proto::Tensor { elem_type: FLOAT, shape: Some(pb::TensorShapeProto { dim }) };
         self.graph.input.push(pb::ValueInfoProto {
             name: name.into(),
             r#type: Some(pb::TypeProto {
@@ -103,10 +98,7 @@ impl OnnxBuilder {
 
     /// Declares a graph output.
     pub fn output(&mut self, name: &str) {
-        self.graph.output.push(pb::ValueInfoProto {
-            name: name.into(),
-            ..Default::default()
-        });
+        self.graph.output.push(pb::ValueInfoProto { name: name.into(), ..Default::default() });
     }
 
     /// The model.
@@ -170,14 +162,10 @@ pub fn string(name: &str, s: &str) -> pb::AttributeProto {
 
 /// `n` deterministic pseudo-random values in [-1, 1).
 pub fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut state = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         })
         .collect()
