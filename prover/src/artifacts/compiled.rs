@@ -87,40 +87,51 @@ impl CompiledModel {
         opts: &CompileOptions,
     ) -> Result<Self> {
         let sample_values: Vec<Vec<Vec<f64>>> = samples.iter().map(|s| s.values.clone()).collect();
-        let (settings, calibration) = match (opts.scale_bits, opts.lookup_bits) {
-            (Some(scale_bits), lookup_bits) => (
-                QuantSettings {
-                    scale_bits,
-                    lookup_bits: lookup_bits.unwrap_or(AUTO_LOOKUP_BITS[1]),
-                },
-                None,
-            ),
-            (None, Some(bits)) => {
-                let c = calibrate(&graph, &sample_values, bits, opts.headroom)?;
-                (c.settings, Some(c))
-            }
-            (None, None) => {
-                let mut chosen = None;
-                for bits in AUTO_LOOKUP_BITS {
-                    if let Ok(c) = calibrate(&graph, &sample_values, bits, opts.headroom) {
-                        let fine = c.settings.scale_bits >= MIN_AUTO_SCALE_BITS;
-                        chosen = Some(c);
-                        if fine {
-                            break;
-                        }
-                    }
-                }
-                let c = match chosen {
-                    Some(c) => c,
-                    None => calibrate(&graph, &sample_values, AUTO_LOOKUP_BITS[2], opts.headroom)?,
-                };
-                (c.settings, Some(c))
-            }
+        let candidates: Vec<u32> = match opts.lookup_bits {
+            Some(bits) => vec![bits],
+            None => AUTO_LOOKUP_BITS.to_vec(),
         };
-        let model = quantize(&graph, settings)?;
-        let plan = match opts.k {
-            Some(k) => plan(&model, k)?,
-            None => auto_plan(&model, opts.max_k)?,
+        // Try lookup domains from the cheapest; keep the first whose scale is fine enough,
+        // else the finest scale that still plans within the row budget.
+        let mut best: Option<(QModel, ShardPlan, Option<Calibration>)> = None;
+        let mut last_err = None;
+        for bits in candidates {
+            let (settings, calibration) = match opts.scale_bits {
+                Some(scale_bits) => (QuantSettings { scale_bits, lookup_bits: bits }, None),
+                None => match calibrate(&graph, &sample_values, bits, opts.headroom) {
+                    Ok(c) => (c.settings, Some(c)),
+                    Err(e) => {
+                        last_err = Some(e);
+                        continue;
+                    }
+                },
+            };
+            let model = quantize(&graph, settings)?;
+            let planned = match opts.k {
+                Some(k) => plan(&model, k),
+                None => auto_plan(&model, opts.max_k),
+            };
+            let plan = match planned {
+                Ok(p) => p,
+                Err(e) => {
+                    last_err = Some(e);
+                    continue;
+                }
+            };
+            let fine = settings.scale_bits >= MIN_AUTO_SCALE_BITS;
+            let better =
+                best.as_ref().is_none_or(|(m, _, _)| m.settings.scale_bits < settings.scale_bits);
+            if better {
+                best = Some((model, plan, calibration));
+            }
+            if fine {
+                break;
+            }
+        }
+        let Some((model, plan, calibration)) = best else {
+            return Err(
+                last_err.unwrap_or_else(|| ProverError::Settings("no lookup domain to try".into()))
+            );
         };
         Ok(Self { version: COMPILED_VERSION, name, graph, model, plan, calibration })
     }

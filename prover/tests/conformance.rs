@@ -1,0 +1,158 @@
+//! Conformance over real ONNX models: the project's own (`models/`) and, when present,
+//! the peer corpus in `../shared/models` that nobody here wrote.
+//!
+//! For each model: tract float output vs the quantized reference within `TOLERANCE`;
+//! real shard proofs whose public outputs equal the reference bit for bit, verifying
+//! natively; a flipped proof byte and a wrong public instance rejected.
+
+use std::path::{Path, PathBuf};
+
+use zkattest_prover::artifacts::compiled::CompileOptions;
+use zkattest_prover::artifacts::{CompiledModel, SetupInfo};
+use zkattest_prover::circuit::instance;
+use zkattest_prover::model::import::tract_float_outputs;
+use zkattest_prover::model::input::InputData;
+use zkattest_prover::pipeline::{prove, verify};
+use zkattest_prover::proof::srs::default_cache_dir;
+use zkattest_prover::proof::Srs;
+use zkattest_prover::quant::calibrate::argmax;
+use zkattest_prover::{Fr, ProverError};
+
+/// Largest |quantized - float| accepted on any output.
+const TOLERANCE: f64 = 0.06;
+/// Bounds proving memory and time in the test suite (the CLI default is 17).
+const MAX_K: u32 = 16;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn check(dir: &Path) {
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("?").to_string();
+    let input = InputData::from_file(dir.join("input.json")).expect("input.json");
+    let onnx = dir.join("network.onnx");
+    let opts = CompileOptions { max_k: MAX_K, ..CompileOptions::default() };
+    let compiled = CompiledModel::compile(&onnx, std::slice::from_ref(&input), &opts)
+        .unwrap_or_else(|e| panic!("{name}: compile: {e}"));
+
+    // Float vs quantized reference.
+    let float: Vec<f64> = tract_float_outputs(&onnx, &input)
+        .expect("tract")
+        .into_iter()
+        .flatten()
+        .map(f64::from)
+        .collect();
+    let q = &compiled.model;
+    let trace = q.eval(&q.quantize_inputs(&input.values).expect("quantize")).expect("eval");
+    let reference: Vec<f64> = q.outputs_f64(&trace).into_iter().flatten().collect();
+    assert_eq!(float.len(), reference.len(), "{name}: output count");
+    let err = float.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(err <= TOLERANCE, "{name}: max abs error {err} > {TOLERANCE}");
+    if float.len() > 1 {
+        assert_eq!(argmax(&float), argmax(&reference), "{name}: argmax differs");
+    }
+
+    // Real proofs.
+    let srs = Srs::dev(&default_cache_dir(), compiled.plan.k).expect("srs");
+    let keys = tempfile::tempdir().expect("tempdir");
+    SetupInfo::run(&compiled, keys.path(), &srs, &|_| ()).expect("setup");
+    let (proof, _) = prove(&compiled, keys.path(), &srs, &input.values, Fr::from(3u64), 1, &|_| ())
+        .unwrap_or_else(|e| panic!("{name}: prove: {e}"));
+    let expect_q: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    assert_eq!(proof.outputs_q, expect_q, "{name}: proven outputs differ from the reference");
+    let last = &proof.shards[proof.shards.len() - 1].instances;
+    if expect_q.len() <= instance::MAX_OUTPUTS {
+        for (i, v) in expect_q.iter().enumerate() {
+            assert_eq!(
+                last[instance::OUTPUT0 + i],
+                zkattest_prover::circuit::fe(*v),
+                "{name}: public output {i}"
+            );
+        }
+    }
+    verify(&compiled, keys.path(), &srs, &proof).unwrap_or_else(|e| panic!("{name}: verify: {e}"));
+
+    let mut flipped = proof.clone();
+    let len = flipped.shards[0].proof.len();
+    flipped.shards[0].proof[len / 2] ^= 0x10;
+    assert!(
+        matches!(verify(&compiled, keys.path(), &srs, &flipped), Err(ProverError::Rejected(_))),
+        "{name}: flipped byte accepted"
+    );
+    let mut wrong = proof.clone();
+    wrong.shards[0].instances[instance::IN_COMMIT] += Fr::from(1u64);
+    assert!(
+        matches!(verify(&compiled, keys.path(), &srs, &wrong), Err(ProverError::Rejected(_))),
+        "{name}: wrong instance accepted"
+    );
+    println!(
+        "{name}: {} shard(s) at k={}, scale 2^{}, lookup {} bits, max err {err:.4}",
+        proof.shards.len(),
+        compiled.plan.k,
+        q.settings.scale_bits,
+        q.settings.lookup_bits
+    );
+}
+
+macro_rules! own {
+    ($($name:ident),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            check(&repo().join("models").join(stringify!($name)));
+        }
+    )*};
+}
+
+macro_rules! shared {
+    ($($test:ident => $dir:literal),* $(,)?) => {$(
+        #[test]
+        fn $test() {
+            let dir = repo().join("../shared/models").join($dir);
+            if !dir.is_dir() {
+                eprintln!("skipping {}: ../shared/models is not here", $dir);
+                return;
+            }
+            check(&dir);
+        }
+    )*};
+}
+
+own!(digits_mlp, digits_cnn, wide_mlp, lenet5, ops_mix, ops_mix2);
+
+shared!(
+    shared_1l_average => "1l_average",
+    shared_1l_batch_norm => "1l_batch_norm",
+    shared_1l_conv => "1l_conv",
+    shared_1l_flatten => "1l_flatten",
+    shared_1l_leakyrelu => "1l_leakyrelu",
+    shared_1l_linear => "1l_linear",
+    shared_1l_max_pool => "1l_max_pool",
+    shared_1l_mlp => "1l_mlp",
+    shared_1l_prelu => "1l_prelu",
+    shared_1l_relu => "1l_relu",
+    shared_1l_reshape => "1l_reshape",
+    shared_1l_sigmoid => "1l_sigmoid",
+    shared_2l_relu_fc => "2l_relu_fc",
+    shared_2l_relu_sigmoid_conv => "2l_relu_sigmoid_conv",
+    shared_2l_relu_sigmoid_small => "2l_relu_sigmoid_small",
+    shared_3l_relu_conv_fc => "3l_relu_conv_fc",
+    shared_4l_relu_conv_fc => "4l_relu_conv_fc",
+    shared_sklearn_mlp => "sklearn_mlp",
+);
+
+/// Every model folder of the corpus is listed above, so a new one is not silently skipped.
+#[test]
+fn shared_corpus_is_fully_listed() {
+    let dir = repo().join("../shared/models");
+    let Ok(entries) = std::fs::read_dir(&dir) else { return };
+    let listed = include_str!("conformance.rs");
+    for e in entries.flatten() {
+        if e.path().join("network.onnx").is_file() {
+            let name = e.file_name().to_string_lossy().to_string();
+            assert!(
+                listed.contains(&format!("\"{name}\"")),
+                "{name} is not in the conformance list"
+            );
+        }
+    }
+}
