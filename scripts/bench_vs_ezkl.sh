@@ -28,13 +28,15 @@
 #                  and wall time); the JSON marks such runs ("gen_srs" in ezkl.times_s).
 #   EZKL_BENCH     the EZKL driver [default: ../shared/peer/ezkl_bench.py]
 #   BENCH_TIMEOUT  per-run limit for timeout(1), e.g. 30m [default: 0 = none]
+#   BENCH_WAIT_IDLE  seconds to wait, before each run, for other cargo/rustc processes to end
+#                  [default: 0]; runs that overlapped one are flagged in the JSON and the table
 #
 # Both provers use insecure locally generated SRSs: the numbers are for benchmarking only.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 die() { echo "bench_vs_ezkl.sh: $*" >&2; exit 1; }
-case "${1:-}" in -h|--help) sed -n '2,32p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,34p' "${BASH_SOURCE[0]}"; exit 0 ;; esac
 
 # ------------------------------------------------------------------------ inputs
 # Model folders: arguments resolved against the caller's directory, defaults against the root.
@@ -61,6 +63,7 @@ SRS_DIR="${EZKL_SRS_DIR:-$HOME/.cache/ezkl-bench-srs}"
 OUT="${OUT:-$ROOT/target/bench/ezkl-vs-zkattest.json}"
 RUN_DIR="${OUT%.json}.d"
 TIMEOUT="${BENCH_TIMEOUT:-0}"
+WAIT_IDLE="${BENCH_WAIT_IDLE:-0}"
 [ -x /usr/bin/time ] || die "/usr/bin/time (GNU time, Debian package 'time') is required for peak RSS"
 
 # -------------------------------------------------------------------- EZKL venv
@@ -91,22 +94,29 @@ mkdir -p "$RUN_DIR" "$SRS_DIR"
 cp "$ZK_BIN" "$RUN_DIR/zkattest"
 echo "$ZK_BIN" > "$RUN_DIR/zkattest.source"
 
-# Other CPU-heavy processes (a cargo build, say) make every timing here meaningless; warn.
-warn_if_busy() {
-  local busy
-  busy="$(pgrep -x -d, 'cargo|rustc|ezkl|zkattest' || true)"
-  [ -z "$busy" ] || echo "warning: other prover/compiler processes are running (pids $busy): timings will be skewed" >&2
+# This machine may be shared with someone building: a cargo build or test running next to a
+# prover skews every timing. Before each run, wait up to $BENCH_WAIT_IDLE seconds for no
+# cargo/rustc process; during it, sample every 2 s which ones run (DIR/NAME.busy), so the report
+# can flag contended runs instead of hiding them.
+busy_pids() { ps -eo pid=,comm= | awk '$2 == "cargo" || $2 == "rustc" { printf "%s ", $1 }'; }
+wait_idle() {
+  local waited=0
+  while [ -n "$(busy_pids)" ] && [ "$waited" -lt "$WAIT_IDLE" ]; do sleep 5; waited=$((waited + 5)); done
+  [ -z "$(busy_pids)" ] || echo "    warning: cargo/rustc running (pids $(busy_pids)): timings will be skewed" >&2
 }
 
 # run_timed NAME DIR CMD...: runs CMD under /usr/bin/time -v, stdout/stderr/time/loadavg to
 # DIR/NAME.{out,err,time,load}. Never fails: the exit status goes to DIR/NAME.rc.
 run_timed() {
   local name="$1" dir="$2"; shift 2
-  warn_if_busy
+  wait_idle
   cut -d' ' -f1-3 /proc/loadavg > "$dir/$name.load"
-  local rc=0
+  ( while :; do p="$(busy_pids)"; if [ -n "$p" ]; then echo "$(date +%T) $p"; fi; sleep 2; done ) \
+    > "$dir/$name.busy" &
+  local sampler=$! rc=0
   /usr/bin/time -v -o "$dir/$name.time" timeout "$TIMEOUT" "$@" \
     > "$dir/$name.out" 2> "$dir/$name.err" || rc=$?
+  kill "$sampler"; wait "$sampler" 2>/dev/null || true
   echo "$rc" > "$dir/$name.rc"
   cut -d' ' -f1-3 /proc/loadavg >> "$dir/$name.load"
   [ "$rc" = 0 ] || echo "    $name failed (exit $rc), see $dir/$name.err" >&2
@@ -191,8 +201,11 @@ def ezkl_fidelity(err):
 
 def tool(d, name):
     rc = int(read(f"{d}/{name}.rc", "-1").strip() or -1)
+    busy = read(f"{d}/{name}.busy").splitlines()
     r = {"exit_status": rc, "time_v": time_v(f"{d}/{name}.time"),
-         "loadavg_before_after": read(f"{d}/{name}.load").split()}
+         "loadavg_before_after": read(f"{d}/{name}.load").split(),
+         # 2-second samples that saw a cargo/rustc process running beside this run
+         "contended_samples": len(busy), "contended_by": sorted({p for l in busy for p in l.split()[1:]})}
     result = last_json(read(f"{d}/{name}.out")) if rc == 0 else None
     if result is None:
         err = read(f"{d}/{name}.err").strip().splitlines()
@@ -273,6 +286,11 @@ for m in report["models"]:
     if "error" in ez:
         cells[11] = "failed"
         notes.append(f"- {m['model']}: EZKL failed: {ez['error'].splitlines()[-1]}")
+    for tool_name, t in (("zkattest", zk), ("EZKL", ez)):
+        if t["contended_samples"]:
+            cells[0] = m["model"] + " ⚠"
+            notes.append(f"- ⚠ {m['model']}: a cargo/rustc process ran beside {tool_name} "
+                         f"(seen in {t['contended_samples']} 2-s samples of its {t['time_v'].get('wall_s')} s run): timings skewed")
     if "gen_srs" in et_s:
         notes.append(f"- {m['model']}: EZKL generated its SRS in this run ({et_s['gen_srs']} s), "
                      "included in its wall time and peak RSS")

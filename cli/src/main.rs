@@ -40,6 +40,9 @@ enum Command {
         after_help = "Example:\n  zkattest verify --artifacts zkattest-artifacts/digits_mlp --proof zkattest-artifacts/digits_mlp/proof.json"
     )]
     Verify(commands::verify::Args),
+    /// Run the whole pipeline on a bundled model (no arguments needed).
+    #[command(after_help = "Example:\n  zkattest demo --json")]
+    Demo(commands::demo::Args),
     /// Compile, set up, prove and verify a model, and print the costs.
     #[command(
         after_help = "Example:\n  zkattest bench --model ../shared/models/4l_relu_conv_fc --json"
@@ -56,6 +59,7 @@ fn main() {
         Command::Prove(a) => commands::prove::run(a, cli.json),
         Command::Verify(a) => commands::verify::run(a, cli.json),
         Command::Bench(a) => commands::bench::run(a, cli.json),
+        Command::Demo(a) => commands::demo::run(a, cli.json),
     };
     if let Err(e) = result {
         output::error(&e, cli.json);

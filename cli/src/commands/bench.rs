@@ -1,10 +1,13 @@
 //! `zkattest bench`: the whole shard pipeline on one model, with its costs.
 
+use std::path::Path;
 use std::time::Instant;
 
 use serde::Serialize;
+use zkattest_prover::artifacts::compiled::CompileOptions;
 use zkattest_prover::artifacts::{CompiledModel, SetupInfo};
 use zkattest_prover::model::import::tract_float_outputs;
+use zkattest_prover::model::input::InputData;
 use zkattest_prover::pipeline;
 use zkattest_prover::quant::calibrate::argmax;
 
@@ -54,12 +57,24 @@ pub struct Bench {
 pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let onnx = a.model.onnx()?;
     let input = a.model.input()?;
+    let b = measure(&onnx, &input, &a.circuit.options(), &a.srs, a.parallel, json)?;
+    crate::output::print(json, &b, || b.table())
+}
+
+/// Compiles, sets up, proves and verifies one model, measuring each stage.
+pub fn measure(
+    onnx: &Path,
+    input: &InputData,
+    options: &CompileOptions,
+    srs: &SrsArgs,
+    parallel: usize,
+    json: bool,
+) -> anyhow::Result<Bench> {
     let t = Instant::now();
-    let compiled =
-        CompiledModel::compile(&onnx, std::slice::from_ref(&input), &a.circuit.options())?;
+    let compiled = CompiledModel::compile(onnx, std::slice::from_ref(input), options)?;
     let compile_s = t.elapsed().as_secs_f64();
     let dir = tempfile::tempdir()?;
-    let srs = a.srs.load(compiled.plan.k, json)?;
+    let srs = srs.load(compiled.plan.k, json)?;
     let n = compiled.plan.shards.len();
 
     let pb = bar(n, "keygen", json);
@@ -70,7 +85,7 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let t = Instant::now();
     let salt = zkattest_prover::random_salt();
     let (proof, _) =
-        pipeline::prove(&compiled, dir.path(), &srs, &input.values, salt, a.parallel, &|_| {
+        pipeline::prove(&compiled, dir.path(), &srs, &input.values, salt, parallel, &|_| {
             pb.inc(1)
         })?;
     let prove_s = t.elapsed().as_secs_f64();
@@ -81,7 +96,7 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let verify_s = t.elapsed().as_secs_f64();
 
     let float_output: Vec<f64> =
-        tract_float_outputs(&onnx, &input)?.into_iter().flatten().map(f64::from).collect();
+        tract_float_outputs(onnx, input)?.into_iter().flatten().map(f64::from).collect();
     let max_abs_error =
         proof.outputs.iter().zip(&float_output).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     let mut ops: Vec<String> = compiled.graph.nodes.iter().map(|n| n.op.clone()).collect();
@@ -109,12 +124,17 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
         max_abs_error,
         srs: srs.origin.label(),
     };
-    crate::output::print(json, &b, || {
+    Ok(b)
+}
+
+impl Bench {
+    /// The human-readable table.
+    pub fn table(&self) -> String {
         format!(
             "{:<18} {:>9} {:>7} {:>3} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}\n{:<18} {:>9} {:>7} {:>3} {:>9} {:>9.2} {:>9.2} {:>9.0} {:>9} {:>9.4}\noutput       {:?}\nfloat output {:?}",
             "model", "MACs", "shards", "k", "rows", "keygen_s", "prove_s", "peak_MB", "proof_B", "max_err",
-            b.model, b.macs, b.shards, b.k, b.rows, b.keygen_s, b.prove_s, b.peak_rss_mb, b.proof_bytes, b.max_abs_error,
-            b.output, b.float_output
+            self.model, self.macs, self.shards, self.k, self.rows, self.keygen_s, self.prove_s, self.peak_rss_mb, self.proof_bytes, self.max_abs_error,
+            self.output, self.float_output
         )
-    })
+    }
 }

@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod calibrate;
 pub mod compile;
+pub mod demo;
 pub mod prove;
 pub mod setup;
 pub mod verify;

@@ -3,6 +3,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use bincode::Options;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ProverError, Result};
@@ -153,10 +154,16 @@ impl CompiledModel {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = Self::path(dir);
         let bytes = fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
-        let me: Self = bincode::deserialize(&bytes).map_err(|e| ProverError::Artifact {
-            path: path.clone(),
-            reason: format!("not a zkattest compiled model (format {COMPILED_VERSION}): {e}"),
-        })?;
+        // Bounded by the file size so a corrupt length prefix cannot ask for a huge allocation.
+        let me: Self = bincode::DefaultOptions::new()
+            .with_fixint_encoding()
+            .allow_trailing_bytes()
+            .with_limit(bytes.len() as u64 * 4 + 1024)
+            .deserialize(&bytes)
+            .map_err(|e| ProverError::Artifact {
+                path: path.clone(),
+                reason: format!("not a zkattest compiled model (format {COMPILED_VERSION}): {e}"),
+            })?;
         if me.version != COMPILED_VERSION {
             return Err(ProverError::Artifact {
                 path,

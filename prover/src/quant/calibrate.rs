@@ -82,9 +82,14 @@ pub fn calibrate(
         let bound = settings.bound() as f64;
         let mut peak = 0f64;
         for inputs in samples {
-            let Ok(inputs_q) = q.quantize_inputs(inputs) else {
-                peak = f64::INFINITY;
-                break;
+            let inputs_q = match q.quantize_inputs(inputs) {
+                Ok(v) => v,
+                // Too large at this scale: try a smaller one.
+                Err(ProverError::OutOfRange { .. }) => {
+                    peak = f64::INFINITY;
+                    break;
+                }
+                Err(e) => return Err(e),
             };
             let input_peak = inputs_q.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
             let (_, stats) = q.eval_stats(&inputs_q)?;

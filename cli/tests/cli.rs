@@ -1,0 +1,97 @@
+//! The `zkattest` binary end to end: compile, setup, prove, verify with `--json`, and
+//! clear errors on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn zkattest(args: &[&str]) -> (bool, Value, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run zkattest");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
+    (out.status.success(), json, String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+fn model(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+#[test]
+fn compile_setup_prove_verify_roundtrip() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let art = dir.path().join("art");
+    let m = model("digits_cnn");
+    let (ok, c, err) = zkattest(&["compile", "--model", s(&m), "--out", s(&art)]);
+    assert!(ok, "compile failed: {c} {err}");
+    assert_eq!(c["shards"], 1);
+    assert!(c["macs"].as_u64().expect("macs") > 1000);
+
+    let (ok, setup, err) = zkattest(&["setup", "--artifacts", s(&art)]);
+    assert!(ok, "setup failed: {setup} {err}");
+    assert_eq!(setup["insecure_srs"], true);
+
+    let proof = dir.path().join("p.json");
+    let input = m.join("input.json");
+    let (ok, p, err) =
+        zkattest(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
+    assert!(ok, "prove failed: {p} {err}");
+    assert_eq!(p["outputs"].as_array().expect("outputs").len(), 10);
+    assert!(dir.path().join("p.opening.json").is_file());
+
+    let (ok, v, err) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&proof)]);
+    assert!(ok, "verify failed: {v} {err}");
+    assert_eq!(v["valid"], true);
+
+    // A tampered proof file is rejected with a reason and a failing exit status.
+    let mut doc: Value =
+        serde_json::from_slice(&std::fs::read(&proof).expect("read")).expect("json");
+    let hexproof = doc["shards"][0]["proof"].as_str().expect("hex").to_string();
+    let flipped = if hexproof.as_bytes()[200] == b'0' { "1" } else { "0" };
+    let tampered = format!("{}{}{}", &hexproof[..200], flipped, &hexproof[201..]);
+    doc["shards"][0]["proof"] = Value::String(tampered);
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, doc.to_string()).expect("write");
+    let (ok, v, _) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&bad)]);
+    assert!(!ok);
+    assert!(v["error"].as_str().expect("error").contains("rejected"), "{v}");
+}
+
+#[test]
+fn missing_model_is_a_clear_error() {
+    let (ok, v, _) = zkattest(&["compile", "--model", "/nonexistent/model"]);
+    assert!(!ok);
+    assert!(v["error"].as_str().expect("error").contains("no ONNX model"), "{v}");
+}
+
+#[test]
+fn wrong_input_shape_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, r#"{"input_data": [[0.1, 0.2, 0.3]]}"#).expect("write");
+    let m = model("digits_mlp");
+    let (ok, v, _) = zkattest(&["compile", "--model", s(&m), "--input", s(&input)]);
+    assert!(!ok);
+    let e = v["error"].as_str().expect("error");
+    assert!(e.contains("input") && (e.contains("64") || e.contains("shape")), "{e}");
+}
+
+#[test]
+fn malformed_input_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("input.json");
+    std::fs::write(&input, "{\"input_data\": [[0.1,").expect("write");
+    let m = model("digits_mlp");
+    let (ok, v, _) = zkattest(&["compile", "--model", s(&m), "--input", s(&input)]);
+    assert!(!ok);
+    assert!(v["error"].as_str().expect("error").contains("input.json"), "{v}");
+}
