@@ -20,3 +20,4 @@ pub fn random_salt() -> Fr {
     use halo2_base::halo2_proofs::halo2curves::ff::Field;
     Fr::random(rand::rngs::OsRng)
 }
+pub mod aggregate;

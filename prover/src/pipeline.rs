@@ -221,3 +221,48 @@ pub fn verify(
     }
     Ok(())
 }
+
+/// Aggregates an inference's shard proofs into one EVM proof with the universal
+/// aggregation keys. The compiled plan must have exactly `keys.settings.shards` shards
+/// (compile with `pad_to`).
+pub fn aggregate(
+    compiled: &CompiledModel,
+    dir: &Path,
+    srs: &Srs,
+    keys: &crate::aggregate::AggregationKeys,
+    agg_srs: &Srs,
+    proof: &InferenceProof,
+) -> Result<crate::artifacts::AggregatedProof> {
+    if proof.shards.len() != keys.settings.shards {
+        return Err(ProverError::Planning(format!(
+            "{} shard proofs, but the aggregation circuit takes {}; compile with --shards {}",
+            proof.shards.len(),
+            keys.settings.shards,
+            keys.settings.shards
+        )));
+    }
+    let snarks = proof
+        .shards
+        .iter()
+        .map(|sp| Ok(crate::aggregate::keys::snark_of(srs, &read_vk(&vk_path(dir, sp.shard))?, sp)))
+        .collect::<Result<Vec<_>>>()?;
+    let (instances, bytes) = keys.prove(agg_srs, snarks)?;
+    Ok(crate::artifacts::AggregatedProof::new(
+        &compiled.name,
+        &instances.all,
+        &bytes,
+        proof.outputs_q.clone(),
+        proof.scale_bits,
+    ))
+}
+
+/// The model id of a set-up model: digest of its shard verifying keys, as the aggregation
+/// circuit computes it.
+pub fn model_id(compiled: &CompiledModel, dir: &Path, srs: &Srs) -> Result<Fr> {
+    let witnesses = (0..compiled.plan.shards.len())
+        .map(|i| {
+            Ok(crate::aggregate::model_id::vk_witness(&srs.params, &read_vk(&vk_path(dir, i))?))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(crate::aggregate::model_id::model_id(&witnesses))
+}

@@ -15,8 +15,14 @@ use zkattest_prover::{Fr, ProverError};
 
 /// Small circuits keep these tests fast: 2^12 rows, 10-bit lookups.
 const K: u32 = 12;
-const OPTS: CompileOptions =
-    CompileOptions { k: Some(K), max_k: K, lookup_bits: Some(10), scale_bits: None, headroom: 2.0 };
+const OPTS: CompileOptions = CompileOptions {
+    k: Some(K),
+    max_k: K,
+    lookup_bits: Some(10),
+    scale_bits: None,
+    headroom: 2.0,
+    pad_to: None,
+};
 
 fn model_dir(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name)

@@ -93,6 +93,7 @@ impl CircuitArgs {
             lookup_bits: self.lookup_bits,
             scale_bits: self.scale_bits,
             headroom: DEFAULT_HEADROOM,
+            pad_to: None,
         }
     }
 }

@@ -41,6 +41,8 @@ pub struct CompileOptions {
     pub scale_bits: Option<u32>,
     /// Calibration headroom factor.
     pub headroom: f64,
+    /// Pad the shard chain to exactly this many shards (the aggregation circuit's slots).
+    pub pad_to: Option<usize>,
 }
 
 impl Default for CompileOptions {
@@ -51,6 +53,7 @@ impl Default for CompileOptions {
             lookup_bits: None,
             scale_bits: None,
             headroom: DEFAULT_HEADROOM,
+            pad_to: None,
         }
     }
 }
@@ -133,6 +136,10 @@ impl CompiledModel {
             return Err(
                 last_err.unwrap_or_else(|| ProverError::Settings("no lookup domain to try".into()))
             );
+        };
+        let plan = match opts.pad_to {
+            Some(n) => crate::shard::plan::pad(&model, &plan, n)?,
+            None => plan,
         };
         Ok(Self { version: COMPILED_VERSION, name, graph, model, plan, calibration })
     }

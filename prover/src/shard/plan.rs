@@ -197,3 +197,50 @@ fn spec(
     let _ = model;
     ShardSpec { index: 0, is_last: false, inputs, items: runs, outputs: shard_outputs, rows }
 }
+
+/// Pads a plan to exactly `n` shards with pass-through shards, so one aggregation circuit
+/// with `n` slots serves every model of at most `n` shards.
+///
+/// The last real shard then passes on the distinct output values (sorted); each padding
+/// shard receives them, and the final one exposes the model outputs.
+pub fn pad(model: &QModel, plan: &ShardPlan, n: usize) -> Result<ShardPlan> {
+    let m = plan.shards.len();
+    if m > n {
+        return Err(ProverError::Planning(format!(
+            "the model needs {m} shards, more than the {n} the aggregation circuit takes; raise --max-k or the shard count"
+        )));
+    }
+    if m == n {
+        return Ok(plan.clone());
+    }
+    let outputs = model.output_srcs();
+    let mut live: Vec<ValueId> = outputs
+        .iter()
+        .filter_map(|s| if let Src::Value(v) = s { Some(*v) } else { None })
+        .collect();
+    live.sort_unstable();
+    live.dedup();
+    let st = model.settings;
+    let passed: Vec<Src> = live.iter().copied().map(Src::Value).collect();
+    let mut shards = plan.shards.clone();
+    if let Some(last) = shards.last_mut() {
+        last.is_last = false;
+        last.outputs = passed.clone();
+    }
+    for index in m..n {
+        let is_last = index + 1 == n;
+        let outs = if is_last { outputs.clone() } else { passed.clone() };
+        let rows = cost::OVERHEAD
+            + cost::receive(live.len(), 0, st.lookup_bits)
+            + cost::commit(outs.len(), 0, st.lookup_bits);
+        shards.push(ShardSpec {
+            index,
+            is_last,
+            inputs: live.clone(),
+            items: Vec::new(),
+            outputs: outs,
+            rows,
+        });
+    }
+    Ok(ShardPlan { k: plan.k, shards })
+}

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.29;
+
+import {Test} from "forge-std/Test.sol";
+import {console} from "forge-std/console.sol";
+import {AttestationRegistry} from "../src/AttestationRegistry.sol";
+import {IERCZKMLRegistry} from "../src/interfaces/IERCZKMLRegistry.sol";
+import {IERCZKMLVerifier} from "../src/interfaces/IERCZKMLVerifier.sol";
+import {InstanceLayout} from "../src/libraries/InstanceLayout.sol";
+import {OutputCodec} from "../src/libraries/OutputCodec.sol";
+
+/// @notice Integration with a REAL aggregated proof and the REAL generated verifier, from a
+/// fixture the Rust side writes (no FFI). Skipped while the fixture does not exist.
+///
+/// Fixture: contracts/test/fixtures/aggregated_proof.json
+///   verifier_creation_code  hex   creation bytecode of the generated verifier
+///   acc_limbs, max_outputs  uint  instance layout
+///   vk_hash                 hex32 model digest (instance acc_limbs)
+///   output_scale_bits       uint  the model's output scale
+///   input_commitment        hex32 big-endian field element
+///   output                  hex   abi.encode(int256[] values, uint8 scaleBits)
+///   proof                   hex   instances (32-byte big-endian words) || proof transcript
+contract RealProofTest is Test {
+    string internal constant FIXTURE = "contracts/test/fixtures/aggregated_proof.json";
+
+    AttestationRegistry internal registry;
+    address internal verifier;
+    uint256 internal modelId;
+    bytes32 internal vkHash;
+    bytes32 internal input;
+    bytes internal output;
+    bytes internal proof;
+    uint256 internal limbs;
+
+    function _loadOrSkip() internal {
+        if (!vm.exists(FIXTURE)) {
+            vm.skip(true, "no real-proof fixture yet (written by the Rust aggregation tests)");
+            return;
+        }
+        string memory json = vm.readFile(FIXTURE);
+        bytes memory code = vm.parseJsonBytes(json, ".verifier_creation_code");
+        assembly ("memory-safe") {
+            sstore(verifier.slot, create(0, add(code, 0x20), mload(code)))
+        }
+        require(verifier != address(0), "verifier deployment failed");
+        limbs = vm.parseJsonUint(json, ".acc_limbs");
+        registry = new AttestationRegistry(verifier, 1_000_000, limbs, vm.parseJsonUint(json, ".max_outputs"));
+        vkHash = vm.parseJsonBytes32(json, ".vk_hash");
+        input = vm.parseJsonBytes32(json, ".input_commitment");
+        output = vm.parseJsonBytes(json, ".output");
+        proof = vm.parseJsonBytes(json, ".proof");
+        modelId = _register(vkHash, vm.parseJsonUint(json, ".output_scale_bits"));
+    }
+
+    function _register(bytes32 vk, uint256 scale) internal returns (uint256) {
+        return registry.registerModelWithOutputScale(
+            IERCZKMLRegistry.ModelCommitment({
+                modelHash: bytes32(0),
+                circuitHash: bytes32(0),
+                vkHash: vk,
+                proofSystemId: registry.PROOF_SYSTEM_ID(),
+                uri: "fixture"
+            }),
+            // forge-lint: disable-next-line(unsafe-typecast) -- fixture scale is small
+            uint8(scale)
+        );
+    }
+
+    function _withWord(bytes memory b, uint256 index, uint256 value) internal pure returns (bytes memory out) {
+        out = bytes.concat(b);
+        assembly ("memory-safe") {
+            mstore(add(add(out, 0x20), shl(5, index)), value)
+        }
+    }
+
+    function test_realProof_verifiesAndStores() public {
+        _loadOrSkip();
+        (bool ok,) = verifier.call(proof);
+        assertTrue(ok, "verifier accepts the fixture directly");
+        console.log("verifier alone (execution gas):", vm.lastCallGas().gasTotalUsed);
+        bytes32 id = registry.verifyAndStoreInference(modelId, input, output, proof);
+        console.log("verifyAndStoreInference (execution gas):", vm.lastCallGas().gasTotalUsed);
+        (uint256 m, bytes32 gotInput, bytes memory gotOutput) = registry.getInference(id);
+        assertEq(m, modelId);
+        assertEq(gotInput, input);
+        assertEq(gotOutput, output);
+    }
+
+    function test_realProof_rejectsTamperedProofByte() public {
+        _loadOrSkip();
+        bytes memory bad = bytes.concat(proof);
+        uint256 at = registry.instanceCount() * 32 + 40; // inside the transcript
+        bad[at] = bad[at] ^ 0x01;
+        vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
+        registry.verifyAndStoreInference(modelId, input, output, bad);
+    }
+
+    function test_realProof_rejectsWrongOutput() public {
+        _loadOrSkip();
+        (int256[] memory values, uint8 scale) = abi.decode(output, (int256[], uint8));
+        require(values.length > 0, "fixture has no outputs");
+        values[0] += 1;
+        // Claimed output differs from the instances: the registry refuses.
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyAndStoreInference(modelId, input, abi.encode(values, scale), proof);
+        // Claim and instances altered together: only the verifier can refuse, and must.
+        (, uint256 element) = OutputCodec.toField(values[0]);
+        bytes memory altered = _withWord(proof, InstanceLayout.firstOutputIndex(limbs), element);
+        vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
+        registry.verifyAndStoreInference(modelId, input, abi.encode(values, scale), altered);
+    }
+
+    function test_realProof_rejectsWrongModel() public {
+        _loadOrSkip();
+        uint256 other = _register(bytes32(uint256(vkHash) ^ 1), registry.outputScaleBitsOf(modelId));
+        vm.expectRevert(IERCZKMLVerifier.ModelMismatch.selector);
+        registry.verifyAndStoreInference(other, input, output, proof);
+        // The digest instance rewritten to the other model: the verifier must refuse.
+        bytes memory altered = _withWord(proof, InstanceLayout.modelDigestIndex(limbs), uint256(vkHash) ^ 1);
+        vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
+        registry.verifyAndStoreInference(other, input, output, altered);
+    }
+
+    function test_realProof_rejectsWrongInput() public {
+        _loadOrSkip();
+        bytes32 otherInput = bytes32(uint256(input) ^ 1);
+        bytes memory altered = _withWord(proof, InstanceLayout.inputCommitmentIndex(limbs), uint256(otherInput));
+        vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
+        registry.verifyAndStoreInference(modelId, otherInput, output, altered);
+    }
+
+    function test_realProof_rejectsDeprecatedModel() public {
+        _loadOrSkip();
+        registry.deprecateModel(modelId);
+        vm.expectRevert(abi.encodeWithSelector(IERCZKMLVerifier.VerificationRefused_ModelDeprecated.selector, modelId));
+        registry.verifyAndStoreInference(modelId, input, output, proof);
+    }
+}

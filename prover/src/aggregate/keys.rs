@@ -1,0 +1,217 @@
+//! Keys of the universal aggregation circuit, cached on disk, and aggregation proofs.
+
+use std::fs;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use halo2_base::gates::circuit::CircuitBuilderStage;
+use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, ProvingKey};
+use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
+use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_base::halo2_proofs::transcript::TranscriptReadBuffer;
+use halo2_base::halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::evm::gen_evm_proof_shplonk;
+use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
+use snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
+
+use super::circuit::{build, num_instances, AggregationInstances};
+use crate::circuit::instance;
+use crate::circuit::layout::build_for_keygen;
+use crate::error::{ProverError, Result};
+use crate::model::graph::{Activation, Graph, Node, NodeKind, OutputTensor, Src, TensorInfo};
+use crate::proof::keys::write_atomic;
+use crate::proof::{ShardKeys, ShardProof, Srs};
+use crate::quant::{quantize, QuantSettings};
+use crate::shard::plan::plan;
+
+/// Shape of the universal aggregation circuit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregationSettings {
+    /// Shard proofs per aggregation (models with fewer shards are padded).
+    pub shards: usize,
+    /// Rows of the aggregation circuit: 2^k.
+    pub k: u32,
+}
+
+impl Default for AggregationSettings {
+    fn default() -> Self {
+        Self { shards: 2, k: 21 }
+    }
+}
+
+/// Aggregation proving key with the circuit configuration it was made for.
+pub struct AggregationKeys {
+    /// The settings.
+    pub settings: AggregationSettings,
+    /// Column counts etc. found at keygen.
+    pub config: AggregationConfigParams,
+    /// Witness layout found at keygen, reused when proving.
+    pub break_points: MultiPhaseThreadBreakPoints,
+    /// Proving key (holds the verifying key).
+    pub pk: ProvingKey<G1Affine>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    settings: AggregationSettings,
+    config: AggregationConfigParams,
+    break_points: MultiPhaseThreadBreakPoints,
+}
+
+/// Folder of cached aggregation keys for some settings.
+pub fn cache_dir(root: &Path, s: &AggregationSettings) -> PathBuf {
+    root.join("aggregation").join(format!("n{}-k{}", s.shards, s.k))
+}
+
+/// A shard protocol for keygen: any shard works, since keys and `k` are witnesses.
+fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
+    let graph = Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![2] }],
+        nodes: vec![Node {
+            name: "relu".into(),
+            op: "Max".into(),
+            first: 2,
+            kind: NodeKind::Act {
+                input: vec![Src::Value(0), Src::Value(1)],
+                act: Activation::Relu,
+            },
+        }],
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![2] },
+            srcs: vec![Src::Value(2), Src::Value(3)],
+        }],
+    };
+    let q = quantize(&graph, QuantSettings { scale_bits: 4, lookup_bits: 8 })?;
+    let p = plan(&q, srs_small.params.k())?;
+    let layout = Arc::new(build_for_keygen(&q, &p.shards[0])?);
+    let keys = ShardKeys::generate(srs_small, layout)?;
+    let protocol = compile(
+        &srs_small.params,
+        keys.vk(),
+        Config::kzg().with_num_instance(vec![instance::count()]),
+    );
+    Ok((0..n).map(|_| gen_dummy_snark_from_protocol::<SHPLONK>(protocol.clone())).collect())
+}
+
+/// A shard proof as snark-verifier's `Snark`.
+pub fn snark_of(
+    srs: &Srs,
+    vk: &halo2_base::halo2_proofs::plonk::VerifyingKey<G1Affine>,
+    proof: &ShardProof,
+) -> Snark {
+    let protocol =
+        compile(&srs.params, vk, Config::kzg().with_num_instance(vec![instance::count()]));
+    Snark::new(protocol, vec![proof.instances.clone()], proof.proof.clone())
+}
+
+impl AggregationKeys {
+    /// Loads cached keys for `settings`, or runs keygen and caches them.
+    ///
+    /// `srs` must have size `settings.k`; `srs_small` is any small SRS from the same
+    /// setup (used to make a reference shard for keygen).
+    pub fn load_or_generate(
+        root: &Path,
+        settings: AggregationSettings,
+        srs: &Srs,
+        srs_small: &Srs,
+    ) -> Result<Self> {
+        let dir = cache_dir(root, &settings);
+        let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("agg.pk"));
+        if meta_path.is_file() && pk_path.is_file() {
+            let meta: Meta = serde_json::from_slice(
+                &fs::read(&meta_path).map_err(|e| ProverError::io(&meta_path, e))?,
+            )
+            .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
+            let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+            let pk = ProvingKey::read::<_, AggregationCircuit>(
+                &mut BufReader::with_capacity(1 << 20, f),
+                SerdeFormat::RawBytesUnchecked,
+                meta.config,
+            )
+            .map_err(|e| ProverError::Artifact { path: pk_path.clone(), reason: e.to_string() })?;
+            return Ok(Self { settings, config: meta.config, break_points: meta.break_points, pk });
+        }
+        let snarks = reference_snarks(srs_small, settings.shards)?;
+        let config = AggregationConfigParams {
+            degree: settings.k,
+            lookup_bits: settings.k as usize - 1,
+            ..Default::default()
+        };
+        let mut circuit = build(CircuitBuilderStage::Keygen, config, &srs.params, snarks)?;
+        let config = circuit.calculate_params(Some(20));
+        let vk = keygen_vk(&srs.params, &circuit)
+            .map_err(|e| ProverError::Halo2(format!("aggregation keygen_vk: {e:?}")))?;
+        let pk = keygen_pk(&srs.params, vk, &circuit)
+            .map_err(|e| ProverError::Halo2(format!("aggregation keygen_pk: {e:?}")))?;
+        let break_points = circuit.break_points();
+        let meta = Meta { settings, config, break_points: break_points.clone() };
+        write_atomic(&pk_path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))?;
+        let json = serde_json::to_vec_pretty(&meta)
+            .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
+        write_atomic(&meta_path, |w| std::io::Write::write_all(w, &json))?;
+        Ok(Self { settings, config, break_points, pk })
+    }
+
+    /// Aggregates one inference's shard snarks (exactly `settings.shards`, in order) into an
+    /// EVM proof (Keccak transcript). Returns the public instances and the proof bytes.
+    pub fn prove(&self, srs: &Srs, snarks: Vec<Snark>) -> Result<(AggregationInstances, Vec<u8>)> {
+        if snarks.len() != self.settings.shards {
+            return Err(ProverError::Planning(format!(
+                "{} shard proofs for an aggregation circuit of {} slots",
+                snarks.len(),
+                self.settings.shards
+            )));
+        }
+        let circuit = build(CircuitBuilderStage::Prover, self.config, &srs.params, snarks)?
+            .use_break_points(self.break_points.clone());
+        let instances = circuit.instances();
+        // snark-verifier panics on an invalid inner proof; turn that into an error.
+        let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            gen_evm_proof_shplonk(&srs.params, &self.pk, circuit, instances.clone())
+        }))
+        .map_err(|_| {
+            ProverError::Rejected(
+                "aggregation failed: a shard proof does not verify or the chain is broken".into(),
+            )
+        })?;
+        Ok((AggregationInstances { all: instances[0].clone() }, proof))
+    }
+
+    /// Verifies an aggregated proof natively (the same check the EVM verifier does).
+    pub fn verify(&self, srs: &Srs, instances: &[Fr], proof: &[u8]) -> Result<()> {
+        if instances.len() != num_instances() {
+            return Err(ProverError::Rejected(format!(
+                "{} instances, expected {}",
+                instances.len(),
+                num_instances()
+            )));
+        }
+        let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+        let strategy = SingleStrategy::new(&srs.params);
+        verify_proof::<
+            KZGCommitmentScheme<Bn256>,
+            VerifierSHPLONK<'_, Bn256>,
+            _,
+            EvmTranscript<_, _, _, _>,
+            _,
+        >(
+            srs.params.verifier_params(),
+            self.pk.get_vk(),
+            strategy,
+            &[&[instances]],
+            &mut transcript,
+        )
+        .map_err(|e| ProverError::Rejected(format!("aggregated proof: {e:?}")))?;
+        // The pairing on the accumulator is part of the EVM verifier; natively, check it too.
+        super::circuit::check_accumulator(srs, instances)
+    }
+}

@@ -1,0 +1,19 @@
+//! Aggregation of all shard proofs of one inference into one KZG proof for the EVM.
+//!
+//! One universal aggregation circuit (per shard count `N`) verifies `N` shard proofs with
+//! snark-verifier, loading each shard's verifying key *and* its size `k` as witnesses
+//! (`VerifierUniversality::Full`), so registering a new model never needs a new verifier.
+//! Inside the circuit it also enforces the shard chain (`out_commit_i == in_commit_{i+1}`)
+//! and exposes exactly:
+//!
+//! `[accumulator limbs (12), model_id, input_commitment, n_out, out_0 .. out_{MAX_OUTPUTS-1}]`
+//!
+//! where `model_id` is the Poseidon digest of the ordered shard verifying keys (their
+//! preprocessed commitments, transcript state and `k`). Nothing else from the shards leaks.
+
+pub mod circuit;
+pub mod keys;
+pub mod model_id;
+
+pub use circuit::{AggregationInstances, NUM_ACC_LIMBS};
+pub use keys::{AggregationKeys, AggregationSettings};
