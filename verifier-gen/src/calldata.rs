@@ -68,7 +68,8 @@ mod tests {
     fn matches_snark_verifier_encoding() {
         let inst = vec![Fr::from(5u64), -Fr::from(3u64)];
         let proof = vec![1u8, 2, 3, 4];
-        let reference = snark_verifier_sdk::evm::encode_calldata(std::slice::from_ref(&inst), &proof);
+        let reference =
+            snark_verifier_sdk::evm::encode_calldata(std::slice::from_ref(&inst), &proof);
         assert_eq!(encode(&inst, &proof), reference);
     }
 }
