@@ -28,8 +28,8 @@
 #                  and wall time); the JSON marks such runs ("gen_srs" in ezkl.times_s).
 #   EZKL_BENCH     the EZKL driver [default: ../shared/peer/ezkl_bench.py]
 #   BENCH_TIMEOUT  per-run limit for timeout(1), e.g. 30m [default: 0 = none]
-#   BENCH_WAIT_IDLE  seconds to wait, before each run, for other cargo/rustc processes to end
-#                  [default: 0]; runs that overlapped one are flagged in the JSON and the table
+#   BENCH_WAIT_IDLE  seconds to wait, before each run, for other processes to stop using the
+#                  CPU [default: 0]; runs that shared the CPU anyway are flagged (JSON and table)
 #
 # Both provers use insecure locally generated SRSs: the numbers are for benchmarking only.
 set -euo pipefail
@@ -94,31 +94,36 @@ mkdir -p "$RUN_DIR" "$SRS_DIR"
 cp "$ZK_BIN" "$RUN_DIR/zkattest"
 echo "$ZK_BIN" > "$RUN_DIR/zkattest.source"
 
-# This machine may be shared with someone building: a cargo build or test running next to a
-# prover skews every timing. Before each run, wait up to $BENCH_WAIT_IDLE seconds for no
-# cargo/rustc process; during it, sample every 2 s which ones run (DIR/NAME.busy), so the report
-# can flag contended runs instead of hiding them.
-busy_pids() { ps -eo pid=,comm= | awk '$2 == "cargo" || $2 == "rustc" { printf "%s ", $1 }'; }
+# This machine may be shared with someone building or testing: anything else using the CPU
+# while a prover runs skews its timings. So, before each run, wait up to $BENCH_WAIT_IDLE seconds
+# for the machine to go quiet (other processes using < 0.2 core over 5 s), and record the
+# machine's total busy CPU time (/proc/stat) around each run: the report subtracts the run's own
+# CPU time (from /usr/bin/time) and flags runs that shared the CPU, instead of hiding it.
+busy_ticks() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; } # user..steal, no idle/iowait
+HZ="$(getconf CLK_TCK)"
 wait_idle() {
-  local waited=0
-  while [ -n "$(busy_pids)" ] && [ "$waited" -lt "$WAIT_IDLE" ]; do sleep 5; waited=$((waited + 5)); done
-  [ -z "$(busy_pids)" ] || echo "    warning: cargo/rustc running (pids $(busy_pids)): timings will be skewed" >&2
+  local waited=0 t0 used
+  while :; do
+    t0="$(busy_ticks)"; sleep 5; used=$(( $(busy_ticks) - t0 ))
+    [ "$used" -ge "$HZ" ] || return 0          # < 1 CPU-second in 5 s: quiet
+    [ "$waited" -lt "$WAIT_IDLE" ] || break
+    waited=$((waited + 5))
+  done
+  echo "    warning: other processes are using the CPU ($((used * 100 / HZ / 5))% of a core): timings will be skewed" >&2
 }
 
-# run_timed NAME DIR CMD...: runs CMD under /usr/bin/time -v, stdout/stderr/time/loadavg to
-# DIR/NAME.{out,err,time,load}. Never fails: the exit status goes to DIR/NAME.rc.
+# run_timed NAME DIR CMD...: runs CMD under /usr/bin/time -v, stdout/stderr/time to
+# DIR/NAME.{out,err,time}, machine busy ticks before/after to DIR/NAME.cpu. Never fails: the
+# exit status goes to DIR/NAME.rc.
 run_timed() {
   local name="$1" dir="$2"; shift 2
   wait_idle
-  cut -d' ' -f1-3 /proc/loadavg > "$dir/$name.load"
-  ( while :; do p="$(busy_pids)"; if [ -n "$p" ]; then echo "$(date +%T) $p"; fi; sleep 2; done ) \
-    > "$dir/$name.busy" &
-  local sampler=$! rc=0
+  local rc=0 t0
+  t0="$(busy_ticks)"
   /usr/bin/time -v -o "$dir/$name.time" timeout "$TIMEOUT" "$@" \
     > "$dir/$name.out" 2> "$dir/$name.err" || rc=$?
-  kill "$sampler"; wait "$sampler" 2>/dev/null || true
+  echo "$HZ $t0 $(busy_ticks)" > "$dir/$name.cpu"
   echo "$rc" > "$dir/$name.rc"
-  cut -d' ' -f1-3 /proc/loadavg >> "$dir/$name.load"
   [ "$rc" = 0 ] || echo "    $name failed (exit $rc), see $dir/$name.err" >&2
 }
 
@@ -168,6 +173,9 @@ def time_v(path):
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", t)
     if m:
         r["max_rss_mb"] = round(int(m.group(1)) / 1024, 1)
+    cpu = re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", t)
+    if len(cpu) == 2:
+        r["cpu_s"] = round(float(cpu[0]) + float(cpu[1]), 2)
     m = re.search(r"Command terminated by signal (\d+)", t)
     if m:
         r["signal"] = int(m.group(1))
@@ -201,11 +209,13 @@ def ezkl_fidelity(err):
 
 def tool(d, name):
     rc = int(read(f"{d}/{name}.rc", "-1").strip() or -1)
-    busy = read(f"{d}/{name}.busy").splitlines()
-    r = {"exit_status": rc, "time_v": time_v(f"{d}/{name}.time"),
-         "loadavg_before_after": read(f"{d}/{name}.load").split(),
-         # 2-second samples that saw a cargo/rustc process running beside this run
-         "contended_samples": len(busy), "contended_by": sorted({p for l in busy for p in l.split()[1:]})}
+    r = {"exit_status": rc, "time_v": time_v(f"{d}/{name}.time")}
+    cpu = read(f"{d}/{name}.cpu").split()
+    own = r["time_v"].get("cpu_s")
+    if len(cpu) == 3 and own is not None:
+        hz, t0, t1 = map(int, cpu)
+        # CPU time the rest of the machine used during this run (a build, a test, ...)
+        r["other_cpu_s"] = round(max(0.0, (t1 - t0) / hz - own), 2)
     result = last_json(read(f"{d}/{name}.out")) if rc == 0 else None
     if result is None:
         err = read(f"{d}/{name}.err").strip().splitlines()
@@ -287,10 +297,11 @@ for m in report["models"]:
         cells[11] = "failed"
         notes.append(f"- {m['model']}: EZKL failed: {ez['error'].splitlines()[-1]}")
     for tool_name, t in (("zkattest", zk), ("EZKL", ez)):
-        if t["contended_samples"]:
+        other, wall = t.get("other_cpu_s"), t["time_v"].get("wall_s")
+        if other is not None and wall and other > 0.1 * wall:  # others averaged > 10% of a core
             cells[0] = m["model"] + " ⚠"
-            notes.append(f"- ⚠ {m['model']}: a cargo/rustc process ran beside {tool_name} "
-                         f"(seen in {t['contended_samples']} 2-s samples of its {t['time_v'].get('wall_s')} s run): timings skewed")
+            notes.append(f"- ⚠ {m['model']}: other processes used {other} CPU-s during the "
+                         f"{wall} s {tool_name} run: its timings are skewed")
     if "gen_srs" in et_s:
         notes.append(f"- {m['model']}: EZKL generated its SRS in this run ({et_s['gen_srs']} s), "
                      "included in its wall time and peak RSS")

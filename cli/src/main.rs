@@ -43,6 +43,20 @@ enum Command {
     /// Run the whole pipeline on a bundled model (no arguments needed).
     #[command(after_help = "Example:\n  zkattest demo --json")]
     Demo(commands::demo::Args),
+    /// Aggregate an inference's shard proofs into one EVM-verifiable KZG proof.
+    #[command(
+        after_help = "Example:\n  zkattest aggregate --artifacts zkattest-artifacts/digits_mlp --proof zkattest-artifacts/digits_mlp/proof.json"
+    )]
+    Aggregate(commands::aggregation::AggregateArgs),
+    /// Write the universal Solidity verifier and compile it with forge.
+    #[command(name = "gen-verifier", after_help = "Example:\n  zkattest gen-verifier --json")]
+    GenVerifier(commands::aggregation::GenVerifierArgs),
+    /// Check an aggregated proof in a local EVM and print the gas used.
+    #[command(
+        name = "verify-evm",
+        after_help = "Example:\n  zkattest verify-evm --proof zkattest-artifacts/digits_mlp/proof.agg.json"
+    )]
+    VerifyEvm(commands::aggregation::VerifyEvmArgs),
     /// Compile, set up, prove and verify a model, and print the costs.
     #[command(
         after_help = "Example:\n  zkattest bench --model ../shared/models/4l_relu_conv_fc --json"
@@ -60,6 +74,9 @@ fn main() {
         Command::Verify(a) => commands::verify::run(a, cli.json),
         Command::Bench(a) => commands::bench::run(a, cli.json),
         Command::Demo(a) => commands::demo::run(a, cli.json),
+        Command::Aggregate(a) => commands::aggregation::aggregate(a, cli.json),
+        Command::GenVerifier(a) => commands::aggregation::gen_verifier(a, cli.json),
+        Command::VerifyEvm(a) => commands::aggregation::verify_evm(a, cli.json),
     };
     if let Err(e) = result {
         output::error(&e, cli.json);

@@ -15,7 +15,7 @@ import {IERCZKMLRegistry} from "../src/interfaces/IERCZKMLRegistry.sol";
 ///     REGISTRY_ADDRESS        reuse this registry instead of deploying one (then only registers)
 ///     VERIFIER_GAS_LIMIT      default 1000000
 ///     ACC_LIMBS               default 12
-///     MAX_OUTPUTS             default 32
+///     MAX_OUTPUTS             default 30 (packed into ceil(30 / 15) = 2 instance words)
 ///   Model (registered only if MODEL_VK_HASH is set):
 ///     MODEL_VK_HASH           the model digest (bytes32, a BN254 field element)
 ///     MODEL_HASH, CIRCUIT_HASH  bytes32, default zero
@@ -65,7 +65,7 @@ contract Deploy is Script {
         c.registry = vm.envOr("REGISTRY_ADDRESS", address(0));
         c.verifierGasLimit = vm.envOr("VERIFIER_GAS_LIMIT", uint256(1_000_000));
         c.accLimbs = vm.envOr("ACC_LIMBS", uint256(12));
-        c.maxOutputs = vm.envOr("MAX_OUTPUTS", uint256(32));
+        c.maxOutputs = vm.envOr("MAX_OUTPUTS", uint256(30));
         c.vkHash = vm.envOr("MODEL_VK_HASH", bytes32(0));
         c.modelHash = vm.envOr("MODEL_HASH", bytes32(0));
         c.circuitHash = vm.envOr("CIRCUIT_HASH", bytes32(0));

@@ -39,14 +39,14 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     mapping(uint256 modelId => mapping(bytes32 inputCommitment => bytes32 inferenceId)) private _latest;
 
     /// @param verifier_ The universal aggregation verifier (must have code).
-    /// @param verifierGasLimit_ Gas forwarded to it; e.g. 1,000,000 (a valid proof needs ~350k).
+    /// @param verifierGasLimit_ Gas forwarded to it; e.g. 1,000,000 (the real aggregated proof needs ~417k).
     /// @param accumulatorLimbs_ KZG accumulator limbs leading the instances (12 for snark-verifier).
-    /// @param maxOutputs_ Output slots in the instances (32 for zkattest), 1..65535.
+    /// @param maxOutputs_ Output slots packed into the instances (30 for zkattest, i.e. 2 words), 1..255.
     constructor(address verifier_, uint256 verifierGasLimit_, uint256 accumulatorLimbs_, uint256 maxOutputs_) {
         if (verifier_.code.length == 0) revert VerifierNotAContract(verifier_);
         if (verifierGasLimit_ == 0) revert InvalidVerifierGasLimit(verifierGasLimit_);
-        // count is stored in 16 bits (PackedOutput); the limb bound only keeps arithmetic sane.
-        if (maxOutputs_ == 0 || maxOutputs_ > type(uint16).max || accumulatorLimbs_ > type(uint16).max) {
+        // The packed count has 8 bits (OutputCodec); the limb bound only keeps arithmetic sane.
+        if (maxOutputs_ == 0 || maxOutputs_ > OutputCodec.MAX_OUTPUT_SLOTS || accumulatorLimbs_ > type(uint16).max) {
             revert InvalidInstanceLayout(accumulatorLimbs_, maxOutputs_);
         }
         _VERIFIER = verifier_;
@@ -99,7 +99,7 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// @dev Every check of an inference claim, cheapest and most specific first, then the proof.
     /// Errors: ModelNotFound, VerificationRefused_ModelDeprecated, InvalidProof (too short or
     /// rejected), ModelMismatch, InputCommitmentMismatch, OutputMismatch (bad encoding, scale,
-    /// count, any value or non-zero padding), InsufficientGasForVerifier.
+    /// too many values, a value outside int16, packed words differing), InsufficientGasForVerifier.
     function _verify(uint256 modelId, bytes32 inputCommitment, bytes calldata output, bytes calldata proof)
         private
         view
@@ -122,7 +122,8 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         _callVerifier(proof);
     }
 
-    /// @dev The output instances must be exactly [count, enc(v_0) .. enc(v_{count-1}), 0 ..].
+    /// @dev The packed output instances must be exactly the packing of (count, values), which
+    /// also requires count <= maxOutputs and every value in [-2^15, 2^15) (OutputCodec).
     function _checkOutputs(bytes calldata output, bytes calldata proof, uint8 modelScaleBits)
         private
         view
@@ -131,12 +132,9 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         bool ok;
         uint8 scaleBits;
         (ok, count, scaleBits) = OutputCodec.parse(output);
-        uint256 slots = _MAX_OUTPUTS;
-        uint256 limbs = _ACC_LIMBS;
-        if (!ok || scaleBits != modelScaleBits || count > slots) revert OutputMismatch();
-        if (InstanceLayout.at(proof, InstanceLayout.numOutputsIndex(limbs)) != count) revert OutputMismatch();
-        bytes calldata outputInstances = proof[InstanceLayout.firstOutputIndex(limbs) * 32:_INSTANCE_BYTES];
-        if (!OutputCodec.matchesInstances(output, count, outputInstances, slots)) revert OutputMismatch();
+        if (!ok || scaleBits != modelScaleBits) revert OutputMismatch();
+        bytes calldata words = proof[InstanceLayout.firstOutputWordIndex(_ACC_LIMBS) * 32:_INSTANCE_BYTES];
+        if (!OutputCodec.matchesWords(output, count, words, _MAX_OUTPUTS)) revert OutputMismatch();
     }
 
     /// @dev Staticcalls the verifier with `proof` as calldata and at most `_VERIFIER_GAS_LIMIT` gas,
@@ -253,6 +251,11 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// @inheritdoc IAttestationRegistry
     function maxOutputs() external view returns (uint256) {
         return _MAX_OUTPUTS;
+    }
+
+    /// @inheritdoc IAttestationRegistry
+    function outputWords() external view returns (uint256) {
+        return InstanceLayout.outputWords(_MAX_OUTPUTS);
     }
 
     /// @inheritdoc IAttestationRegistry

@@ -4,7 +4,7 @@ pragma solidity ^0.8.29;
 import {IAttestationRegistry} from "./interfaces/IAttestationRegistry.sol";
 import {IERCZKMLRegistry} from "./interfaces/IERCZKMLRegistry.sol";
 import {IERCZKMLVerifier} from "./interfaces/IERCZKMLVerifier.sol";
-import {OutputCodec} from "./libraries/OutputCodec.sol";
+import {InstanceLayout} from "./libraries/InstanceLayout.sol";
 
 /// @title Model half of the attestation registry: registration, metadata updates, deprecation
 /// and per-model two-step ownership.
@@ -144,7 +144,7 @@ abstract contract ModelRegistry is IAttestationRegistry {
     function _checkCommitment(ModelCommitment calldata commitment) private pure {
         if (commitment.proofSystemId != PROOF_SYSTEM_ID) revert UnsupportedProofSystem(commitment.proofSystemId);
         uint256 vk = uint256(commitment.vkHash);
-        if (vk == 0 || vk >= OutputCodec.FIELD_MODULUS) revert InvalidVkHash(commitment.vkHash);
+        if (vk == 0 || vk >= InstanceLayout.FIELD_MODULUS) revert InvalidVkHash(commitment.vkHash);
     }
 
     function _commitmentOf(Model storage m) private view returns (ModelCommitment memory) {

@@ -5,7 +5,7 @@ import {RegistryTestBase} from "./utils/RegistryTestBase.sol";
 import {IERCZKMLRegistry} from "../src/interfaces/IERCZKMLRegistry.sol";
 import {IERCZKMLVerifier} from "../src/interfaces/IERCZKMLVerifier.sol";
 import {IAttestationRegistry} from "../src/interfaces/IAttestationRegistry.sol";
-import {OutputCodec} from "../src/libraries/OutputCodec.sol";
+import {InstanceLayout} from "../src/libraries/InstanceLayout.sol";
 
 /// @notice Registration, updates, deprecation, ownership and model views.
 contract ModelRegistryTest is RegistryTestBase {
@@ -60,7 +60,7 @@ contract ModelRegistryTest is RegistryTestBase {
     }
 
     function test_registerModel_revertsOnVkHashOutsideField() public {
-        bytes32 vk = bytes32(OutputCodec.FIELD_MODULUS);
+        bytes32 vk = bytes32(InstanceLayout.FIELD_MODULUS);
         vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidVkHash.selector, vk));
         registry.registerModel(_commitment(vk));
     }

@@ -4,16 +4,19 @@ pragma solidity ^0.8.29;
 import {RegistryTestBase} from "./utils/RegistryTestBase.sol";
 import {CodecHarness} from "./utils/CodecHarness.sol";
 import {IERCZKMLVerifier} from "../src/interfaces/IERCZKMLVerifier.sol";
+import {InstanceLayout} from "../src/libraries/InstanceLayout.sol";
 import {OutputCodec} from "../src/libraries/OutputCodec.sol";
 import {ProofCodec} from "../src/libraries/ProofCodec.sol";
 
-/// @notice Fuzz tests of the output encoding: field mapping, canonical parsing, the assembly
-/// instance check, compact storage, and the round trip through the registry.
+/// @notice Fuzz tests of the output encoding: canonical parsing, the packing of values into
+/// instance words (reference `pack`/`unpack` and the registry's assembly `matchesWords`),
+/// compact storage, and the round trip through the registry.
 contract OutputEncodingTest is RegistryTestBase {
     CodecHarness internal harness;
     uint256 internal modelId;
-    uint256 internal constant R = OutputCodec.FIELD_MODULUS;
-    int256 internal constant MAX = int256(OutputCodec.MAX_ABS_VALUE);
+    int256 internal constant MIN = OutputCodec.MIN_VALUE;
+    int256 internal constant MAX = OutputCodec.MAX_VALUE;
+    uint256 internal constant WORD0 = ACC_LIMBS + 2;
 
     function setUp() public override {
         super.setUp();
@@ -21,47 +24,33 @@ contract OutputEncodingTest is RegistryTestBase {
         modelId = _registerModel();
     }
 
-    function _inRange(int256[] memory values, uint256 n) internal pure returns (int256[] memory out) {
+    /// @dev n values in [MIN, MAX] derived from `seed`.
+    function _inRange(int256[] memory seed, uint256 n) internal pure returns (int256[] memory out) {
         out = new int256[](n);
         for (uint256 i = 0; i < n; ++i) {
-            out[i] = bound(values[i % values.length], -MAX, MAX);
+            out[i] = bound(seed[i % seed.length], MIN, MAX);
         }
     }
 
-    // ------------------------------------------------------------------ field mapping
-
-    function testFuzz_toField_roundTripsInRange(int256 v) public pure {
-        v = bound(v, -MAX, MAX);
-        (bool ok, uint256 e) = OutputCodec.toField(v);
-        assertTrue(ok);
-        assertLt(e, R);
-        // forge-lint: disable-next-line(unsafe-typecast) -- |v| <= MAX_ABS_VALUE
-        uint256 magnitude = v >= 0 ? uint256(v) : uint256(-v);
-        assertEq(e, v >= 0 ? magnitude : R - magnitude);
-        (bool back, int256 w) = OutputCodec.fromField(e);
-        assertTrue(back);
-        assertEq(w, v);
+    /// @dev n arbitrary int256 values derived from `seed`.
+    function _any(int256[] memory seed, uint256 n) internal pure returns (int256[] memory out) {
+        out = new int256[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- any bit pattern is fine
+            out[i] = seed[i % seed.length] ^ int256(i);
+        }
     }
 
-    function testFuzz_toField_rejectsOutOfRange(int256 v) public pure {
-        vm.assume(v > MAX || v < -MAX);
-        (bool ok,) = OutputCodec.toField(v);
-        assertFalse(ok);
+    /// @dev A value outside [MIN, MAX].
+    function _outOfRange(int256 v) internal pure returns (int256) {
+        if (v >= MIN && v <= MAX) return v >= 0 ? v + MAX + 1 : v + MIN - 1;
+        return v;
     }
 
-    function testFuzz_toField_isInjective(int256 a, int256 b) public pure {
-        a = bound(a, -MAX, MAX);
-        b = bound(b, -MAX, MAX);
-        vm.assume(a != b);
-        (, uint256 ea) = OutputCodec.toField(a);
-        (, uint256 eb) = OutputCodec.toField(b);
-        assertTrue(ea != eb);
-    }
-
-    function testFuzz_fromField_rejectsNonCanonical(uint256 e) public pure {
-        e = bound(e, R, type(uint256).max);
-        (bool ok,) = OutputCodec.fromField(e);
-        assertFalse(ok);
+    function _pack(int256[] memory values, uint256 m) internal pure returns (uint256[] memory words) {
+        bool ok;
+        (ok, words) = OutputCodec.pack(values, m);
+        require(ok, "test: values must pack");
     }
 
     // ------------------------------------------------------------------ parsing
@@ -99,43 +88,161 @@ contract OutputEncodingTest is RegistryTestBase {
         assertFalse(ok);
     }
 
+    // ------------------------------------------------------------------ packing
+
+    function testFuzz_pack_roundTripsInRange(int256[] memory seed, uint8 n) public pure {
+        vm.assume(seed.length > 0);
+        int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
+        (bool ok, uint256[] memory words) = OutputCodec.pack(values, MAX_OUTPUTS);
+        assertTrue(ok);
+        assertEq(words.length, OUTPUT_WORDS);
+        assertEq(words[0] >> 240, values.length, "count at bit 240 of word 0");
+        for (uint256 j = 0; j < words.length; ++j) {
+            assertLt(words[j], InstanceLayout.FIELD_MODULUS);
+        }
+        (bool back, int256[] memory got) = OutputCodec.unpack(words, MAX_OUTPUTS);
+        assertTrue(back);
+        assertEq(got, values);
+    }
+
+    function testFuzz_pack_isInjective(int256[] memory seedA, int256[] memory seedB, uint8 nA, uint8 nB) public pure {
+        vm.assume(seedA.length > 0 && seedB.length > 0);
+        int256[] memory a = _inRange(seedA, bound(nA, 0, MAX_OUTPUTS));
+        int256[] memory b = _inRange(seedB, bound(nB, 0, MAX_OUTPUTS));
+        vm.assume(keccak256(abi.encode(a)) != keccak256(abi.encode(b)));
+        assertTrue(keccak256(abi.encode(_pack(a, MAX_OUTPUTS))) != keccak256(abi.encode(_pack(b, MAX_OUTPUTS))));
+    }
+
+    function testFuzz_pack_rejectsOutOfRangeValue(int256[] memory seed, uint8 n, uint256 idx, int256 v) public pure {
+        vm.assume(seed.length > 0);
+        int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
+        values[bound(idx, 0, values.length - 1)] = _outOfRange(v);
+        (bool ok,) = OutputCodec.pack(values, MAX_OUTPUTS);
+        assertFalse(ok);
+    }
+
+    function testFuzz_pack_rejectsTooManyValues(int256[] memory seed, uint8 n) public pure {
+        vm.assume(seed.length > 0);
+        int256[] memory values = _inRange(seed, bound(n, MAX_OUTPUTS + 1, 255));
+        (bool ok,) = OutputCodec.pack(values, MAX_OUTPUTS);
+        assertFalse(ok);
+    }
+
+    function testFuzz_unpack_acceptsOnlyCanonicalWords(int256[] memory seed, uint8 n, uint256 w, uint256 delta)
+        public
+        pure
+    {
+        // Change a valid packing anywhere: if unpack still accepts it, it is the packing of what
+        // it decodes to, which then differs from the original values.
+        vm.assume(seed.length > 0 && delta != 0);
+        int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
+        uint256[] memory words = _pack(values, MAX_OUTPUTS);
+        words[bound(w, 0, words.length - 1)] ^= delta;
+        (bool ok, int256[] memory got) = OutputCodec.unpack(words, MAX_OUTPUTS);
+        if (!ok) return;
+        assertEq(keccak256(abi.encode(_pack(got, MAX_OUTPUTS))), keccak256(abi.encode(words)));
+        assertTrue(keccak256(abi.encode(got)) != keccak256(abi.encode(values)));
+    }
+
     // ------------------------------------------------------------------ instance check
 
-    function testFuzz_matchesInstances_agreesWithToField(int256[] memory seed, uint8 n, uint256 tamper, uint256 delta)
+    function testFuzz_matchesWords_agreesWithPack(int256[] memory seed, uint8 n, uint256 w, uint256 delta) public view {
+        vm.assume(seed.length > 0 && delta != 0);
+        int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
+        uint256[] memory words = _pack(values, MAX_OUTPUTS);
+        bytes memory out = _output(values);
+        assertTrue(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        assertTrue(harness.parseAndMatch(out, abi.encodePacked(words), MAX_OUTPUTS));
+
+        // Any change to any bit of any word (value, padding, count, high bits) is caught.
+        words[bound(w, 0, words.length - 1)] ^= delta;
+        assertFalse(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+    }
+
+    function testFuzz_matchesWords_agreesWithPackForAnyLayout(int256[] memory seed, uint8 m, uint8 n) public view {
+        // Slot counts that are not a multiple of 15 leave the top slots of the last word zero.
+        vm.assume(seed.length > 0);
+        uint256 slots = bound(m, 1, OutputCodec.MAX_OUTPUT_SLOTS);
+        int256[] memory values = _inRange(seed, bound(n, 0, slots));
+        uint256[] memory words = _pack(values, slots);
+        assertEq(words.length, InstanceLayout.outputWords(slots));
+        assertTrue(harness.matchesWords(_output(values), values.length, abi.encodePacked(words), slots));
+        (bool ok, int256[] memory got) = OutputCodec.unpack(words, slots);
+        assertTrue(ok);
+        assertEq(got, values);
+    }
+
+    function testFuzz_matchesWords_rejectsOutOfRangeValue(int256[] memory seed, uint8 n, uint256 idx, int256 v)
         public
         view
     {
         vm.assume(seed.length > 0);
-        int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
-        uint256[] memory inst = _instances(VK, INPUT, values);
-        bytes memory outputInstances = _slots(inst);
+        int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
+        idx = bound(idx, 0, values.length - 1);
+        int256 bad = _outOfRange(v);
+        // Offer the packing of the value's 16-bit alias (same low 16 bits, sign-extended) ...
+        int256 alias_;
+        assembly ("memory-safe") {
+            alias_ := signextend(1, bad)
+        }
+        values[idx] = alias_;
+        uint256[] memory words = _pack(values, MAX_OUTPUTS);
+        values[idx] = bad;
         bytes memory out = _output(values);
-        assertTrue(harness.matchesInstances(out, values.length, outputInstances, MAX_OUTPUTS));
-
-        // Any change to any slot (value or padding) is caught.
-        uint256 idx = bound(tamper, 0, MAX_OUTPUTS - 1);
-        delta = bound(delta, 1, R - 1);
-        inst[ACC_LIMBS + 3 + idx] = addmod(inst[ACC_LIMBS + 3 + idx], delta, R);
-        assertFalse(harness.matchesInstances(out, values.length, _slots(inst), MAX_OUTPUTS));
+        assertFalse(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        // ... and the word an unchecked packer would produce (carries and borrows included).
+        uint256 shift = 16 * (idx % 15);
+        unchecked {
+            // forge-lint: disable-next-line(unsafe-typecast) -- two's complement arithmetic is intended
+            words[idx / 15] = words[idx / 15] - (uint256(alias_ + MAX + 1) << shift) + (uint256(bad + MAX + 1) << shift);
+        }
+        assertFalse(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
     }
 
-    function testFuzz_matchesInstances_rejectsOutOfRangeValues(int256 v) public view {
-        vm.assume(v > MAX || v < -MAX);
-        int256[] memory values = new int256[](1);
-        values[0] = v;
-        // Whatever instance is offered, including v's residue mod r.
-        uint256[] memory inst = _instances(VK, INPUT, new int256[](0));
-        // forge-lint: disable-next-line(unsafe-typecast) -- two's complement reading is intended
-        uint256 residue = v >= 0 ? uint256(v) % R : R - ((uint256(-(v + 1)) + 1) % R);
-        inst[ACC_LIMBS + 3] = residue % R;
-        assertFalse(harness.matchesInstances(_output(values), 1, _slots(inst), MAX_OUTPUTS));
+    function testFuzz_matchesWords_rejectsTooManyValues(int256[] memory seed, uint8 n) public view {
+        // Even with instances whose count field claims them all (the 8-bit field can).
+        vm.assume(seed.length > 0);
+        int256[] memory values = _inRange(seed, bound(n, MAX_OUTPUTS + 1, 255));
+        uint256[] memory words = _pack(new int256[](0), MAX_OUTPUTS);
+        words[0] |= values.length << 240;
+        assertFalse(harness.matchesWords(_output(values), values.length, abi.encodePacked(words), MAX_OUTPUTS));
+    }
+
+    function test_matchesWords_everyCount() public view {
+        // Each count 0..M (word boundaries included) with its packing, and the count off by one.
+        for (uint256 n = 0; n <= MAX_OUTPUTS; ++n) {
+            int256[] memory values = new int256[](n);
+            for (uint256 i = 0; i < n; ++i) {
+                // forge-lint: disable-next-line(unsafe-typecast) -- i < 30
+                values[i] = i % 2 == 0 ? MIN + int256(i) : MAX - int256(i);
+            }
+            uint256[] memory words = _pack(values, MAX_OUTPUTS);
+            bytes memory out = _output(values);
+            assertTrue(harness.matchesWords(out, n, abi.encodePacked(words), MAX_OUTPUTS));
+            words[0] += uint256(1) << 240;
+            assertFalse(harness.matchesWords(out, n, abi.encodePacked(words), MAX_OUTPUTS));
+            if (n > 0) {
+                words[0] -= uint256(2) << 240;
+                assertFalse(harness.matchesWords(out, n, abi.encodePacked(words), MAX_OUTPUTS));
+            }
+        }
+    }
+
+    function test_matchesWords_rejectsShortWordSlice() public view {
+        int256[] memory values = _values3();
+        uint256[] memory words = _pack(values, MAX_OUTPUTS);
+        bytes memory one = abi.encodePacked(words[0]);
+        assertFalse(harness.matchesWords(_output(values), 3, one, MAX_OUTPUTS));
+        assertTrue(
+            harness.matchesWords(_output(values), 3, bytes.concat(abi.encodePacked(words), hex"ff"), MAX_OUTPUTS)
+        );
     }
 
     // ------------------------------------------------------------------ compact storage
 
     function testFuzz_packedOutput_roundTrips(int256[] memory seed, uint8 n, uint8 scale, uint64 id) public {
         vm.assume(seed.length > 0);
-        int256[] memory values = _inRange(seed, bound(n, 0, 64));
+        int256[] memory values = _any(seed, bound(n, 0, 64)); // the library stores any int256
         (uint256 gotId, uint8 gotScale, int256[] memory got) =
             harness.storeAndLoad(id, OutputCodec.encode(values, scale));
         assertEq(gotId, id);
@@ -157,7 +264,7 @@ contract OutputEncodingTest is RegistryTestBase {
 
     function testFuzz_verifyAndStoreInference_outputRoundTrips(int256[] memory seed, uint8 n, bytes32 input) public {
         vm.assume(seed.length > 0);
-        input = bytes32(uint256(input) % R);
+        input = bytes32(uint256(input) % InstanceLayout.FIELD_MODULUS);
         int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
         bytes32 id = _store(modelId, input, values);
         (uint256 m, bytes32 gotInput, bytes memory out) = registry.getInference(id);
@@ -182,13 +289,44 @@ contract OutputEncodingTest is RegistryTestBase {
         registry.verifyInference(modelId, INPUT, _output(values), p);
     }
 
-    /// @dev The output-instance region of a full instance vector, as calldata bytes.
-    function _slots(uint256[] memory inst) internal pure returns (bytes memory) {
-        (uint256[] memory all,) = ProofCodec.split(ProofCodec.encode(inst, ""), inst.length);
-        uint256[] memory tail = new uint256[](MAX_OUTPUTS);
-        for (uint256 i = 0; i < MAX_OUTPUTS; ++i) {
-            tail[i] = all[ACC_LIMBS + 3 + i];
+    function testFuzz_verifyInference_rejectsTamperedWord(int256[] memory seed, uint8 n, uint256 w, uint256 delta)
+        public
+    {
+        // The verifier stand-in approves the tampered calldata: only the registry can refuse.
+        vm.assume(seed.length > 0 && delta != 0);
+        int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
+        uint256[] memory inst = _instances(VK, INPUT, values);
+        uint256 at = WORD0 + bound(w, 0, OUTPUT_WORDS - 1);
+        bytes memory p = _approvedProofWith(inst, at, inst[at] ^ delta);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(values), p);
+    }
+
+    function testFuzz_verifyInference_rejectsOutOfRangeValue(int256[] memory seed, uint8 n, uint256 idx, int256 v)
+        public
+    {
+        vm.assume(seed.length > 0);
+        int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
+        idx = bound(idx, 0, values.length - 1);
+        int256 bad = _outOfRange(v);
+        int256 alias_;
+        assembly ("memory-safe") {
+            alias_ := signextend(1, bad)
         }
-        return abi.encodePacked(tail);
+        values[idx] = alias_;
+        bytes memory p = _approvedProof(VK, INPUT, values); // an honest proof of the alias
+        values[idx] = bad;
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(values), p);
+    }
+
+    function testFuzz_verifyInference_rejectsTooManyValues(int256[] memory seed, uint8 n) public {
+        vm.assume(seed.length > 0);
+        int256[] memory values = _inRange(seed, bound(n, MAX_OUTPUTS + 1, 255));
+        uint256[] memory inst = _instances(VK, INPUT, new int256[](0));
+        inst[WORD0] |= values.length << 240;
+        mock.setAcceptAll(true);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(values), ProofCodec.encode(inst, hex"00"));
     }
 }

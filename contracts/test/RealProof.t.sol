@@ -8,13 +8,15 @@ import {IERCZKMLRegistry} from "../src/interfaces/IERCZKMLRegistry.sol";
 import {IERCZKMLVerifier} from "../src/interfaces/IERCZKMLVerifier.sol";
 import {InstanceLayout} from "../src/libraries/InstanceLayout.sol";
 import {OutputCodec} from "../src/libraries/OutputCodec.sol";
+import {ProofCodec} from "../src/libraries/ProofCodec.sol";
 
 /// @notice Integration with a REAL aggregated proof and the REAL generated verifier, from a
 /// fixture the Rust side writes (no FFI). Skipped while the fixture does not exist.
 ///
 /// Fixture: contracts/test/fixtures/aggregated_proof.json
 ///   verifier_creation_code  hex   creation bytecode of the generated verifier
-///   acc_limbs, max_outputs  uint  instance layout
+///   acc_limbs, max_outputs, output_words
+///                           uint  instance layout (12, 30, 2: 16 instances)
 ///   vk_hash                 hex32 model digest (instance acc_limbs)
 ///   output_scale_bits       uint  the model's output scale
 ///   input_commitment        hex32 big-endian field element
@@ -31,6 +33,7 @@ contract RealProofTest is Test {
     bytes internal output;
     bytes internal proof;
     uint256 internal limbs;
+    uint256 internal maxOutputs;
 
     function _loadOrSkip() internal {
         if (!vm.exists(FIXTURE)) {
@@ -44,7 +47,10 @@ contract RealProofTest is Test {
         }
         require(verifier != address(0), "verifier deployment failed");
         limbs = vm.parseJsonUint(json, ".acc_limbs");
-        registry = new AttestationRegistry(verifier, 1_000_000, limbs, vm.parseJsonUint(json, ".max_outputs"));
+        maxOutputs = vm.parseJsonUint(json, ".max_outputs");
+        registry = new AttestationRegistry(verifier, 1_000_000, limbs, maxOutputs);
+        // The Rust side's word count must be the one the registry derives from max_outputs.
+        require(registry.outputWords() == vm.parseJsonUint(json, ".output_words"), "output_words mismatch");
         vkHash = vm.parseJsonBytes32(json, ".vk_hash");
         input = vm.parseJsonBytes32(json, ".input_commitment");
         output = vm.parseJsonBytes(json, ".output");
@@ -86,6 +92,19 @@ contract RealProofTest is Test {
         assertEq(gotOutput, output);
     }
 
+    function test_realProof_instancesCarryTheClaim() public {
+        _loadOrSkip();
+        uint256 n = registry.instanceCount();
+        assertGt(proof.length, n * 32, "proof holds its instances and a transcript");
+        (uint256[] memory inst,) = ProofCodec.split(proof, n);
+        assertEq(inst[InstanceLayout.modelDigestIndex(limbs)], uint256(vkHash));
+        assertEq(inst[InstanceLayout.inputCommitmentIndex(limbs)], uint256(input));
+        (int256[] memory values,) = abi.decode(output, (int256[], uint8));
+        (bool ok, int256[] memory unpacked) = OutputCodec.unpack(_outputWords(inst), maxOutputs);
+        assertTrue(ok, "packed output words are canonical");
+        assertEq(unpacked, values);
+    }
+
     function test_realProof_rejectsTamperedProofByte() public {
         _loadOrSkip();
         bytes memory bad = bytes.concat(proof);
@@ -99,15 +118,29 @@ contract RealProofTest is Test {
         _loadOrSkip();
         (int256[] memory values, uint8 scale) = abi.decode(output, (int256[], uint8));
         require(values.length > 0, "fixture has no outputs");
-        values[0] += 1;
+        values[0] += values[0] < OutputCodec.MAX_VALUE ? int256(1) : -1;
         // Claimed output differs from the instances: the registry refuses.
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyAndStoreInference(modelId, input, abi.encode(values, scale), proof);
-        // Claim and instances altered together: only the verifier can refuse, and must.
-        (, uint256 element) = OutputCodec.toField(values[0]);
-        bytes memory altered = _withWord(proof, InstanceLayout.firstOutputIndex(limbs), element);
+        // Claim and packed words altered together: only the verifier can refuse, and must.
+        (bool ok, uint256[] memory words) = OutputCodec.pack(values, maxOutputs);
+        require(ok, "repack");
+        bytes memory altered = bytes.concat(proof);
+        for (uint256 j = 0; j < words.length; ++j) {
+            altered = _withWord(altered, InstanceLayout.firstOutputWordIndex(limbs) + j, words[j]);
+        }
         vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
         registry.verifyAndStoreInference(modelId, input, abi.encode(values, scale), altered);
+    }
+
+    function test_realProof_rejectsTamperedOutputWord() public {
+        _loadOrSkip();
+        // A packed word altered under an unchanged claim: the registry refuses before the verifier.
+        uint256 at = InstanceLayout.firstOutputWordIndex(limbs) + registry.outputWords() - 1;
+        (uint256[] memory inst,) = ProofCodec.split(proof, registry.instanceCount());
+        bytes memory altered = _withWord(proof, at, inst[at] ^ 1);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyAndStoreInference(modelId, input, output, altered);
     }
 
     function test_realProof_rejectsWrongModel() public {
@@ -127,6 +160,13 @@ contract RealProofTest is Test {
         bytes memory altered = _withWord(proof, InstanceLayout.inputCommitmentIndex(limbs), uint256(otherInput));
         vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
         registry.verifyAndStoreInference(modelId, otherInput, output, altered);
+    }
+
+    function _outputWords(uint256[] memory inst) internal view returns (uint256[] memory words) {
+        words = new uint256[](registry.outputWords());
+        for (uint256 j = 0; j < words.length; ++j) {
+            words[j] = inst[InstanceLayout.firstOutputWordIndex(limbs) + j];
+        }
     }
 
     function test_realProof_rejectsDeprecatedModel() public {

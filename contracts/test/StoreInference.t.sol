@@ -132,12 +132,15 @@ contract StoreInferenceTest is RegistryTestBase {
     function test_verifyAndStoreInference_storesExtremeValues() public {
         int256[] memory v = new int256[](MAX_OUTPUTS);
         for (uint256 i = 0; i < MAX_OUTPUTS; ++i) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- below 2^254
-            v[i] = (i % 2 == 0 ? int256(1) : -1) * int256(OutputCodec.MAX_ABS_VALUE - i);
+            // forge-lint: disable-next-line(unsafe-typecast) -- i < 30
+            v[i] = i % 2 == 0 ? OutputCodec.MAX_VALUE - int256(i) : OutputCodec.MIN_VALUE + int256(i - 1);
         }
         bytes32 id = _store(modelId, INPUT, v);
         (,, bytes memory out) = registry.getInference(id);
         assertEq(out, _output(v));
+        (int256[] memory got,) = registry.getAttestedOutput(id);
+        assertEq(got[0], type(int16).max);
+        assertEq(got[1], type(int16).min);
     }
 
     function test_verifyAndStoreInference_revertsOnInvalidProofAndStoresNothing() public {

@@ -80,15 +80,22 @@ contract VerifierGasBoundTest is RegistryTestBase {
     function test_constructor_revertsForBadLayout() public {
         vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 12, 0));
         new AttestationRegistry(address(burner), GAS_LIMIT, 12, 0);
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 12, 65_536));
-        new AttestationRegistry(address(burner), GAS_LIMIT, 12, 65_536);
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 65_536, 32));
-        new AttestationRegistry(address(burner), GAS_LIMIT, 65_536, 32);
+        // The packed count has 8 bits.
+        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 12, 256));
+        new AttestationRegistry(address(burner), GAS_LIMIT, 12, 256);
+        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 65_536, 30));
+        new AttestationRegistry(address(burner), GAS_LIMIT, 65_536, 30);
     }
 
     function test_constructor_acceptsOtherLayouts() public {
         AttestationRegistry r = new AttestationRegistry(address(burner), 500_000, 0, 1);
-        assertEq(r.instanceCount(), 4);
+        assertEq(r.outputWords(), 1);
+        assertEq(r.instanceCount(), 3);
         assertEq(r.verifierGasLimit(), 500_000);
+        r = new AttestationRegistry(address(burner), GAS_LIMIT, 12, 255);
+        assertEq(r.outputWords(), 17);
+        assertEq(r.instanceCount(), 31);
+        r = new AttestationRegistry(address(burner), GAS_LIMIT, 12, 31);
+        assertEq(r.outputWords(), 3);
     }
 }

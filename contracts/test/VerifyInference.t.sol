@@ -14,8 +14,12 @@ contract VerifyInferenceTest is RegistryTestBase {
     uint256 internal modelId;
     uint256 internal constant DIGEST = ACC_LIMBS;
     uint256 internal constant INPUT_AT = ACC_LIMBS + 1;
-    uint256 internal constant COUNT_AT = ACC_LIMBS + 2;
-    uint256 internal constant OUT0 = ACC_LIMBS + 3;
+    uint256 internal constant WORD0 = ACC_LIMBS + 2; // values 0..14 and the count
+    uint256 internal constant WORD1 = ACC_LIMBS + 3; // values 15..29
+    uint256 internal constant COUNT_SHIFT = 240;
+    uint256 internal constant COUNT_ONE = 2 ** 240; // a count of 1 in word 0
+    /// @dev A word of 15 unused slots: each 16-bit field is 0x8000 (v = 0).
+    uint256 internal constant PADDING = 0x800080008000800080008000800080008000800080008000800080008000;
 
     function setUp() public override {
         super.setUp();
@@ -49,14 +53,29 @@ contract VerifyInferenceTest is RegistryTestBase {
         assertFalse(registry.hasInference(registry.computeInferenceId(modelId, INPUT, _output(v))));
     }
 
-    function test_verifyInference_encodesNegativeOutputsAsFieldComplement() public {
-        int256[] memory v = new int256[](2);
-        v[0] = -1;
-        v[1] = -int256(OutputCodec.MAX_ABS_VALUE);
+    function test_verifyInference_packsOutputsLikeTheCircuit() public {
+        // Known answers, computed independently of OutputCodec: v + 2^15 in 16-bit fields, slot i
+        // at bit 16 i, unused slots 0x8000, the count at bit 240 of word 0.
+        int256[] memory v = new int256[](3);
+        v[0] = -1; // 0x7fff
+        v[1] = 32_767; // 0xffff
+        v[2] = -32_768; // 0x0000
         uint256[] memory inst = _instances(VK, INPUT, v);
-        assertEq(inst[OUT0], OutputCodec.FIELD_MODULUS - 1);
-        assertEq(inst[OUT0 + 1], OutputCodec.MAX_ABS_VALUE + 1);
+        assertEq(inst.length, ACC_LIMBS + 2 + OUTPUT_WORDS);
+        assertEq(inst[WORD0], 0x38000800080008000800080008000800080008000800080000000ffff7fff);
+        assertEq(inst[WORD1], PADDING);
+        // The Rust unit test's vector (prover/src/aggregate/circuit.rs, packed_outputs_roundtrip).
+        int256[] memory r = new int256[](5);
+        (r[0], r[1], r[2], r[3], r[4]) = (5, -3, 0, 32_767, -32_768);
+        inst = _instances(VK, INPUT, r);
+        assertEq(inst[WORD0], 0x580008000800080008000800080008000800080000000ffff80007ffd8005);
+        assertEq(inst[WORD1], PADDING);
+        // No outputs: padding only, count 0.
+        inst = _instances(VK, INPUT, new int256[](0));
+        assertEq(inst[WORD0], PADDING);
+        assertEq(inst[WORD1], PADDING);
         registry.verifyInference(modelId, INPUT, _output(v), _approvedProof(VK, INPUT, v));
+        registry.verifyInference(modelId, INPUT, _output(r), _approvedProof(VK, INPUT, r));
     }
 
     function test_verifyInference_acceptsZeroAndMaxOutputs() public {
@@ -64,9 +83,11 @@ contract VerifyInferenceTest is RegistryTestBase {
         registry.verifyInference(modelId, INPUT, _output(none), _approvedProof(VK, INPUT, none));
         int256[] memory full = new int256[](MAX_OUTPUTS);
         for (uint256 i = 0; i < MAX_OUTPUTS; ++i) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- i < 32
+            // forge-lint: disable-next-line(unsafe-typecast) -- i < 30
             full[i] = int256(i) - 16;
         }
+        full[0] = OutputCodec.MIN_VALUE;
+        full[MAX_OUTPUTS - 1] = OutputCodec.MAX_VALUE;
         registry.verifyInference(modelId, INPUT, _output(full), _approvedProof(VK, INPUT, full));
     }
 
@@ -138,10 +159,22 @@ contract VerifyInferenceTest is RegistryTestBase {
         shorter[1] = v[1];
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyInference(modelId, INPUT, _output(shorter), p);
-        // numOutputs instance alone altered.
-        p = _approvedProofWith(_instances(VK, INPUT, v), COUNT_AT, 4);
+        // The count field alone altered (3 -> 4, 3 -> 2).
+        uint256[] memory inst = _instances(VK, INPUT, v);
+        p = _approvedProofWith(inst, WORD0, inst[WORD0] + COUNT_ONE);
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyInference(modelId, INPUT, _output(v), p);
+        inst = _instances(VK, INPUT, v);
+        p = _approvedProofWith(inst, WORD0, inst[WORD0] - COUNT_ONE);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(v), p);
+        // Dropping a trailing zero is a different claim too: [5, -3, 1000, 0] vs [5, -3, 1000].
+        int256[] memory longer = new int256[](4);
+        (longer[0], longer[1], longer[2]) = (v[0], v[1], v[2]);
+        p = _approvedProof(VK, INPUT, longer);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(v), p);
+        registry.verifyInference(modelId, INPUT, _output(longer), p);
     }
 
     function test_verifyInference_revertsOnScaleMismatch() public {
@@ -152,20 +185,33 @@ contract VerifyInferenceTest is RegistryTestBase {
     }
 
     function test_verifyInference_revertsOnTooManyOutputs() public {
+        // 31 zeros, and instances whose count field says 31 (the 8-bit field could hold it).
         int256[] memory v = new int256[](MAX_OUTPUTS + 1);
         uint256[] memory inst = _instances(VK, INPUT, new int256[](0));
-        inst[COUNT_AT] = MAX_OUTPUTS + 1;
+        inst[WORD0] |= (MAX_OUTPUTS + 1) << COUNT_SHIFT;
         bytes memory p = ProofCodec.encode(inst, hex"00");
         mock.setAcceptAll(true);
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyInference(modelId, INPUT, _output(v), p);
     }
 
-    function test_verifyInference_revertsOnNonZeroPadding() public {
+    function test_verifyInference_revertsOnAlteredPadding() public {
+        // Unused slots must hold exactly 0x8000 and the bits above the fields must be zero.
         int256[] memory v = _values3();
-        bytes memory p = _approvedProofWith(_instances(VK, INPUT, v), OUT0 + MAX_OUTPUTS - 1, 1);
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(v), p);
+        uint256[] memory bad = new uint256[](6);
+        uint256[] memory at = new uint256[](6);
+        uint256[] memory inst = _instances(VK, INPUT, v);
+        (at[0], bad[0]) = (WORD0, inst[WORD0] + (1 << 48)); // slot 3: 0x8000 -> 0x8001
+        (at[1], bad[1]) = (WORD0, inst[WORD0] - (0x8000 << 224)); // slot 14: 0x8000 -> 0
+        (at[2], bad[2]) = (WORD0, inst[WORD0] | (1 << 248)); // above the count
+        (at[3], bad[3]) = (WORD1, inst[WORD1] + (1 << 224)); // slot 29
+        (at[4], bad[4]) = (WORD1, inst[WORD1] | (1 << 240)); // above the fields of word 1
+        (at[5], bad[5]) = (WORD1, 0); // all-zero padding word
+        for (uint256 i = 0; i < bad.length; ++i) {
+            bytes memory p = _approvedProofWith(_instances(VK, INPUT, v), at[i], bad[i]);
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(v), p);
+        }
     }
 
     function test_verifyInference_revertsOnNonCanonicalOutputEncoding() public {
@@ -185,18 +231,34 @@ contract VerifyInferenceTest is RegistryTestBase {
         }
     }
 
-    function test_verifyInference_revertsOnValueWithoutUniqueFieldEncoding() public {
-        // 5 - r is a different integer from 5 but encodes to the same field element.
+    function test_verifyInference_revertsOnValueOutsideInt16() public {
+        // 5 + 2^16 has the same low 16 bits as 5: without the range check it would alias.
         int256[] memory v = _values3();
         bytes memory p = _approvedProof(VK, INPUT, v);
         int256[] memory alias_ = _values3();
-        alias_[0] = 5 - int256(OutputCodec.FIELD_MODULUS);
+        alias_[0] = 5 + 65_536;
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyInference(modelId, INPUT, _output(alias_), p);
-        // And a value just past the accepted range, whatever the instance says.
-        alias_[0] = int256(OutputCodec.MAX_ABS_VALUE) + 1;
+        alias_[0] = 5 - 65_536;
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(alias_), p);
+        // Just past either end, with the instance word a range-unchecked packer would produce
+        // (the field carries into the next slot): rejected whatever the instance says.
         uint256[] memory inst = _instances(VK, INPUT, v);
-        p = _approvedProofWith(inst, OUT0, OutputCodec.MAX_ABS_VALUE + 1);
+        alias_[0] = 32_768; // field 0x10000: slot 0 reads 0, slot 1 gains 1
+        p = _approvedProofWith(inst, WORD0, inst[WORD0] - 0x8005 + 0x10000);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(alias_), p);
+        inst = _instances(VK, INPUT, v);
+        alias_[0] = -32_769; // field -1: borrows from slot 1
+        p = _approvedProofWith(inst, WORD0, inst[WORD0] - 0x8005 - 1);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(alias_), p);
+        // The extreme int256 values.
+        alias_[0] = type(int256).max;
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(alias_), p);
+        alias_[0] = type(int256).min;
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyInference(modelId, INPUT, _output(alias_), p);
     }
@@ -247,8 +309,10 @@ contract VerifyInferenceTest is RegistryTestBase {
         assertEq(registry.verifierGasLimit(), GAS_LIMIT);
         assertEq(registry.accumulatorLimbs(), ACC_LIMBS);
         assertEq(registry.maxOutputs(), MAX_OUTPUTS);
+        assertEq(registry.outputWords(), OUTPUT_WORDS);
         assertEq(registry.instanceCount(), InstanceLayout.count(ACC_LIMBS, MAX_OUTPUTS));
-        assertEq(registry.instanceCount(), 47);
+        // 12 accumulator limbs, model digest, input commitment, 2 packed output words.
+        assertEq(registry.instanceCount(), 16);
     }
 
     function _withWord(bytes memory b, uint256 wordIndex, uint256 value) private pure returns (bytes memory out) {

@@ -7,6 +7,7 @@
 
 pub mod calldata;
 pub mod evm;
+pub mod forge;
 pub mod solidity;
 
 /// Errors of verifier generation and EVM checks.

@@ -33,7 +33,9 @@ pub fn harden(code: &str) -> String {
         out = out
             .replace(&format!("staticcall(gas(), {addr},"), &format!("staticcall({gas}, {addr},"));
     }
-    out.replace("contract Halo2Verifier", "contract ZkAttestVerifier")
+    // The generator pins 0.8.19; any 0.8 compiler from it on compiles the code the same way.
+    out.replace("pragma solidity 0.8.19;", "pragma solidity ^0.8.19;")
+        .replace("contract Halo2Verifier", "contract ZkAttestVerifier")
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! One module per subcommand; shared argument handling here.
 
+pub mod aggregation;
 pub mod bench;
 pub mod calibrate;
 pub mod compile;
@@ -82,6 +83,10 @@ pub struct CircuitArgs {
     /// Fixed-point scale exponent [default: calibrated on the input].
     #[arg(long)]
     pub scale_bits: Option<u32>,
+    /// Pad the shard chain to this many shards, the slots of the aggregation circuit
+    /// (needed before `aggregate`).
+    #[arg(long)]
+    pub shards: Option<usize>,
 }
 
 impl CircuitArgs {
@@ -93,7 +98,7 @@ impl CircuitArgs {
             lookup_bits: self.lookup_bits,
             scale_bits: self.scale_bits,
             headroom: DEFAULT_HEADROOM,
-            pad_to: None,
+            pad_to: self.shards,
         }
     }
 }

@@ -43,7 +43,8 @@ interface IAttestationRegistry is IERCZKMLRegistry, IERCZKMLVerifier, IERCZKMLSt
     error VerifierNotAContract(address verifier);
     /// @notice Constructor: the verifier gas limit must be positive.
     error InvalidVerifierGasLimit(uint256 gasLimit);
-    /// @notice Constructor: `maxOutputs` must be in [1, 65535].
+    /// @notice Constructor: `maxOutputs` must be in [1, 255] (the packed count has 8 bits) and
+    /// `accumulatorLimbs` at most 65535.
     error InvalidInstanceLayout(uint256 accumulatorLimbs, uint256 maxOutputs);
 
     /// @notice Registers a model whose outputs are fixed-point with `outputScaleBits` fractional bits.
@@ -128,11 +129,15 @@ interface IAttestationRegistry is IERCZKMLRegistry, IERCZKMLVerifier, IERCZKMLSt
     /// @return The limb count.
     function accumulatorLimbs() external view returns (uint256);
 
-    /// @notice Number of output slots in the public instances (immutable).
+    /// @notice Number of output values the public instances can carry (immutable).
     /// @return The maximum number of outputs.
     function maxOutputs() external view returns (uint256);
 
-    /// @notice Total number of public instances: accumulatorLimbs + 3 + maxOutputs.
+    /// @notice Number of packed output words in the public instances: ceil(maxOutputs / 15).
+    /// @return The word count.
+    function outputWords() external view returns (uint256);
+
+    /// @notice Total number of public instances: accumulatorLimbs + 2 + outputWords.
     /// @return The instance count.
     function instanceCount() external view returns (uint256);
 }

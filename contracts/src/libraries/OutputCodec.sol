@@ -1,21 +1,38 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 
-/// @title The `output` encoding of zkattest inferences and its mapping to BN254 field elements.
+/// @title The `output` encoding of zkattest inferences and its packing into public instances.
 /// @notice `output = abi.encode(int256[] values, uint8 scaleBits)`; real value = values[i] / 2^scaleBits.
-/// In the proof each value is one public instance: v for v >= 0, r - |v| for v < 0 (r = BN254
-/// scalar field modulus).
+/// In the proof the values travel packed, as the aggregation circuit packs them
+/// (prover/src/aggregate/circuit.rs, `pack_outputs`): with M output slots there are
+/// W = ceil(M / 15) words, and
+///
+///     word_j = sum_{i < 15, 15j + i < M} 2^(16 i) * (v_{15j+i} + 2^15)  [+ 2^240 * n  if j = 0]
+///
+/// where n is the number of values, every value lies in [-2^15, 2^15) and unused slots
+/// (n <= slot < M) hold v = 0, i.e. the field 0x8000. Bits of slots >= M, bits 248..255 of
+/// word 0 and bits 240..255 of the other words are zero. The circuit range-checks every field
+/// (16 bits each, 8 for n), so each (n, values) has exactly one packing and vice versa.
 /// @dev Parsing is strict on purpose: exactly one byte string is accepted per (values, scaleBits),
 /// so one inference has exactly one inferenceId and cannot be stored twice under byte-level
 /// variants (non-minimal offsets, trailing bytes, dirty uint8 padding).
 library OutputCodec {
-    /// @notice BN254 scalar field modulus r.
-    uint256 internal constant FIELD_MODULUS =
-        21888242871839275222246405745257275088548364400416034343698204186575808495617;
-    /// @notice Largest |v| accepted. Beyond it v and v -/+ r would map to the same field element,
-    /// and a prover could attest a value that differs from the computed one by a multiple of r.
-    uint256 internal constant MAX_ABS_VALUE =
-        10944121435919637611123202872628637544274182200208017171849102093287904247808;
+    /// @notice Bits per packed value.
+    uint256 internal constant OUTPUT_BITS = 16;
+    /// @notice Values per packed word.
+    uint256 internal constant OUTPUTS_PER_WORD = 15;
+    /// @notice Bit position of the count n in word 0 (= OUTPUT_BITS * OUTPUTS_PER_WORD).
+    uint256 internal constant COUNT_SHIFT = 240;
+    /// @notice Largest number of output slots M: the count field has 8 bits.
+    uint256 internal constant MAX_OUTPUT_SLOTS = 255;
+    /// @notice Smallest value a proof can carry (-2^15).
+    int256 internal constant MIN_VALUE = -32768;
+    /// @notice Largest value a proof can carry (2^15 - 1).
+    int256 internal constant MAX_VALUE = 32767;
+    /// @notice Added to each value to make its 16-bit field non-negative (2^15).
+    uint256 internal constant VALUE_OFFSET = 32768;
+    /// @notice 15 fields of 0x8000: a word of unused slots.
+    uint256 internal constant PADDING = 0x800080008000800080008000800080008000800080008000800080008000;
     /// @notice Bytes before the first value: offset (0x40), scaleBits, array length.
     uint256 internal constant HEAD_BYTES = 0x60;
 
@@ -49,70 +66,111 @@ library OutputCodec {
         }
     }
 
-    /// @notice The field element a value is encoded as in the public instances.
-    /// @param v The value.
-    /// @return ok False if |v| > MAX_ABS_VALUE (no unique encoding).
-    /// @return element v if v >= 0, FIELD_MODULUS - |v| otherwise.
-    function toField(int256 v) internal pure returns (bool ok, uint256 element) {
-        if (v >= 0) {
-            // forge-lint: disable-next-line(unsafe-typecast) -- v >= 0
-            element = uint256(v);
-            ok = element <= MAX_ABS_VALUE;
-        } else {
-            // -(v + 1) + 1 avoids negating type(int256).min.
-            uint256 magnitude = uint256(-(v + 1)) + 1;
-            ok = magnitude <= MAX_ABS_VALUE;
-            if (ok) element = FIELD_MODULUS - magnitude;
-        }
+    /// @notice Number of packed words for `maxOutputs` output slots.
+    /// @param maxOutputs Number of output slots M.
+    /// @return ceil(M / OUTPUTS_PER_WORD).
+    function wordCount(uint256 maxOutputs) internal pure returns (uint256) {
+        return (maxOutputs + OUTPUTS_PER_WORD - 1) / OUTPUTS_PER_WORD;
     }
 
-    /// @notice Whether public instances carry exactly the values of `output`: `instances[i] ==
-    /// toField(values[i])` for i < count (each value in range) and `instances[i] == 0` for
-    /// count <= i < slots.
-    /// @dev The registry's hot loop (up to `slots` iterations per proof), hence assembly; it
-    /// mirrors `toField` line by line and a fuzz test checks the two agree.
+    /// @notice Whether the packed output words of a proof carry exactly the values of `output`:
+    /// count <= maxOutputs, every value in [MIN_VALUE, MAX_VALUE], and the first
+    /// `wordCount(maxOutputs)` words of `words` equal the packing of (count, values).
+    /// @dev The registry's hot path, hence assembly: it builds each expected word from calldata
+    /// (a loop over the values, the padding of unused slots in one masked step) and compares it
+    /// with the instance. A fuzz test checks it agrees with `pack` for every slot count.
     /// @param output A parsed output (see `parse`) with `count` values.
     /// @param count Number of values.
-    /// @param instances The output instances (a calldata slice of at least `slots` words).
-    /// @param slots Number of output instances.
+    /// @param words The packed output instances (calldata, 32 bytes per word).
+    /// @param maxOutputs Number of output slots M, at most MAX_OUTPUT_SLOTS.
     /// @return ok True iff all match.
-    function matchesInstances(bytes calldata output, uint256 count, bytes calldata instances, uint256 slots)
+    function matchesWords(bytes calldata output, uint256 count, bytes calldata words, uint256 maxOutputs)
         internal
         pure
         returns (bool ok)
     {
+        uint256 numWords = wordCount(maxOutputs);
         assembly ("memory-safe") {
-            ok := 1
+            ok := and(iszero(gt(count, maxOutputs)), iszero(lt(words.length, shl(5, numWords))))
+            // OR of every v + 2^15 (mod 2^256): below 2^16 iff every v is in [-2^15, 2^15).
+            let fields := 0
             let values := add(output.offset, 0x60)
-            let inst := instances.offset
-            for { let i := 0 } lt(i, count) { i := add(i, 1) } {
-                let v := calldataload(add(values, shl(5, i)))
-                let element := v
-                if slt(v, 0) {
-                    // |v| as unsigned; for type(int256).min this is 2^255, rejected below.
-                    let magnitude := sub(0, v)
-                    ok := and(ok, iszero(gt(magnitude, MAX_ABS_VALUE)))
-                    element := sub(FIELD_MODULUS, magnitude)
+            for { let w := 0 } lt(w, numWords) { w := add(w, 1) } {
+                let base := mul(w, OUTPUTS_PER_WORD)
+                // This word's slots are [base, last); those below `count` hold values.
+                let last := add(base, OUTPUTS_PER_WORD)
+                if gt(last, maxOutputs) { last := maxOutputs }
+                let valuesEnd := base
+                if gt(count, base) { valuesEnd := count }
+                if gt(valuesEnd, last) { valuesEnd := last }
+                // The count sits above the values of word 0.
+                let word := mul(iszero(w), shl(COUNT_SHIFT, count))
+                let bit := 0
+                for { let slot := base } lt(slot, valuesEnd) { slot := add(slot, 1) } {
+                    let field := add(calldataload(add(values, shl(5, slot))), VALUE_OFFSET)
+                    fields := or(fields, field)
+                    word := or(word, shl(bit, field))
+                    bit := add(bit, OUTPUT_BITS)
                 }
-                if iszero(slt(v, 0)) { ok := and(ok, iszero(gt(v, MAX_ABS_VALUE))) }
-                ok := and(ok, eq(element, calldataload(add(inst, shl(5, i)))))
+                // Unused slots [valuesEnd, last) hold 0x8000 (v = 0); slots >= M hold nothing.
+                let padding := and(PADDING, sub(shl(mul(sub(last, base), OUTPUT_BITS), 1), shl(bit, 1)))
+                word := or(word, padding)
+                ok := and(ok, eq(word, calldataload(add(words.offset, shl(5, w)))))
             }
-            for { let i := count } lt(i, slots) { i := add(i, 1) } {
-                ok := and(ok, iszero(calldataload(add(inst, shl(5, i)))))
-            }
+            ok := and(ok, lt(fields, 0x10000))
         }
     }
 
-    /// @notice Inverse of `toField`.
-    /// @param element A field element.
-    /// @return ok False if `element` >= FIELD_MODULUS.
-    /// @return v The signed value it encodes.
-    function fromField(uint256 element) internal pure returns (bool ok, int256 v) {
-        if (element >= FIELD_MODULUS) return (false, 0);
+    /// @notice Packs output values as the aggregation circuit does (the reference for `matchesWords`).
+    /// @param values Output values.
+    /// @param maxOutputs Number of output slots M, in [1, MAX_OUTPUT_SLOTS].
+    /// @return ok False if there are more than M values, a value is outside [MIN_VALUE, MAX_VALUE]
+    /// or M is out of range.
+    /// @return words The `wordCount(M)` packed words (meaningful only if ok).
+    function pack(int256[] memory values, uint256 maxOutputs) internal pure returns (bool ok, uint256[] memory words) {
+        if (maxOutputs == 0 || maxOutputs > MAX_OUTPUT_SLOTS) return (false, new uint256[](0));
+        words = new uint256[](wordCount(maxOutputs));
+        if (values.length > maxOutputs) return (false, words);
+        for (uint256 slot = 0; slot < maxOutputs; ++slot) {
+            int256 v = slot < values.length ? values[slot] : int256(0);
+            if (v < MIN_VALUE || v > MAX_VALUE) return (false, words);
+            // forge-lint: disable-next-line(unsafe-typecast) -- v + 2^15 is in [0, 2^16)
+            uint256 field = uint256(v + int256(VALUE_OFFSET));
+            words[slot / OUTPUTS_PER_WORD] |= field << (OUTPUT_BITS * (slot % OUTPUTS_PER_WORD));
+        }
+        words[0] |= values.length << COUNT_SHIFT;
         ok = true;
-        // Both branches fit in int256: each magnitude is at most MAX_ABS_VALUE < 2^254.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        v = element <= MAX_ABS_VALUE ? int256(element) : -int256(FIELD_MODULUS - element);
+    }
+
+    /// @notice Inverse of `pack`: the values packed output words carry.
+    /// @param words Packed output words.
+    /// @param maxOutputs Number of output slots M, in [1, MAX_OUTPUT_SLOTS].
+    /// @return ok False unless `words` is exactly `pack(values, M)` for some values.
+    /// @return values The values (meaningful only if ok).
+    function unpack(uint256[] memory words, uint256 maxOutputs)
+        internal
+        pure
+        returns (bool ok, int256[] memory values)
+    {
+        if (maxOutputs == 0 || maxOutputs > MAX_OUTPUT_SLOTS || words.length != wordCount(maxOutputs)) {
+            return (false, values);
+        }
+        uint256 n = words[0] >> COUNT_SHIFT; // bits 248..255 set make n > 255 >= M
+        if (n > maxOutputs) return (false, values);
+        for (uint256 w = 1; w < words.length; ++w) {
+            if (words[w] >> COUNT_SHIFT != 0) return (false, values);
+        }
+        values = new int256[](n);
+        for (uint256 slot = 0; slot < words.length * OUTPUTS_PER_WORD; ++slot) {
+            uint256 field = (words[slot / OUTPUTS_PER_WORD] >> (OUTPUT_BITS * (slot % OUTPUTS_PER_WORD))) & 0xffff;
+            if (slot < n) {
+                // forge-lint: disable-next-line(unsafe-typecast) -- a 16-bit field
+                values[slot] = int256(field) - int256(VALUE_OFFSET);
+            } else if (field != (slot < maxOutputs ? VALUE_OFFSET : 0)) {
+                return (false, values);
+            }
+        }
+        ok = true;
     }
 
     /// @notice Encodes outputs the way `verifyInference` expects them.

@@ -5,15 +5,17 @@ import {OutputCodec} from "./OutputCodec.sol";
 
 /// @title Compact storage of a record's model id and outputs.
 /// @notice Storage dominates the cost of `verifyAndStoreInference` (22,100 gas per fresh slot),
-/// and output values are small in practice (quantized activations: a few bits to a few dozen),
-/// so each record keeps its values at the narrowest width that holds all of them.
+/// and output values are small (the proof carries them as 16-bit fields, so the registry only
+/// stores values in int16), so each record keeps its values at the narrowest width that holds
+/// all of them: 1 or 2 bytes in the registry; the library itself handles any int256.
 ///
 /// Layout, least significant bit first, in consecutive words of a mapping:
 /// word 0: [0,64) modelId | [64,72) scaleBits | [72,88) count | [88,96) width w in bytes
 ///         | [96,256) the first floor(160 / 8w) values
 /// word k: floor(256 / 8w) further values
 /// Each value is its two's complement truncated to w bytes (w in 1,2,4,8,16,32; no value
-/// straddles two words). Example: 10 values within int16 take one word in all.
+/// straddles two words). Examples: 10 int16 values take one word in all, 30 take three;
+/// 20 int8 values take one word.
 library PackedOutput {
     uint256 private constant META_BITS = 96;
     uint256 private constant MODEL_ID_MASK = type(uint64).max;

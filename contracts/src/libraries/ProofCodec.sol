@@ -55,7 +55,7 @@ library ProofCodec {
     /// @param accumulator The KZG accumulator limbs (their count is the layout's limb count).
     /// @param modelDigest The model digest (the registered `vkHash`).
     /// @param inputCommitment The input commitment.
-    /// @param values Output values; encoded as field elements, padded with zeros.
+    /// @param values Output values, packed with their count (see OutputCodec.pack).
     /// @param maxOutputs Number of output slots.
     /// @return result The instances.
     function buildInstances(
@@ -65,7 +65,8 @@ library ProofCodec {
         int256[] memory values,
         uint256 maxOutputs
     ) internal pure returns (uint256[] memory result) {
-        if (values.length > maxOutputs) revert LayoutMismatch();
+        (bool ok, uint256[] memory words) = OutputCodec.pack(values, maxOutputs);
+        if (!ok) revert LayoutMismatch();
         uint256 limbs = accumulator.length;
         result = new uint256[](InstanceLayout.count(limbs, maxOutputs));
         for (uint256 i = 0; i < limbs; ++i) {
@@ -73,12 +74,9 @@ library ProofCodec {
         }
         result[InstanceLayout.modelDigestIndex(limbs)] = uint256(modelDigest);
         result[InstanceLayout.inputCommitmentIndex(limbs)] = uint256(inputCommitment);
-        result[InstanceLayout.numOutputsIndex(limbs)] = values.length;
-        uint256 first = InstanceLayout.firstOutputIndex(limbs);
-        for (uint256 i = 0; i < values.length; ++i) {
-            (bool ok, uint256 element) = OutputCodec.toField(values[i]);
-            if (!ok) revert LayoutMismatch();
-            result[first + i] = element;
+        uint256 first = InstanceLayout.firstOutputWordIndex(limbs);
+        for (uint256 j = 0; j < words.length; ++j) {
+            result[first + j] = words[j];
         }
     }
 }

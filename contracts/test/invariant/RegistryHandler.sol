@@ -4,6 +4,7 @@ pragma solidity ^0.8.29;
 import {Test} from "forge-std/Test.sol";
 import {AttestationRegistry} from "../../src/AttestationRegistry.sol";
 import {IERCZKMLRegistry} from "../../src/interfaces/IERCZKMLRegistry.sol";
+import {InstanceLayout} from "../../src/libraries/InstanceLayout.sol";
 import {OutputCodec} from "../../src/libraries/OutputCodec.sol";
 import {ProofCodec} from "../../src/libraries/ProofCodec.sol";
 
@@ -142,7 +143,7 @@ contract RegistryHandler is Test {
         uint256 id = _model(modelSeed);
         (bytes32 input,, bytes memory proof) = _claim(id, inputSeed, v0, 1);
         int256[] memory other = new int256[](1);
-        other[0] = v0 == 0 ? int256(1) : int256(0);
+        other[0] = _base(v0) == 0 ? int256(1) : int256(0); // differs from the proven value
         bytes memory output = OutputCodec.encode(other, registry.outputScaleBitsOf(id));
         if (registry.hasInference(keccak256(abi.encodePacked(id, input, output)))) return; // replay path
         vm.prank(_actor(actorSeed));
@@ -171,7 +172,7 @@ contract RegistryHandler is Test {
         input = bytes32(inputSeed % 3); // few inputs, so replays and "latest" updates happen
         uint256 count = uint256(n) % (maxOutputs + 1);
         int256[] memory values = new int256[](count);
-        int256 base = int256(_bound(v0, -1e30, 1e30));
+        int256 base = _base(v0);
         for (uint256 i = 0; i < count; ++i) {
             // forge-lint: disable-next-line(unsafe-typecast) -- i <= maxOutputs
             values[i] = base - int256(i);
@@ -180,6 +181,12 @@ contract RegistryHandler is Test {
         (IERCZKMLRegistry.ModelCommitment memory c,,) = registry.getModel(id);
         uint256[] memory acc = new uint256[](accLimbs);
         proof = ProofCodec.encode(ProofCodec.buildInstances(acc, c.vkHash, input, values, maxOutputs), hex"01");
+    }
+
+    /// @dev The first claimed value; it and the values below it stay in the packable range.
+    function _base(int256 v0) internal view returns (int256) {
+        // forge-lint: disable-next-line(unsafe-typecast) -- maxOutputs <= 255
+        return _bound(v0, OutputCodec.MIN_VALUE + int256(maxOutputs), OutputCodec.MAX_VALUE);
     }
 
     function _commitment(bytes32 vk, string memory uri)
@@ -193,7 +200,7 @@ contract RegistryHandler is Test {
     }
 
     function _vk(uint256 seed) internal pure returns (bytes32) {
-        return bytes32(seed % (OutputCodec.FIELD_MODULUS - 1) + 1);
+        return bytes32(seed % (InstanceLayout.FIELD_MODULUS - 1) + 1);
     }
 
     function _actor(uint256 seed) internal view returns (address) {

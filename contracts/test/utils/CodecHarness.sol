@@ -12,12 +12,22 @@ contract CodecHarness {
         return OutputCodec.parse(output);
     }
 
-    function matchesInstances(bytes calldata output, uint256 count, bytes calldata instances, uint256 slots)
+    function matchesWords(bytes calldata output, uint256 count, bytes calldata packed, uint256 maxOutputs)
         external
         pure
         returns (bool)
     {
-        return OutputCodec.matchesInstances(output, count, instances, slots);
+        return OutputCodec.matchesWords(output, count, packed, maxOutputs);
+    }
+
+    /// @notice Parses `output` and checks it against `packed` as the registry does.
+    function parseAndMatch(bytes calldata output, bytes calldata packed, uint256 maxOutputs)
+        external
+        pure
+        returns (bool)
+    {
+        (bool ok, uint256 count,) = OutputCodec.parse(output);
+        return ok && OutputCodec.matchesWords(output, count, packed, maxOutputs);
     }
 
     function widthOf(bytes calldata output) external pure returns (uint256) {

@@ -13,7 +13,8 @@ import {MockVerifier} from "../mocks/MockVerifier.sol";
 abstract contract RegistryTestBase is Test {
     uint256 internal constant GAS_LIMIT = 1_000_000;
     uint256 internal constant ACC_LIMBS = 12;
-    uint256 internal constant MAX_OUTPUTS = 32;
+    uint256 internal constant MAX_OUTPUTS = 30;
+    uint256 internal constant OUTPUT_WORDS = 2;
     uint8 internal constant SCALE = 7;
     bytes32 internal constant VK = bytes32(uint256(0x1234));
     bytes32 internal constant INPUT = bytes32(uint256(0xabcdef));

@@ -1,10 +1,11 @@
 //! The aggregation circuit: snark-verifier's accumulation plus zkattest's chain checks.
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::gates::RangeInstructions;
+use halo2_base::gates::{GateInstructions, RangeInstructions};
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::poseidon::hasher::PoseidonSponge;
+use halo2_base::QuantumCell::Constant;
 use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
@@ -20,14 +21,38 @@ pub const NUM_ACC_LIMBS: usize = 12;
 pub const MODEL_ID: usize = NUM_ACC_LIMBS;
 /// Index of the input commitment.
 pub const INPUT_COMMITMENT: usize = NUM_ACC_LIMBS + 1;
-/// Index of the output count.
-pub const NUM_OUTPUTS: usize = NUM_ACC_LIMBS + 2;
-/// Index of the first output value.
-pub const OUTPUT0: usize = NUM_ACC_LIMBS + 3;
+/// Index of the first packed-outputs word.
+pub const OUTPUTS: usize = NUM_ACC_LIMBS + 2;
+/// Bits per packed output: values are in `[-2^15, 2^15)`, stored as `v + 2^15`.
+pub const OUTPUT_BITS: u32 = 16;
+/// Outputs per packed word.
+pub const OUTPUTS_PER_WORD: usize = 15;
+/// Packed-outputs words.
+pub const OUTPUT_WORDS: usize = instance::MAX_OUTPUTS.div_ceil(OUTPUTS_PER_WORD);
+/// Bit position of the output count in the first packed word.
+pub const COUNT_SHIFT: u32 = OUTPUT_BITS * OUTPUTS_PER_WORD as u32;
 
 /// Number of public instances of the aggregated proof.
+///
+/// Every public instance costs verifier code and gas, so the outputs travel packed:
+/// word `j` is `sum_i 2^(16 i) (v_(15j+i) + 2^15)`, and word 0 also carries the output
+/// count at bit 240. The circuit range-checks every output to 16 bits, which makes the
+/// packing injective.
 pub const fn num_instances() -> usize {
-    OUTPUT0 + instance::MAX_OUTPUTS
+    OUTPUTS + OUTPUT_WORDS
+}
+
+/// Packs output values (and their count) as the aggregation circuit does.
+pub fn pack_outputs(values: &[i64]) -> Vec<Fr> {
+    use crate::circuit::{fe, pow2};
+    let mut words = vec![Fr::zero(); OUTPUT_WORDS];
+    words[0] = pow2(COUNT_SHIFT) * Fr::from(values.len() as u64);
+    for slot in 0..instance::MAX_OUTPUTS {
+        let v = values.get(slot).copied().unwrap_or(0);
+        let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
+        words[w] += pow2(OUTPUT_BITS * i as u32) * fe(v + (1 << (OUTPUT_BITS - 1)));
+    }
+    words
 }
 
 /// The aggregated proof's public values, decoded.
@@ -48,15 +73,26 @@ impl AggregationInstances {
         self.all[INPUT_COMMITMENT]
     }
 
-    /// The public output values (as field elements).
-    pub fn outputs(&self) -> &[Fr] {
-        let n = u64::from_le_bytes(
-            halo2_base::halo2_proofs::halo2curves::ff::PrimeField::to_repr(&self.all[NUM_OUTPUTS])
-                [..8]
-                .try_into()
-                .unwrap_or([0; 8]),
-        ) as usize;
-        &self.all[OUTPUT0..OUTPUT0 + n.min(instance::MAX_OUTPUTS)]
+    /// The public output values, unpacked.
+    pub fn outputs(&self) -> Vec<i64> {
+        use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+        let bits = |x: &Fr| -> Vec<u8> { x.to_repr().as_ref().to_vec() };
+        let words: Vec<Vec<u8>> =
+            self.all[OUTPUTS..OUTPUTS + OUTPUT_WORDS].iter().map(bits).collect();
+        let field = |w: &[u8], at: u32, width: u32| -> u64 {
+            (0..width).fold(0u64, |acc, b| {
+                let bit = at + b;
+                acc | ((((w[(bit / 8) as usize] >> (bit % 8)) & 1) as u64) << b)
+            })
+        };
+        let n = field(&words[0], COUNT_SHIFT, 8) as usize;
+        (0..n.min(instance::MAX_OUTPUTS))
+            .map(|slot| {
+                let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
+                field(&words[w], OUTPUT_BITS * i as u32, OUTPUT_BITS) as i64
+                    - (1 << (OUTPUT_BITS - 1))
+            })
+            .collect()
     }
 }
 
@@ -102,13 +138,39 @@ pub fn build(
     }
     let model_id = sponge.squeeze(ctx, range.gate());
 
+    // Outputs, range-checked to 16 bits (which makes packing injective) and packed.
     let last = &prev[n - 1];
+    let gate = range.gate();
+    let offset = Fr::from(1u64 << (OUTPUT_BITS - 1));
+    let count = last[instance::NUM_OUTPUTS];
+    range.range_check(ctx, count, 8);
+    let mut words = Vec::with_capacity(OUTPUT_WORDS);
+    for w in 0..OUTPUT_WORDS {
+        let mut terms = Vec::new();
+        let mut coeffs = Vec::new();
+        for i in 0..OUTPUTS_PER_WORD {
+            let slot = w * OUTPUTS_PER_WORD + i;
+            if slot >= instance::MAX_OUTPUTS {
+                break;
+            }
+            let shifted = gate.add(ctx, last[instance::OUTPUT0 + slot], Constant(offset));
+            range.range_check(ctx, shifted, OUTPUT_BITS as usize);
+            terms.push(shifted);
+            coeffs.push(crate::circuit::pow2(OUTPUT_BITS * i as u32));
+        }
+        if w == 0 {
+            terms.push(count);
+            coeffs.push(crate::circuit::pow2(COUNT_SHIFT));
+        }
+        let packed = gate.inner_product(ctx, terms, coeffs.into_iter().map(Constant));
+        words.push(packed);
+    }
+
     let mut public = circuit.builder.assigned_instances[0].clone();
     debug_assert_eq!(public.len(), NUM_ACC_LIMBS);
     public.push(model_id);
     public.push(prev[0][instance::IN_COMMIT]);
-    public.push(last[instance::NUM_OUTPUTS]);
-    public.extend_from_slice(&last[instance::OUTPUT0..instance::OUTPUT0 + instance::MAX_OUTPUTS]);
+    public.extend(words);
     circuit.builder.assigned_instances[0] = public;
     Ok(circuit)
 }
@@ -141,4 +203,21 @@ pub fn check_accumulator(srs: &crate::proof::Srs, instances: &[Fr]) -> Result<()
         KzgAccumulator::new(lhs, rhs),
     )
     .map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_outputs_roundtrip() {
+        for values in
+            [vec![], vec![5, -3, 0, 32767, -32768], (0..30).map(|i| i * 1000 - 15000).collect()]
+        {
+            let mut all = vec![Fr::zero(); OUTPUTS];
+            all.extend(pack_outputs(&values));
+            assert_eq!(all.len(), num_instances());
+            assert_eq!(AggregationInstances { all }.outputs(), values);
+        }
+    }
 }

@@ -67,9 +67,13 @@ struct Meta {
     break_points: MultiPhaseThreadBreakPoints,
 }
 
+/// Version of the aggregation circuit and of the shard shape it verifies: bump it when
+/// either changes, so stale cached keys are never used.
+pub const CIRCUIT_VERSION: u32 = 2;
+
 /// Folder of cached aggregation keys for some settings.
 pub fn cache_dir(root: &Path, s: &AggregationSettings) -> PathBuf {
-    root.join("aggregation").join(format!("n{}-k{}", s.shards, s.k))
+    root.join("aggregation").join(format!("v{CIRCUIT_VERSION}-n{}-k{}", s.shards, s.k))
 }
 
 /// A shard protocol for keygen: any shard works, since keys and `k` are witnesses.

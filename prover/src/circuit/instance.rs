@@ -14,7 +14,8 @@ pub const NUM_OUTPUTS: usize = 2;
 /// First public output value.
 pub const OUTPUT0: usize = 3;
 /// Output values a proof can expose; larger outputs are attested by commitment only.
-pub const MAX_OUTPUTS: usize = 32;
+/// Two aggregated field elements hold them (see `crate::aggregate::circuit`).
+pub const MAX_OUTPUTS: usize = 30;
 
 /// Number of instance values of every shard.
 pub const fn count() -> usize {

@@ -1,0 +1,194 @@
+//! `zkattest aggregate`, `gen-verifier` and `verify-evm`: one EVM proof per inference.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
+use zkattest_prover::artifacts::inference::{read_json, write_json};
+use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof};
+use zkattest_prover::pipeline;
+use zkattest_prover::proof::srs::default_cache_dir;
+use zkattest_verifier_gen::calldata::encode;
+use zkattest_verifier_gen::evm::{deploy_and_call, forge_bytecode, forge_runtime_size};
+use zkattest_verifier_gen::forge::{build, verifier_artifact, VERIFIER_SOURCE};
+use zkattest_verifier_gen::solidity::{generate, EIP170_LIMIT};
+
+use super::SrsArgs;
+use crate::progress::bar;
+
+/// The universal aggregation circuit's shape.
+#[derive(clap::Args, Debug, Clone)]
+pub struct AggArgs {
+    /// Shard proofs per aggregation (models are padded to this many shards).
+    #[arg(long, default_value_t = AggregationSettings::default().shards)]
+    pub shards: usize,
+    /// Rows of the aggregation circuit: 2^agg-k.
+    #[arg(long, default_value_t = AggregationSettings::default().k)]
+    pub agg_k: u32,
+}
+
+impl AggArgs {
+    fn settings(&self) -> AggregationSettings {
+        AggregationSettings { shards: self.shards, k: self.agg_k }
+    }
+
+    /// Loads (or generates, minutes, once) the aggregation keys and SRSs.
+    fn keys(&self, srs: &SrsArgs, shard_k: u32, json: bool) -> anyhow::Result<Loaded> {
+        let shard_srs = srs.load(shard_k, json)?;
+        let agg_srs = srs.load(self.agg_k, json)?;
+        let pb = bar(1, "agg keys", json);
+        let keys = AggregationKeys::load_or_generate(
+            &default_cache_dir(),
+            self.settings(),
+            &agg_srs,
+            &shard_srs,
+        )?;
+        pb.finish_and_clear();
+        Ok(Loaded { shard_srs, agg_srs, keys })
+    }
+}
+
+struct Loaded {
+    shard_srs: zkattest_prover::proof::Srs,
+    agg_srs: zkattest_prover::proof::Srs,
+    keys: AggregationKeys,
+}
+
+/// Arguments of `aggregate`.
+#[derive(clap::Args, Debug)]
+pub struct AggregateArgs {
+    /// Artifact folder (compiled with --shards N and set up).
+    #[arg(long)]
+    pub artifacts: PathBuf,
+    /// Shard proofs written by `prove`.
+    #[arg(long)]
+    pub proof: PathBuf,
+    /// Output [default: <proof>.agg.json].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub agg: AggArgs,
+    #[command(flatten)]
+    pub srs: SrsArgs,
+}
+
+#[derive(Serialize)]
+struct AggregateReport {
+    proof: PathBuf,
+    model_id: String,
+    input_commitment: String,
+    aggregate_s: f64,
+    proof_bytes: usize,
+}
+
+pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
+    let compiled = CompiledModel::load(&a.artifacts)?;
+    let shards: InferenceProof = read_json(&a.proof)?;
+    let l = a.agg.keys(&a.srs, compiled.plan.k, json)?;
+    let pb = bar(1, "aggregating", json);
+    let t = std::time::Instant::now();
+    let agg =
+        pipeline::aggregate(&compiled, &a.artifacts, &l.shard_srs, &l.keys, &l.agg_srs, &shards)?;
+    let aggregate_s = t.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+    let out = a.out.clone().unwrap_or_else(|| a.proof.with_extension("agg.json"));
+    write_json(&out, &agg)?;
+    let report = AggregateReport {
+        proof: out,
+        model_id: agg.model_id.clone(),
+        input_commitment: agg.input_commitment.clone(),
+        aggregate_s,
+        proof_bytes: agg.proof.len() / 2,
+    };
+    crate::output::print(json, &report, || {
+        format!(
+            "aggregated {} shard proofs in {:.1} s -> {} ({} bytes)\n  model id {}",
+            a.agg.shards,
+            report.aggregate_s,
+            report.proof.display(),
+            report.proof_bytes,
+            report.model_id
+        )
+    })
+}
+
+/// Arguments of `gen-verifier`.
+#[derive(clap::Args, Debug)]
+pub struct GenVerifierArgs {
+    /// Repository root holding foundry.toml (the verifier goes to contracts/src/generated/).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// Size of the shard SRS used to make the reference shard for keygen.
+    #[arg(long, default_value_t = 14)]
+    pub shard_k: u32,
+    #[command(flatten)]
+    pub agg: AggArgs,
+    #[command(flatten)]
+    pub srs: SrsArgs,
+}
+
+#[derive(Serialize)]
+struct GenReport {
+    source: PathBuf,
+    verifier_runtime_bytes: usize,
+    eip170_limit: usize,
+}
+
+pub fn gen_verifier(a: GenVerifierArgs, json: bool) -> anyhow::Result<()> {
+    let l = a.agg.keys(&a.srs, a.shard_k, json)?;
+    let code = generate(&l.agg_srs.params, l.keys.pk.get_vk());
+    let source = a.root.join(VERIFIER_SOURCE);
+    if let Some(dir) = source.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&source, code).with_context(|| format!("writing {}", source.display()))?;
+    build(&a.root)?;
+    let size = forge_runtime_size(&verifier_artifact(&a.root))?;
+    let report = GenReport { source, verifier_runtime_bytes: size, eip170_limit: EIP170_LIMIT };
+    crate::output::print(json, &report, || {
+        format!(
+            "wrote {} (runtime {} bytes, EIP-170 limit {})",
+            report.source.display(),
+            report.verifier_runtime_bytes,
+            EIP170_LIMIT
+        )
+    })?;
+    if size > EIP170_LIMIT {
+        anyhow::bail!("the verifier's runtime code ({size} bytes) exceeds EIP-170");
+    }
+    Ok(())
+}
+
+/// Arguments of `verify-evm`.
+#[derive(clap::Args, Debug)]
+pub struct VerifyEvmArgs {
+    /// Aggregated proof written by `aggregate`.
+    #[arg(long)]
+    pub proof: PathBuf,
+    /// Repository root (the verifier is compiled there with forge).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+}
+
+#[derive(Serialize)]
+struct EvmReport {
+    valid: bool,
+    verify_gas: u64,
+    calldata_bytes: usize,
+}
+
+pub fn verify_evm(a: VerifyEvmArgs, json: bool) -> anyhow::Result<()> {
+    let agg: AggregatedProof = read_json(&a.proof)?;
+    let instances = agg.instances().map_err(anyhow::Error::msg)?;
+    let bytes = agg.proof_bytes().map_err(anyhow::Error::msg)?;
+    build(&a.root)?;
+    let code = forge_bytecode(&verifier_artifact(&a.root))?;
+    let calldata = encode(&instances, &bytes);
+    let calldata_bytes = calldata.len();
+    let gas = deploy_and_call(code, calldata)?;
+    let report = EvmReport { valid: true, verify_gas: gas, calldata_bytes };
+    crate::output::print(json, &report, || {
+        format!("valid in the EVM: {gas} gas (whole transaction), calldata {calldata_bytes} bytes")
+    })
+}
