@@ -5,6 +5,8 @@ pub mod error;
 pub mod model;
 
 pub use error::{ProverError, Result};
+/// A shard proof with its protocol, as snark-verifier aggregates it.
+pub use snark_verifier_sdk::Snark;
 pub mod artifacts;
 pub mod circuit;
 pub mod pipeline;

@@ -76,16 +76,22 @@ fn setup() -> &'static Setup {
 
 struct Inference {
     compiled: CompiledModel,
+    dir: tempfile::TempDir,
+    shards: zkattest_prover::artifacts::InferenceProof,
     model_id: Fr,
     proof: AggregatedProof,
     instances: Vec<Fr>,
     bytes: Vec<u8>,
 }
 
-fn infer(model: &str) -> Inference {
-    // One aggregation at a time: each takes ~9 GB.
+/// One aggregation at a time: each takes ~9 GB.
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
     static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one_at_a_time = HEAVY.lock().unwrap_or_else(|p| p.into_inner());
+    HEAVY.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn infer(model: &str) -> Inference {
+    let _one_at_a_time = heavy();
     let s = setup();
     let m = root().join("models").join(model);
     let input = InputData::from_file(m.join("input.json")).expect("input");
@@ -109,7 +115,7 @@ fn infer(model: &str) -> Inference {
     let id = model_id(&compiled, dir.path(), &s.srs).expect("model id");
     let instances = proof.instances().expect("instances");
     let bytes = proof.proof_bytes().expect("proof");
-    Inference { compiled, model_id: id, proof, instances, bytes }
+    Inference { compiled, dir, shards, model_id: id, proof, instances, bytes }
 }
 
 fn digits_mlp() -> &'static Inference {
@@ -241,4 +247,59 @@ fn write_forge_fixture(a: &Inference) {
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(&path, serde_json::to_string_pretty(&fixture).expect("json"))
         .expect("write fixture");
+}
+
+/// The shard snarks of an inference (optionally another input), in the given order.
+fn snarks(a: &Inference, order: &[usize], other_input: bool) -> Vec<zkattest_prover::Snark> {
+    use zkattest_prover::aggregate::keys::snark_of;
+    use zkattest_prover::artifacts::setup::vk_path;
+    use zkattest_prover::proof::keys::read_vk;
+    let s = setup();
+    let shards = if other_input {
+        let input =
+            InputData::from_file(root().join("models/digits_mlp/input.json")).expect("input");
+        let reversed: Vec<Vec<f64>> =
+            input.values.iter().map(|v| v.iter().rev().copied().collect()).collect();
+        prove(&a.compiled, a.dir.path(), &s.srs, &reversed, Fr::from(12u64), 1, &|_| ())
+            .expect("prove")
+            .0
+    } else {
+        a.shards.clone()
+    };
+    order
+        .iter()
+        .map(|&i| {
+            snark_of(&s.srs, &read_vk(&vk_path(a.dir.path(), i)).expect("vk"), &shards.shards[i])
+        })
+        .collect()
+}
+
+/// A broken chain is refused up front by the honest prover, and a proof forced through
+/// the circuit anyway is rejected natively and in the EVM.
+fn assert_chain_break_rejected(snarks: Vec<zkattest_prover::Snark>, what: &str) {
+    let s = setup();
+    match s.keys.prove(&s.agg_srs, snarks.clone()) {
+        Err(zkattest_prover::ProverError::Rejected(r)) => {
+            assert!(r.contains("boundary"), "{what}: {r}")
+        }
+        other => panic!("{what}: honest prover did not refuse: {:?}", other.map(|_| ())),
+    }
+    let _one_at_a_time = heavy();
+    // halo2 produces a proof even for a broken copy constraint; both verifiers must reject it.
+    let (instances, proof) = s.keys.prove_unchecked(&s.agg_srs, snarks).expect("a (forged) proof");
+    assert_rejected_everywhere(&instances.all, &proof, what);
+}
+
+#[test]
+fn reordered_shards_are_rejected() {
+    let a = digits_mlp();
+    assert_chain_break_rejected(snarks(a, &[1, 0], false), "shards reordered");
+}
+
+#[test]
+fn shard_from_another_inference_is_rejected() {
+    let a = digits_mlp();
+    let mut mixed = snarks(a, &[0, 1], false);
+    mixed[1] = snarks(a, &[0, 1], true).remove(1);
+    assert_chain_break_rejected(mixed, "shard from another inference");
 }

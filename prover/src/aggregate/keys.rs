@@ -8,15 +8,17 @@ use std::sync::Arc;
 use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
-use halo2_base::halo2_proofs::plonk::{keygen_pk, keygen_vk, verify_proof, ProvingKey};
+use halo2_base::halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey,
+};
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
-use halo2_base::halo2_proofs::poly::kzg::multiopen::VerifierSHPLONK;
+use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_base::halo2_proofs::transcript::TranscriptReadBuffer;
+use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2_base::halo2_proofs::SerdeFormat;
+use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
-use snark_verifier_sdk::evm::gen_evm_proof_shplonk;
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
 use snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
@@ -168,6 +170,27 @@ impl AggregationKeys {
     /// Aggregates one inference's shard snarks (exactly `settings.shards`, in order) into an
     /// EVM proof (Keccak transcript). Returns the public instances and the proof bytes.
     pub fn prove(&self, srs: &Srs, snarks: Vec<Snark>) -> Result<(AggregationInstances, Vec<u8>)> {
+        // Fail fast with a clear reason; the circuit enforces the same chain.
+        for (i, w) in snarks.windows(2).enumerate() {
+            if w[0].instances[0][instance::OUT_COMMIT] != w[1].instances[0][instance::IN_COMMIT] {
+                return Err(ProverError::Rejected(format!(
+                    "boundary mismatch between shards {i} and {}: shards out of order or from different inferences",
+                    i + 1
+                )));
+            }
+        }
+        let (instances, proof) = self.prove_unchecked(srs, snarks)?;
+        self.verify(srs, &instances.all, &proof)?;
+        Ok((instances, proof))
+    }
+
+    /// [`AggregationKeys::prove`] without the native chain pre-check: what a dishonest
+    /// prover would run. Tests use it to show that the circuit itself rejects a broken chain.
+    pub fn prove_unchecked(
+        &self,
+        srs: &Srs,
+        snarks: Vec<Snark>,
+    ) -> Result<(AggregationInstances, Vec<u8>)> {
         if snarks.len() != self.settings.shards {
             return Err(ProverError::Planning(format!(
                 "{} shard proofs for an aggregation circuit of {} slots",
@@ -175,18 +198,26 @@ impl AggregationKeys {
                 self.settings.shards
             )));
         }
-        let circuit = build(CircuitBuilderStage::Prover, self.config, &srs.params, snarks)?
-            .use_break_points(self.break_points.clone());
-        let instances = circuit.instances();
-        // snark-verifier panics on an invalid inner proof; turn that into an error.
-        let proof = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            gen_evm_proof_shplonk(&srs.params, &self.pk, circuit, instances.clone())
+        // snark-verifier panics when an inner proof does not verify; make that an error.
+        let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            build(CircuitBuilderStage::Prover, self.config, &srs.params, snarks)
         }))
         .map_err(|_| {
-            ProverError::Rejected(
-                "aggregation failed: a shard proof does not verify or the chain is broken".into(),
-            )
-        })?;
+            ProverError::Rejected("aggregation failed: a shard proof does not verify".into())
+        })??;
+        let circuit = built.use_break_points(self.break_points.clone());
+        let instances = circuit.instances();
+        let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+        create_proof::<
+            KZGCommitmentScheme<Bn256>,
+            ProverSHPLONK<'_, Bn256>,
+            _,
+            _,
+            EvmTranscript<_, _, _, _>,
+            _,
+        >(&srs.params, &self.pk, &[circuit], &[&[&instances[0]]], OsRng, &mut transcript)
+        .map_err(|e| ProverError::Halo2(format!("aggregation create_proof: {e:?}")))?;
+        let proof = transcript.finalize();
         Ok((AggregationInstances { all: instances[0].clone() }, proof))
     }
 
