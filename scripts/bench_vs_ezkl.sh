@@ -93,6 +93,9 @@ mkdir -p "$RUN_DIR" "$SRS_DIR"
 # Snapshot the binary: others may rebuild target/ while a long EZKL run is going.
 cp "$ZK_BIN" "$RUN_DIR/zkattest"
 echo "$ZK_BIN" > "$RUN_DIR/zkattest.source"
+# The checkout's state when the run starts (others may commit during a long run).
+{ git rev-parse --short HEAD && { [ -z "$(git status --porcelain)" ] || echo "(dirty)"; }; } 2>/dev/null |
+  paste -sd' ' > "$RUN_DIR/git_head" || true
 
 # This machine may be shared with someone building or testing: anything else using the CPU
 # while a prover runs skews its timings. So, before each run, wait up to $BENCH_WAIT_IDLE seconds
@@ -216,10 +219,13 @@ def tool(d, name):
         hz, t0, t1 = map(int, cpu)
         # CPU time the rest of the machine used during this run (a build, a test, ...)
         r["other_cpu_s"] = round(max(0.0, (t1 - t0) / hz - own), 2)
-    result = last_json(read(f"{d}/{name}.out")) if rc == 0 else None
+    out = last_json(read(f"{d}/{name}.out"))
+    result = out if rc == 0 and out is not None and "error" not in out else None
     if result is None:
+        # zkattest --json reports failures as {"error": ...} on stdout; EZKL as a traceback
         err = read(f"{d}/{name}.err").strip().splitlines()
-        r["error"] = "\n".join(err[-15:]) or f"exit status {rc}, no output"
+        r["error"] = ((out or {}).get("error") or "\n".join(err[-15:])
+                      or f"exit status {rc}, no output")
     else:
         r["result"] = result
     if name == "ezkl":
@@ -247,7 +253,7 @@ report = {
         "binary": read(f"{run_dir}/zkattest.source").strip(),
         "sha256": hashlib.sha256(open(zk_bin, "rb").read()).hexdigest(),
         "version": sh(f"'{zk_bin}' --version"),
-        "git_head": sh("git rev-parse --short HEAD") + (" (dirty)" if sh("git status --porcelain") else ""),
+        "git_head": read(f"{run_dir}/git_head").strip() or None,
     },
     "ezkl": {"version": ezkl_version, "python": platform.python_version()},
     "models": [],
@@ -298,7 +304,8 @@ for m in report["models"]:
         notes.append(f"- {m['model']}: EZKL failed: {ez['error'].splitlines()[-1]}")
     for tool_name, t in (("zkattest", zk), ("EZKL", ez)):
         other, wall = t.get("other_cpu_s"), t["time_v"].get("wall_s")
-        if other is not None and wall and other > 0.1 * wall:  # others averaged > 10% of a core
+        # others averaged > 10% of a core (and used > 0.5 CPU-s: ignore noise on short runs)
+        if other is not None and wall and other > max(0.5, 0.1 * wall):
             cells[0] = m["model"] + " ⚠"
             notes.append(f"- ⚠ {m['model']}: other processes used {other} CPU-s during the "
                          f"{wall} s {tool_name} run: its timings are skewed")
