@@ -21,6 +21,7 @@ use crate::error::{ProverError, Result};
 use crate::proof::keys::read_vk;
 use crate::proof::shard_proof::{fr_from_hex, fr_to_hex};
 use crate::proof::{ShardKeys, ShardProof, Srs};
+use crate::quant::eval::Trace;
 use crate::shard::boundary::input_commitment;
 
 /// Everything needed to prove one shard.
@@ -52,7 +53,12 @@ type JobResult = Result<(ShardProof, ShardTiming)>;
 pub fn jobs(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<Vec<ShardJob>> {
     let q = &compiled.model;
     let trace = q.eval(&q.quantize_inputs(inputs)?)?;
-    Ok(compiled
+    Ok(jobs_from_trace(compiled, &trace, salt))
+}
+
+/// Shard jobs from an already evaluated inference.
+fn jobs_from_trace(compiled: &CompiledModel, trace: &Trace, salt: Fr) -> Vec<ShardJob> {
+    compiled
         .plan
         .shards
         .iter()
@@ -61,7 +67,7 @@ pub fn jobs(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<V
             inputs: s.inputs.iter().map(|v| trace.values[*v as usize]).collect(),
             salt: fr_to_hex(&salt),
         })
-        .collect())
+        .collect()
 }
 
 /// Proves one shard job with the keys under `dir`.
@@ -139,11 +145,11 @@ pub fn prove(
     parallel: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(InferenceProof, Vec<ShardTiming>)> {
-    let jobs = jobs(compiled, inputs, salt)?;
-    let proven = run_jobs(compiled, dir, srs, &jobs, parallel, progress)?;
     let q = &compiled.model;
     let inputs_q = q.quantize_inputs(inputs)?;
     let trace = q.eval(&inputs_q)?;
+    let jobs = jobs_from_trace(compiled, &trace, salt);
+    let proven = run_jobs(compiled, dir, srs, &jobs, parallel, progress)?;
     let outputs_q: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
     let (shards, timings): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
     let proof = InferenceProof {

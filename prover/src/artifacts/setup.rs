@@ -63,18 +63,12 @@ impl SetupInfo {
             progress(spec.index);
         }
         let info = Self { k: compiled.plan.k, srs: srs.origin.clone(), vk_sha256, keygen_s };
-        let path = keys_dir(dir).join("setup.json");
-        let json = serde_json::to_vec_pretty(&info)
-            .map_err(|e| ProverError::Json { path: path.clone(), reason: e.to_string() })?;
-        crate::proof::keys::write_atomic(&path, |w| std::io::Write::write_all(w, &json))?;
+        super::inference::write_json(&keys_dir(dir).join("setup.json"), &info)?;
         Ok(info)
     }
 
     /// Reads `keys/setup.json`.
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = keys_dir(dir).join("setup.json");
-        let bytes = fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| ProverError::Json { path, reason: e.to_string() })
+        super::inference::read_json(&keys_dir(dir).join("setup.json"))
     }
 }

@@ -121,7 +121,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
                 "{n_in} inputs need {rows} rows, more than the {budget} rows of k={k}; raise k"
             )));
         }
-        shards.push(spec(model, &items, &produced, &last, 0, 0, n_in, &outputs, rows));
+        shards.push(spec(&items, &produced, &last, 0, 0, n_in, &outputs, rows));
     }
     while a < n {
         let n_recv = if a == 0 { n_in } else { live[a] };
@@ -146,7 +146,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
             )));
         }
         rows += out_cost(b);
-        shards.push(spec(model, &items, &produced, &last, a, b, n_in, &outputs, rows));
+        shards.push(spec(&items, &produced, &last, a, b, n_in, &outputs, rows));
         a = b;
     }
     let count = shards.len();
@@ -165,7 +165,6 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
 
 #[allow(clippy::too_many_arguments)]
 fn spec(
-    model: &QModel,
     items: &[(usize, usize)],
     produced: &[usize],
     last: &[Option<usize>],
@@ -194,7 +193,6 @@ fn spec(
             _ => runs.push(Item { node: ni, outputs: j..j + 1 }),
         }
     }
-    let _ = model;
     ShardSpec { index: 0, is_last: false, inputs, items: runs, outputs: shard_outputs, rows }
 }
 
