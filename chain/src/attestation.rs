@@ -1,0 +1,104 @@
+//! An attestation: what `verifyAndStoreInference` takes, plus the model digest and output scale
+//! needed to register the model. Written by `zkattest aggregate`, read by `submit` and the
+//! relayer; also the fixture of contracts/test/RealProof.t.sol (same field names).
+
+use std::path::Path;
+
+use alloy::primitives::{Bytes, B256, I256};
+use alloy::sol_types::{sol_data, SolType};
+
+/// The Solidity type of `output`: `(int256[] values, uint8 scaleBits)`.
+type OutputAbi = (sol_data::Array<sol_data::Int<256>>, sol_data::Uint<8>);
+use serde::{Deserialize, Serialize};
+
+use crate::{ChainError, Result};
+
+/// One inference, ready for the registry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attestation {
+    /// The model digest the aggregated proof exposes (`ModelCommitment.vkHash`).
+    pub vk_hash: B256,
+    /// Scale exponent of the outputs (registered with the model).
+    pub output_scale_bits: u8,
+    /// Input commitment (big-endian field element).
+    pub input_commitment: B256,
+    /// `abi.encode(int256[] values, uint8 scaleBits)`.
+    pub output: Bytes,
+    /// Public instances (32-byte big-endian words) followed by the proof transcript.
+    pub proof: Bytes,
+}
+
+impl Attestation {
+    /// Reads an attestation file (JSON). Unknown fields are ignored so the forge fixture,
+    /// which adds the verifier's bytecode and layout, reads as one too.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })?;
+        serde_json::from_str(&text).map_err(|e| ChainError::Invalid {
+            what: "attestation file",
+            reason: format!("{}: {e}", path.display()),
+        })
+    }
+
+    /// Writes the attestation as pretty JSON.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| ChainError::Invalid {
+            what: "attestation",
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+    }
+
+    /// The output values and scale this attestation claims.
+    pub fn output_values(&self) -> Result<(Vec<i128>, u8)> {
+        decode_output(&self.output)
+    }
+}
+
+/// `abi.encode(int256[] values, uint8 scaleBits)`.
+pub fn encode_output(values: &[i64], scale_bits: u8) -> Bytes {
+    let values: Vec<I256> = values.iter().map(|v| I256::try_from(*v).unwrap_or_default()).collect();
+    OutputAbi::abi_encode_params(&(values, scale_bits)).into()
+}
+
+/// Inverse of [`encode_output`]; values beyond ±2^127 are rejected.
+pub fn decode_output(output: &[u8]) -> Result<(Vec<i128>, u8)> {
+    let (values, scale) = OutputAbi::abi_decode_params(output)
+        .map_err(|e| ChainError::Invalid { what: "output encoding", reason: e.to_string() })?;
+    let values = values
+        .into_iter()
+        .map(|v| {
+            i128::try_from(v).map_err(|_| ChainError::Invalid {
+                what: "output encoding",
+                reason: format!("value {v} does not fit 128 bits"),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((values, scale))
+}
+
+/// Dequantized values: `v / 2^scale`.
+pub fn dequantize(values: &[i128], scale_bits: u8) -> Vec<f64> {
+    let s = (scale_bits as f64).exp2();
+    values.iter().map(|v| *v as f64 / s).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_roundtrip_matches_solidity_layout() {
+        let enc = encode_output(&[5, -3], 8);
+        // head: offset 0x40, scale; tail: length, values (two's complement).
+        assert_eq!(enc.len(), 5 * 32);
+        assert_eq!(enc[31], 0x40);
+        assert_eq!(enc[63], 8);
+        assert_eq!(enc[95], 2);
+        assert_eq!(enc[127], 5);
+        assert_eq!(enc[128..159], [0xff; 31]);
+        assert_eq!(enc[159], 0xfd);
+        assert_eq!(decode_output(&enc).expect("decode"), (vec![5, -3], 8));
+        assert!(decode_output(&enc[..100]).is_err());
+    }
+}

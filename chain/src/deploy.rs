@@ -1,0 +1,160 @@
+//! Deploying the verifier and the registry, and registering models, from forge's artifacts.
+
+use std::path::Path;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::{SolCall, SolEvent, SolValue};
+use serde::{Deserialize, Serialize};
+
+use crate::bindings::IAttestationRegistry::{self, ModelCommitment};
+use crate::client::{call_tx, send};
+use crate::forge::{artifact_path, build, bytecode, runtime_size};
+use crate::{ChainError, Result};
+
+/// Solidity sources deployed here (built with forge when their artifacts are missing).
+pub const VERIFIER_SOURCE: &str = "contracts/src/generated/ZkAttestVerifier.sol";
+/// The registry's source.
+pub const REGISTRY_SOURCE: &str = "contracts/src/AttestationRegistry.sol";
+
+/// Registry constructor parameters.
+#[derive(Clone, Copy, Debug)]
+pub struct RegistryParams {
+    /// Gas given to the verifier's staticcall.
+    pub verifier_gas_limit: u64,
+    /// Accumulator limbs at the front of the public instances.
+    pub accumulator_limbs: u64,
+    /// Output slots of the aggregation circuit.
+    pub max_outputs: u64,
+}
+
+/// Addresses and costs of one deployment (what `zkattest deploy` writes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    pub chain_id: u64,
+    pub verifier: Address,
+    pub registry: Address,
+    pub verifier_deploy_gas: u64,
+    pub registry_deploy_gas: u64,
+    pub verifier_runtime_bytes: usize,
+}
+
+impl Deployment {
+    /// Reads a deployment file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })?;
+        serde_json::from_str(&text).map_err(|e| ChainError::Invalid {
+            what: "deployment file",
+            reason: format!("{}: {e}", path.display()),
+        })
+    }
+
+    /// Writes the deployment file.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ChainError::Invalid { what: "deployment", reason: e.to_string() })?;
+        std::fs::write(path, text).map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+    }
+}
+
+/// Artifacts of the verifier and the registry, built with forge if missing.
+fn artifacts(root: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    let verifier = artifact_path(root, "ZkAttestVerifier.sol", "ZkAttestVerifier");
+    let registry = artifact_path(root, "AttestationRegistry.sol", "AttestationRegistry");
+    if !verifier.is_file() || !registry.is_file() {
+        build(root, &[VERIFIER_SOURCE, REGISTRY_SOURCE])?;
+    }
+    Ok((verifier, registry))
+}
+
+async fn deploy_code(provider: &DynProvider, what: &str, code: Vec<u8>) -> Result<(Address, u64)> {
+    let tx = TransactionRequest::default().with_deploy_code(code);
+    let receipt = send(provider, what, tx).await?;
+    let address = receipt.contract_address.ok_or_else(|| ChainError::Reverted {
+        what: what.to_string(),
+        reason: "no contract address in the receipt".into(),
+    })?;
+    Ok((address, receipt.gas_used))
+}
+
+/// Deploys the universal verifier and a registry that uses it.
+pub async fn deploy(provider: &DynProvider, root: &Path, params: RegistryParams) -> Result<Deployment> {
+    let (verifier_artifact, registry_artifact) = artifacts(root)?;
+    let verifier_runtime_bytes = runtime_size(&verifier_artifact)?;
+    let (verifier, verifier_deploy_gas) =
+        deploy_code(provider, "verifier deployment", bytecode(&verifier_artifact)?).await?;
+    let mut code = bytecode(&registry_artifact)?;
+    code.extend(
+        (
+            verifier,
+            U256::from(params.verifier_gas_limit),
+            U256::from(params.accumulator_limbs),
+            U256::from(params.max_outputs),
+        )
+            .abi_encode_params(),
+    );
+    let (registry, registry_deploy_gas) = deploy_code(provider, "registry deployment", code).await?;
+    let chain_id = provider.get_chain_id().await.map_err(|e| ChainError::rpc("chain id", e))?;
+    Ok(Deployment {
+        chain_id,
+        verifier,
+        registry,
+        verifier_deploy_gas,
+        registry_deploy_gas,
+        verifier_runtime_bytes,
+    })
+}
+
+/// What to register.
+#[derive(Clone, Debug)]
+pub struct ModelRegistration {
+    /// Model digest from the aggregated proof.
+    pub vk_hash: B256,
+    /// Output scale exponent.
+    pub output_scale_bits: u8,
+    /// Digest of the weights and architecture (descriptive).
+    pub model_hash: B256,
+    /// Digest of the circuit (descriptive).
+    pub circuit_hash: B256,
+    /// Off-chain metadata.
+    pub uri: String,
+}
+
+/// Registers a model; returns its id and the gas used.
+pub async fn register(
+    provider: &DynProvider,
+    registry: Address,
+    model: &ModelRegistration,
+) -> Result<(U256, u64)> {
+    let reg = IAttestationRegistry::new(registry, provider);
+    let proof_system_id = reg
+        .PROOF_SYSTEM_ID()
+        .call()
+        .await
+        .map_err(|e| ChainError::rpc(format!("registry at {registry}"), e))?;
+    let call = IAttestationRegistry::registerModelWithOutputScaleCall {
+        commitment: ModelCommitment {
+            modelHash: model.model_hash,
+            circuitHash: model.circuit_hash,
+            vkHash: model.vk_hash,
+            proofSystemId: proof_system_id,
+            uri: model.uri.clone(),
+        },
+        outputScaleBits: model.output_scale_bits,
+    };
+    let receipt = send(provider, "model registration", call_tx(registry, call.abi_encode().into())).await?;
+    let id = receipt
+        .inner
+        .logs()
+        .iter()
+        .find_map(|l| IAttestationRegistry::ModelRegistered::decode_log(&l.inner).ok())
+        .map(|e| e.modelId)
+        .ok_or_else(|| ChainError::Reverted {
+            what: "model registration".into(),
+            reason: "no ModelRegistered event".into(),
+        })?;
+    Ok((id, receipt.gas_used))
+}

@@ -1,0 +1,118 @@
+//! Submitting attestations directly and reading attested outputs back, as a dApp does.
+
+use alloy::primitives::{Address, TxHash, B256, U256};
+use alloy::providers::DynProvider;
+use alloy::sol_types::SolCall;
+use serde::{Deserialize, Serialize};
+
+use crate::attestation::decode_output;
+use crate::bindings::IAttestationRegistry;
+use crate::client::{call_tx, send};
+use crate::{Attestation, ChainError, Result};
+
+/// The calldata of `verifyAndStoreInference` for an attestation under `model_id`.
+pub fn verify_and_store_calldata(model_id: U256, a: &Attestation) -> Vec<u8> {
+    IAttestationRegistry::verifyAndStoreInferenceCall {
+        modelId: model_id,
+        inputCommitment: a.input_commitment,
+        output: a.output.clone(),
+        proof: a.proof.clone(),
+    }
+    .abi_encode()
+}
+
+/// A stored attestation, landed by a transaction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Submitted {
+    pub tx_hash: TxHash,
+    pub block_number: u64,
+    pub gas_used: u64,
+    pub inference_id: B256,
+}
+
+/// The inference id the registry derives for an attestation.
+pub async fn inference_id(
+    provider: &DynProvider,
+    registry: Address,
+    model_id: U256,
+    a: &Attestation,
+) -> Result<B256> {
+    IAttestationRegistry::new(registry, provider)
+        .computeInferenceId(model_id, a.input_commitment, a.output.clone())
+        .call()
+        .await
+        .map_err(|e| ChainError::rpc(format!("registry at {registry}"), e))
+}
+
+/// Sends `verifyAndStoreInference` from the provider's signer and waits for the receipt.
+pub async fn submit(
+    provider: &DynProvider,
+    registry: Address,
+    model_id: U256,
+    a: &Attestation,
+) -> Result<Submitted> {
+    let data = verify_and_store_calldata(model_id, a);
+    let receipt = send(provider, "verifyAndStoreInference", call_tx(registry, data.into())).await?;
+    Ok(Submitted {
+        tx_hash: receipt.transaction_hash,
+        block_number: receipt.block_number.unwrap_or_default(),
+        gas_used: receipt.gas_used,
+        inference_id: inference_id(provider, registry, model_id, a).await?,
+    })
+}
+
+/// An attested output as stored on chain.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttestedRecord {
+    pub inference_id: B256,
+    pub model_id: U256,
+    pub input_commitment: B256,
+    pub values: Vec<i128>,
+    pub scale_bits: u8,
+    pub submitter: Address,
+    pub block_number: u64,
+    pub timestamp: u64,
+}
+
+/// The record stored under `inference_id`, if any.
+pub async fn by_inference_id(
+    provider: &DynProvider,
+    registry: Address,
+    inference_id: B256,
+) -> Result<Option<AttestedRecord>> {
+    let reg = IAttestationRegistry::new(registry, provider);
+    let what = || format!("registry at {registry}");
+    if !reg.hasInference(inference_id).call().await.map_err(|e| ChainError::rpc(what(), e))? {
+        return Ok(None);
+    }
+    let r = reg.getInferenceRecord(inference_id).call().await.map_err(|e| ChainError::rpc(what(), e))?;
+    let (values, scale_bits) = decode_output(&r.output)?;
+    Ok(Some(AttestedRecord {
+        inference_id,
+        model_id: r.modelId,
+        input_commitment: r.inputCommitment,
+        values,
+        scale_bits,
+        submitter: r.submitter,
+        block_number: r.blockNumber.saturating_to(),
+        timestamp: r.timestamp.saturating_to(),
+    }))
+}
+
+/// The latest record for `(model_id, input_commitment)`, if any.
+pub async fn latest(
+    provider: &DynProvider,
+    registry: Address,
+    model_id: U256,
+    input_commitment: B256,
+) -> Result<Option<AttestedRecord>> {
+    let id = IAttestationRegistry::new(registry, provider)
+        .latestInference(model_id, input_commitment)
+        .call()
+        .await
+        .map_err(|e| ChainError::rpc(format!("registry at {registry}"), e))?;
+    if id == B256::ZERO {
+        return Ok(None);
+    }
+    by_inference_id(provider, registry, id).await
+}
