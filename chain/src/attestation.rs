@@ -42,11 +42,10 @@ impl Attestation {
 
     /// Writes the attestation as pretty JSON.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| ChainError::Invalid {
-            what: "attestation",
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| ChainError::Invalid { what: "attestation", reason: e.to_string() })?;
+        std::fs::write(path, text)
+            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
     }
 
     /// The output values and scale this attestation claims.

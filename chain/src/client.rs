@@ -14,10 +14,8 @@ pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<DynProvider>
     let parsed = url
         .parse()
         .map_err(|e| ChainError::Invalid { what: "RPC URL", reason: format!("{url}: {e}") })?;
-    let provider = ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(parsed)
-        .erased();
+    let provider =
+        ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(parsed).erased();
     provider
         .get_chain_id()
         .await

@@ -56,7 +56,8 @@ impl Deployment {
     pub fn write(&self, path: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| ChainError::Invalid { what: "deployment", reason: e.to_string() })?;
-        std::fs::write(path, text).map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+        std::fs::write(path, text)
+            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
     }
 }
 
@@ -81,7 +82,11 @@ async fn deploy_code(provider: &DynProvider, what: &str, code: Vec<u8>) -> Resul
 }
 
 /// Deploys the universal verifier and a registry that uses it.
-pub async fn deploy(provider: &DynProvider, root: &Path, params: RegistryParams) -> Result<Deployment> {
+pub async fn deploy(
+    provider: &DynProvider,
+    root: &Path,
+    params: RegistryParams,
+) -> Result<Deployment> {
     let (verifier_artifact, registry_artifact) = artifacts(root)?;
     let verifier_runtime_bytes = runtime_size(&verifier_artifact)?;
     let (verifier, verifier_deploy_gas) =
@@ -96,7 +101,8 @@ pub async fn deploy(provider: &DynProvider, root: &Path, params: RegistryParams)
         )
             .abi_encode_params(),
     );
-    let (registry, registry_deploy_gas) = deploy_code(provider, "registry deployment", code).await?;
+    let (registry, registry_deploy_gas) =
+        deploy_code(provider, "registry deployment", code).await?;
     let chain_id = provider.get_chain_id().await.map_err(|e| ChainError::rpc("chain id", e))?;
     Ok(Deployment {
         chain_id,
@@ -145,7 +151,8 @@ pub async fn register(
         },
         outputScaleBits: model.output_scale_bits,
     };
-    let receipt = send(provider, "model registration", call_tx(registry, call.abi_encode().into())).await?;
+    let receipt =
+        send(provider, "model registration", call_tx(registry, call.abi_encode().into())).await?;
     let id = receipt
         .inner
         .logs()

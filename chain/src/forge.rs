@@ -77,6 +77,7 @@ pub fn method_identifiers(artifact: &Path) -> Result<Vec<(String, String)>> {
     let text = std::fs::read_to_string(artifact)
         .map_err(|e| ChainError::Io { path: artifact.to_path_buf(), source: e })?;
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let ids = json["methodIdentifiers"].as_object().ok_or_else(|| bad("no methodIdentifiers".into()))?;
+    let ids =
+        json["methodIdentifiers"].as_object().ok_or_else(|| bad("no methodIdentifiers".into()))?;
     Ok(ids.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
 }

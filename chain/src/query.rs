@@ -85,7 +85,11 @@ pub async fn by_inference_id(
     if !reg.hasInference(inference_id).call().await.map_err(|e| ChainError::rpc(what(), e))? {
         return Ok(None);
     }
-    let r = reg.getInferenceRecord(inference_id).call().await.map_err(|e| ChainError::rpc(what(), e))?;
+    let r = reg
+        .getInferenceRecord(inference_id)
+        .call()
+        .await
+        .map_err(|e| ChainError::rpc(what(), e))?;
     let (values, scale_bits) = decode_output(&r.output)?;
     Ok(Some(AttestedRecord {
         inference_id,

@@ -30,9 +30,11 @@ fn fixture() -> (Attestation, RegistryParams) {
     (a, params)
 }
 
-async fn chain() -> (alloy::node_bindings::AnvilInstance, DynProvider, Deployment, Attestation, U256) {
+async fn chain() -> (alloy::node_bindings::AnvilInstance, DynProvider, Deployment, Attestation, U256)
+{
     let anvil = spawn(&root(), &AnvilOptions::default()).expect("anvil");
-    let provider = connect(&anvil.endpoint(), dev_signer(&anvil, 0).expect("key")).await.expect("connect");
+    let provider =
+        connect(&anvil.endpoint(), dev_signer(&anvil, 0).expect("key")).await.expect("connect");
     let (a, params) = fixture();
     let d = deploy(&provider, &root(), params).await.expect("deploy");
     let reg = ModelRegistration {
@@ -50,15 +52,20 @@ async fn chain() -> (alloy::node_bindings::AnvilInstance, DynProvider, Deploymen
 async fn real_proof_is_stored_and_read_back_by_id_and_by_input() {
     let (_anvil, p, d, a, model_id) = chain().await;
     let s = submit(&p, d.registry, model_id, &a).await.expect("submit");
-    let rec = by_inference_id(&p, d.registry, s.inference_id).await.expect("query").expect("stored");
+    let rec =
+        by_inference_id(&p, d.registry, s.inference_id).await.expect("query").expect("stored");
     let (values, scale) = a.output_values().expect("output");
     assert_eq!((rec.values.clone(), rec.scale_bits), (values, scale));
     assert_eq!(rec.model_id, model_id);
     assert_eq!(rec.input_commitment, a.input_commitment);
     assert_eq!(rec.block_number, s.block_number);
-    let again = latest(&p, d.registry, model_id, a.input_commitment).await.expect("latest").expect("some");
+    let again =
+        latest(&p, d.registry, model_id, a.input_commitment).await.expect("latest").expect("some");
     assert_eq!(again, rec);
-    assert!(latest(&p, d.registry, model_id, B256::repeat_byte(9)).await.expect("latest").is_none());
+    assert!(latest(&p, d.registry, model_id, B256::repeat_byte(9))
+        .await
+        .expect("latest")
+        .is_none());
     assert!(by_inference_id(&p, d.registry, B256::repeat_byte(9)).await.expect("query").is_none());
 }
 
@@ -71,7 +78,9 @@ async fn tampered_proof_and_wrong_output_are_rejected_with_the_registry_error() 
     proof[last] ^= 1;
     bad.proof = proof.into();
     match submit(&p, d.registry, model_id, &bad).await {
-        Err(ChainError::Reverted { reason, .. }) => assert!(reason.contains("InvalidProof"), "{reason}"),
+        Err(ChainError::Reverted { reason, .. }) => {
+            assert!(reason.contains("InvalidProof"), "{reason}")
+        }
         other => panic!("tampered proof accepted or odd error: {other:?}"),
     }
     let (mut values, scale) = a.output_values().expect("output");
@@ -82,7 +91,9 @@ async fn tampered_proof_and_wrong_output_are_rejected_with_the_registry_error() 
         scale,
     );
     match submit(&p, d.registry, model_id, &wrong).await {
-        Err(ChainError::Reverted { reason, .. }) => assert!(reason.contains("OutputMismatch"), "{reason}"),
+        Err(ChainError::Reverted { reason, .. }) => {
+            assert!(reason.contains("OutputMismatch"), "{reason}")
+        }
         other => panic!("wrong output accepted or odd error: {other:?}"),
     }
     // A model registered with another digest cannot take this proof.
@@ -95,7 +106,9 @@ async fn tampered_proof_and_wrong_output_are_rejected_with_the_registry_error() 
     };
     let (other_id, _) = register(&p, d.registry, &other).await.expect("register");
     match submit(&p, d.registry, other_id, &a).await {
-        Err(ChainError::Reverted { reason, .. }) => assert!(reason.contains("ModelMismatch"), "{reason}"),
+        Err(ChainError::Reverted { reason, .. }) => {
+            assert!(reason.contains("ModelMismatch"), "{reason}")
+        }
         other => panic!("proof accepted for another model or odd error: {other:?}"),
     }
 }
@@ -127,7 +140,8 @@ async fn no_chain_is_a_clear_error() {
 fn bindings_match_the_compiled_registry() {
     let artifact = artifact_path(&root(), "AttestationRegistry.sol", "AttestationRegistry");
     if !artifact.is_file() {
-        zkattest_chain::forge::build(&root(), &[zkattest_chain::deploy::REGISTRY_SOURCE]).expect("forge build");
+        zkattest_chain::forge::build(&root(), &[zkattest_chain::deploy::REGISTRY_SOURCE])
+            .expect("forge build");
     }
     let compiled = method_identifiers(&artifact).expect("method identifiers");
     use zkattest_chain::bindings::IAttestationRegistry::IAttestationRegistryCalls as Calls;

@@ -14,7 +14,6 @@ use serde_json::json;
 use crate::job::AttestationRequest;
 use crate::metrics::Metrics;
 use crate::store::Store;
-use crate::RelayerError;
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -79,8 +78,10 @@ async fn create(State(s): State<AppState>, headers: HeaderMap, body: Bytes) -> R
         s.metrics.accepted.inc();
     }
     match s.store.view(id).await {
-        Ok(Some(v)) => (StatusCode::ACCEPTED, Json(json!({ "id": id, "status": v.status, "duplicate": !new })))
-            .into_response(),
+        Ok(Some(v)) => {
+            (StatusCode::ACCEPTED, Json(json!({ "id": id, "status": v.status, "duplicate": !new })))
+                .into_response()
+        }
         Ok(None) => error(StatusCode::INTERNAL_SERVER_ERROR, "job vanished after insert"),
         Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
@@ -100,10 +101,11 @@ async fn status(State(s): State<AppState>, Path(id): Path<String>) -> Response {
 async fn health(State(s): State<AppState>) -> Response {
     match s.store.ping().await {
         Ok(()) => Json(json!({ "status": "ok" })).into_response(),
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, RelayerError::from(e).to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
 }
 
 async fn metrics(State(s): State<AppState>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&s.store).await).into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&s.store).await)
+        .into_response()
 }

@@ -32,19 +32,19 @@ impl SignerSource {
     pub fn load(&self) -> Result<PrivateKeySigner> {
         match self {
             SignerSource::Env { var } => {
-                let key = std::env::var(var)
-                    .map_err(|_| RelayerError::Signer(format!("environment variable {var} is not set")))?;
-                key.trim()
-                    .parse::<PrivateKeySigner>()
-                    .map_err(|_| RelayerError::Signer(format!("{var} does not hold a valid hex private key")))
+                let key = std::env::var(var).map_err(|_| {
+                    RelayerError::Signer(format!("environment variable {var} is not set"))
+                })?;
+                key.trim().parse::<PrivateKeySigner>().map_err(|_| {
+                    RelayerError::Signer(format!("{var} does not hold a valid hex private key"))
+                })
             }
             SignerSource::Keystore { path, password_var } => {
                 let password = std::env::var(password_var).map_err(|_| {
                     RelayerError::Signer(format!("environment variable {password_var} is not set"))
                 })?;
-                PrivateKeySigner::decrypt_keystore(path, password).map_err(|e| {
-                    RelayerError::Signer(format!("keystore {}: {e}", path.display()))
-                })
+                PrivateKeySigner::decrypt_keystore(path, password)
+                    .map_err(|e| RelayerError::Signer(format!("keystore {}: {e}", path.display())))
             }
         }
     }
@@ -112,7 +112,8 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .map_err(|e| RelayerError::Io { path: p.to_path_buf(), source: e })?;
-                toml::from_str(&text).map_err(|e| RelayerError::Config(format!("{}: {e}", p.display())))?
+                toml::from_str(&text)
+                    .map_err(|e| RelayerError::Config(format!("{}: {e}", p.display())))?
             }
             None => Config::default(),
         };
@@ -131,8 +132,9 @@ impl Config {
             self.rpc_url = v;
         }
         if let Some(v) = get(&format!("{p}REGISTRY")) {
-            self.registry =
-                Some(v.parse().map_err(|_| RelayerError::Config(format!("{p}REGISTRY={v:?} is not an address")))?);
+            self.registry = Some(v.parse().map_err(|_| {
+                RelayerError::Config(format!("{p}REGISTRY={v:?} is not an address"))
+            })?);
         }
         if let Some(v) = get(&format!("{p}DATABASE_URL")) {
             self.database_url = v;
@@ -162,7 +164,8 @@ impl Config {
     pub fn check(&self) -> Result<()> {
         if self.registry.is_none() {
             return Err(RelayerError::Config(
-                "no registry address (set `registry` in the file or ZKATTEST_RELAYER_REGISTRY)".into(),
+                "no registry address (set `registry` in the file or ZKATTEST_RELAYER_REGISTRY)"
+                    .into(),
             ));
         }
         if self.bump_percent < 10 {
@@ -176,7 +179,8 @@ impl Config {
                 "confirmations, poll_interval_ms and max_in_flight must be at least 1".into(),
             ));
         }
-        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres")) {
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
             return Err(RelayerError::Config(format!(
                 "database_url {:?}: expected sqlite://... or postgres://...",
                 self.database_url
@@ -199,8 +203,14 @@ impl Config {
     pub fn auth_token(&self) -> Result<String> {
         match std::env::var(&self.auth_token_var) {
             Ok(t) if t.len() >= 16 => Ok(t),
-            Ok(_) => Err(RelayerError::Config(format!("{} must hold at least 16 characters", self.auth_token_var))),
-            Err(_) => Err(RelayerError::Config(format!("environment variable {} is not set", self.auth_token_var))),
+            Ok(_) => Err(RelayerError::Config(format!(
+                "{} must hold at least 16 characters",
+                self.auth_token_var
+            ))),
+            Err(_) => Err(RelayerError::Config(format!(
+                "environment variable {} is not set",
+                self.auth_token_var
+            ))),
         }
     }
 }
@@ -228,11 +238,14 @@ mod tests {
             c.signer,
             SignerSource::Keystore { path: "/keys/relayer.json".into(), password_var: "PW".into() }
         );
-        c.apply_env(|k| (k == "ZKATTEST_RELAYER_CONFIRMATIONS").then(|| "5".to_string())).expect("env");
+        c.apply_env(|k| (k == "ZKATTEST_RELAYER_CONFIRMATIONS").then(|| "5".to_string()))
+            .expect("env");
         assert_eq!(c.confirmations, 5);
         assert_eq!(c.rpc_url, "http://node:8545");
         c.check().expect("valid");
-        assert!(c.apply_env(|k| (k == "ZKATTEST_RELAYER_BUMP_PERCENT").then(|| "x".into())).is_err());
+        assert!(c
+            .apply_env(|k| (k == "ZKATTEST_RELAYER_BUMP_PERCENT").then(|| "x".into()))
+            .is_err());
     }
 
     #[test]

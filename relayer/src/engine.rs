@@ -70,9 +70,23 @@ impl Engine {
         cfg: Config,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
-        let from = alloy::network::NetworkWallet::<alloy::network::Ethereum>::default_signer_address(&wallet);
-        let chain_id = provider.get_chain_id().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
-        Ok(Self { store, provider, wallet, from, registry: cfg.registry()?, chain_id, cfg, metrics, next_nonce: None })
+        let from =
+            alloy::network::NetworkWallet::<alloy::network::Ethereum>::default_signer_address(
+                &wallet,
+            );
+        let chain_id =
+            provider.get_chain_id().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
+        Ok(Self {
+            store,
+            provider,
+            wallet,
+            from,
+            registry: cfg.registry()?,
+            chain_id,
+            cfg,
+            metrics,
+            next_nonce: None,
+        })
     }
 
     /// The signer's address.
@@ -105,13 +119,17 @@ impl Engine {
     pub async fn tick(&mut self) -> Result<()> {
         let submitted = self.store.submitted().await?;
         let in_flight = submitted.len();
-        let head = self.provider.get_block_number().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
-        let outcomes: Vec<Result<Tracked>> =
-            stream::iter(submitted).map(|job| self.track(job, head)).buffered(RPC_CONCURRENCY).collect().await;
+        let head =
+            self.provider.get_block_number().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
+        let outcomes: Vec<Result<Tracked>> = stream::iter(submitted)
+            .map(|job| self.track(job, head))
+            .buffered(RPC_CONCURRENCY)
+            .collect()
+            .await;
         for o in outcomes {
             match o? {
                 Tracked::Pending | Tracked::Done => {}
-                Tracked::Bump(job, last) => self.bump(&job, &last).await?,
+                Tracked::Bump(b) => self.bump(&b.0, &b.1).await?,
                 Tracked::NonceLost(job) => {
                     self.store.requeue(job, "nonce taken by another transaction; requeued").await?;
                     self.next_nonce = None;
@@ -162,7 +180,11 @@ impl Engine {
             .buffered(RPC_CONCURRENCY)
             .collect()
             .await;
-        let fees = self.provider.estimate_eip1559_fees().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(|e| RelayerError::Rpc(e.to_string()))?;
         for (job, sim) in sims {
             let gas = match sim {
                 Ok(g) => g,
@@ -212,8 +234,10 @@ impl Engine {
             .with_gas_limit(gas_limit)
             .with_max_fee_per_gas(max_fee)
             .with_max_priority_fee_per_gas(priority);
-        let env: TxEnvelope =
-            req.build(&self.wallet).await.map_err(|e| RelayerError::Signer(format!("signing failed: {e}")))?;
+        let env: TxEnvelope = req
+            .build(&self.wallet)
+            .await
+            .map_err(|e| RelayerError::Signer(format!("signing failed: {e}")))?;
         Ok(StoredTx {
             hash: *env.tx_hash(),
             job_id: job.id,
@@ -231,7 +255,11 @@ impl Engine {
         if let Err(e) = self.provider.send_raw_transaction(&tx.raw).await {
             if !says(&e, "already known") {
                 self.metrics.rpc_errors.inc();
-                tracing::warn!("broadcast of {} (nonce {}) failed, will retry: {e}", tx.hash, tx.nonce);
+                tracing::warn!(
+                    "broadcast of {} (nonce {}) failed, will retry: {e}",
+                    tx.hash,
+                    tx.nonce
+                );
             }
         }
     }
@@ -248,7 +276,9 @@ impl Engine {
             let block = r.block_number.unwrap_or(head);
             if !r.status() {
                 let reason = self.replay_reason(&job, block).await;
-                self.store.fail(job.id, &format!("reverted on chain in {}: {reason}", tx.hash)).await?;
+                self.store
+                    .fail(job.id, &format!("reverted on chain in {}: {reason}", tx.hash))
+                    .await?;
                 self.metrics.failures.inc();
                 return Ok(Tracked::Done);
             }
@@ -259,7 +289,9 @@ impl Engine {
                 self.store.confirm(job.id, job.job.inference_id()).await?;
                 self.metrics.confirmations.inc();
                 self.metrics.gas_used.observe(r.gas_used as f64);
-                self.metrics.confirm_latency.observe((now_ms() - job.created_ms).max(0) as f64 / 1e3);
+                self.metrics
+                    .confirm_latency
+                    .observe((now_ms() - job.created_ms).max(0) as f64 / 1e3);
                 return Ok(Tracked::Done);
             }
             return Ok(Tracked::Pending);
@@ -275,7 +307,7 @@ impl Engine {
             return Ok(Tracked::NonceLost(job.id));
         };
         if now_ms() - last.sent_ms >= self.cfg.bump_after_ms as i64 {
-            return Ok(Tracked::Bump(job, last));
+            return Ok(Tracked::Bump(Box::new((job, last))));
         }
         let known = self
             .provider
@@ -315,7 +347,11 @@ impl Engine {
     }
 
     async fn bump(&self, job: &StoredJob, last: &StoredTx) -> Result<()> {
-        let fees = self.provider.estimate_eip1559_fees().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .map_err(|e| RelayerError::Rpc(e.to_string()))?;
         let pct = self.cfg.bump_percent as u128;
         let cap = self.cfg.max_fee_per_gas_cap;
         let bumped = |old: u128| old + (old * pct).div_ceil(100).max(1);
@@ -328,7 +364,13 @@ impl Engine {
         let tx = self.sign(job, last.nonce, last.gas_limit, max_fee, priority).await?;
         self.store.record_tx(&tx).await?;
         self.metrics.bumps.inc();
-        tracing::info!("job {}: replaced {} with {} (max fee {} -> {max_fee})", job.id, last.hash, tx.hash, last.max_fee);
+        tracing::info!(
+            "job {}: replaced {} with {} (max fee {} -> {max_fee})",
+            job.id,
+            last.hash,
+            tx.hash,
+            last.max_fee
+        );
         self.broadcast(&tx).await;
         Ok(())
     }
@@ -336,7 +378,9 @@ impl Engine {
     /// Why a mined transaction reverted: the call replayed on the parent block.
     async fn replay_reason(&self, job: &StoredJob, block: u64) -> String {
         match self.provider.call(self.call(job)).block(block.saturating_sub(1).into()).await {
-            Ok(_) => "reverted (the call succeeds on the parent block; state changed in between)".into(),
+            Ok(_) => {
+                "reverted (the call succeeds on the parent block; state changed in between)".into()
+            }
             Err(e) => match classify(&e) {
                 Failure::Rejected(r) | Failure::Transient(r) => r,
             },
@@ -348,6 +392,6 @@ impl Engine {
 enum Tracked {
     Pending,
     Done,
-    Bump(StoredJob, StoredTx),
+    Bump(Box<(StoredJob, StoredTx)>),
     NonceLost(B256),
 }

@@ -41,7 +41,8 @@ impl Status {
     }
 
     /// All statuses (for metrics).
-    pub const ALL: [Status; 4] = [Status::Queued, Status::Submitted, Status::Confirmed, Status::Failed];
+    pub const ALL: [Status; 4] =
+        [Status::Queued, Status::Submitted, Status::Confirmed, Status::Failed];
 }
 
 /// The body of `POST /v1/attestations`.
@@ -78,14 +79,17 @@ impl AttestationRequest {
     /// Checks every field; the error says which one is wrong and why.
     pub fn validate(&self, max_outputs: usize) -> Result<NewJob> {
         let model_id = match &self.model_id {
-            serde_json::Value::Number(n) => n
-                .as_u64()
-                .map(U256::from)
-                .ok_or_else(|| RelayerError::BadRequest("model_id: not a non-negative integer".into()))?,
-            serde_json::Value::String(s) => s
-                .parse::<U256>()
-                .map_err(|e| RelayerError::BadRequest(format!("model_id: {e}")))?,
-            _ => return Err(RelayerError::BadRequest("model_id: expected a string or a number".into())),
+            serde_json::Value::Number(n) => n.as_u64().map(U256::from).ok_or_else(|| {
+                RelayerError::BadRequest("model_id: not a non-negative integer".into())
+            })?,
+            serde_json::Value::String(s) => {
+                s.parse::<U256>().map_err(|e| RelayerError::BadRequest(format!("model_id: {e}")))?
+            }
+            _ => {
+                return Err(RelayerError::BadRequest(
+                    "model_id: expected a string or a number".into(),
+                ))
+            }
         };
         if model_id.is_zero() {
             return Err(RelayerError::BadRequest("model_id: 0 is never a registered model".into()));
@@ -98,7 +102,8 @@ impl AttestationRequest {
             )));
         }
         let output = hex_field("output", &self.output)?;
-        let (values, _) = decode_output(&output).map_err(|e| RelayerError::BadRequest(format!("output: {e}")))?;
+        let (values, _) =
+            decode_output(&output).map_err(|e| RelayerError::BadRequest(format!("output: {e}")))?;
         if values.len() > max_outputs {
             return Err(RelayerError::BadRequest(format!(
                 "output: {} values, at most {max_outputs}",
@@ -194,7 +199,8 @@ mod tests {
 
     #[test]
     fn each_bad_field_is_named() {
-        let cases: Vec<(Box<dyn Fn(&mut AttestationRequest)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut AttestationRequest)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (Box::new(|r| r.model_id = serde_json::json!("x")), "model_id"),
             (Box::new(|r| r.model_id = serde_json::json!(0)), "model_id"),
             (Box::new(|r| r.model_id = serde_json::json!(-1)), "model_id"),

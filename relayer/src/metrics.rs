@@ -31,8 +31,11 @@ impl Default for Metrics {
     fn default() -> Self {
         let r = Registry::new();
         let gas_used = Histogram::with_opts(
-            HistogramOpts::new("zkattest_relayer_gas_used", "Gas used by confirmed attestation transactions")
-                .buckets(vec![300e3, 400e3, 500e3, 600e3, 700e3, 800e3, 1e6, 2e6]),
+            HistogramOpts::new(
+                "zkattest_relayer_gas_used",
+                "Gas used by confirmed attestation transactions",
+            )
+            .buckets(vec![300e3, 400e3, 500e3, 600e3, 700e3, 800e3, 1e6, 2e6]),
         )
         .expect("static metric definition");
         let confirm_latency = Histogram::with_opts(
@@ -43,16 +46,37 @@ impl Default for Metrics {
             .buckets(vec![0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0]),
         )
         .expect("static metric definition");
-        let jobs = IntGaugeVec::new(Opts::new("zkattest_relayer_jobs", "Jobs per status"), &["status"])
-            .expect("static metric definition");
-        for m in [Box::new(gas_used.clone()) as Box<dyn prometheus::core::Collector>, Box::new(confirm_latency.clone()), Box::new(jobs.clone())] {
+        let jobs =
+            IntGaugeVec::new(Opts::new("zkattest_relayer_jobs", "Jobs per status"), &["status"])
+                .expect("static metric definition");
+        for m in [
+            Box::new(gas_used.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(confirm_latency.clone()),
+            Box::new(jobs.clone()),
+        ] {
             r.register(m).expect("unique metric name");
         }
         Self {
-            accepted: counter(&r, "zkattest_relayer_accepted_total", "Attestations accepted (new jobs)"),
-            submissions: counter(&r, "zkattest_relayer_submissions_total", "Transactions broadcast (first sends)"),
-            bumps: counter(&r, "zkattest_relayer_fee_bumps_total", "Replacement transactions with bumped fees"),
-            rebroadcasts: counter(&r, "zkattest_relayer_rebroadcasts_total", "Transactions the node had lost, sent again"),
+            accepted: counter(
+                &r,
+                "zkattest_relayer_accepted_total",
+                "Attestations accepted (new jobs)",
+            ),
+            submissions: counter(
+                &r,
+                "zkattest_relayer_submissions_total",
+                "Transactions broadcast (first sends)",
+            ),
+            bumps: counter(
+                &r,
+                "zkattest_relayer_fee_bumps_total",
+                "Replacement transactions with bumped fees",
+            ),
+            rebroadcasts: counter(
+                &r,
+                "zkattest_relayer_rebroadcasts_total",
+                "Transactions the node had lost, sent again",
+            ),
             confirmations: counter(&r, "zkattest_relayer_confirmations_total", "Jobs confirmed"),
             failures: counter(&r, "zkattest_relayer_failures_total", "Jobs failed"),
             reorgs: counter(&r, "zkattest_relayer_reorgs_total", "Inclusions that disappeared"),

@@ -37,16 +37,25 @@ impl Service {
             .rpc_url
             .parse()
             .map_err(|e| RelayerError::Config(format!("rpc_url {:?}: {e}", cfg.rpc_url)))?;
-        let provider = ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
+        let provider =
+            ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
         let metrics = Arc::new(Metrics::default());
-        let engine = Engine::new(store.clone(), provider, EthereumWallet::from(signer), cfg.clone(), metrics.clone())
-            .await
-            .map_err(|e| RelayerError::Rpc(format!("no chain at {}: {e}", cfg.rpc_url)))?;
+        let engine = Engine::new(
+            store.clone(),
+            provider,
+            EthereumWallet::from(signer),
+            cfg.clone(),
+            metrics.clone(),
+        )
+        .await
+        .map_err(|e| RelayerError::Rpc(format!("no chain at {}: {e}", cfg.rpc_url)))?;
         let signer = engine.from();
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
             .map_err(|e| RelayerError::Io { path: cfg.listen.clone().into(), source: e })?;
-        let addr = listener.local_addr().map_err(|e| RelayerError::Io { path: cfg.listen.clone().into(), source: e })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| RelayerError::Io { path: cfg.listen.clone().into(), source: e })?;
         let (shutdown, rx) = watch::channel(false);
         let engine = tokio::spawn(engine.run(rx.clone()));
         let app = router(

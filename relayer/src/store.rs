@@ -131,10 +131,15 @@ impl Store {
     fn job_of(row: &sqlx::any::AnyRow) -> Result<StoredJob> {
         let bad = |e: String| RelayerError::Migration(format!("stored job: {e}"));
         let job = NewJob {
-            model_id: U256::from_str(&row.try_get::<String, _>("model_id")?).map_err(|e| bad(e.to_string()))?,
+            model_id: U256::from_str(&row.try_get::<String, _>("model_id")?)
+                .map_err(|e| bad(e.to_string()))?,
             input_commitment: b256(&row.try_get::<String, _>("input_commitment")?)?,
-            output: hex::decode(row.try_get::<String, _>("output")?).map_err(|e| bad(e.to_string()))?.into(),
-            proof: hex::decode(row.try_get::<String, _>("proof")?).map_err(|e| bad(e.to_string()))?.into(),
+            output: hex::decode(row.try_get::<String, _>("output")?)
+                .map_err(|e| bad(e.to_string()))?
+                .into(),
+            proof: hex::decode(row.try_get::<String, _>("proof")?)
+                .map_err(|e| bad(e.to_string()))?
+                .into(),
         };
         Ok(StoredJob {
             id: b256(&row.try_get::<String, _>("id")?)?,
@@ -161,9 +166,11 @@ impl Store {
 
     /// Jobs with a transaction in flight.
     pub async fn submitted(&self) -> Result<Vec<StoredJob>> {
-        let rows = sqlx::query("SELECT * FROM relayer_jobs WHERE status = 'submitted' ORDER BY created_ms, id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT * FROM relayer_jobs WHERE status = 'submitted' ORDER BY created_ms, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(Self::job_of).collect()
     }
 
@@ -198,12 +205,14 @@ impl Store {
 
     /// Fails a job (pre-flight rejection or a mined revert).
     pub async fn fail(&self, id: B256, reason: &str) -> Result<()> {
-        sqlx::query("UPDATE relayer_jobs SET status = 'failed', reason = $2, updated_ms = $3 WHERE id = $1")
-            .bind(id.to_string())
-            .bind(reason)
-            .bind(now_ms())
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE relayer_jobs SET status = 'failed', reason = $2, updated_ms = $3 WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(reason)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -257,8 +266,14 @@ impl Store {
             hash: b256(&row.try_get::<String, _>("hash")?)?,
             job_id: b256(&row.try_get::<String, _>("job_id")?)?,
             nonce: row.try_get::<i64, _>("nonce")? as u64,
-            max_fee: row.try_get::<String, _>("max_fee")?.parse().map_err(|e| bad(format!("{e}")))?,
-            priority_fee: row.try_get::<String, _>("priority_fee")?.parse().map_err(|e| bad(format!("{e}")))?,
+            max_fee: row
+                .try_get::<String, _>("max_fee")?
+                .parse()
+                .map_err(|e| bad(format!("{e}")))?,
+            priority_fee: row
+                .try_get::<String, _>("priority_fee")?
+                .parse()
+                .map_err(|e| bad(format!("{e}")))?,
             gas_limit: row.try_get::<i64, _>("gas_limit")? as u64,
             raw: hex::decode(row.try_get::<String, _>("raw")?).map_err(|e| bad(e.to_string()))?,
             sent_ms: row.try_get("sent_ms")?,
@@ -267,17 +282,20 @@ impl Store {
 
     /// The transactions of a job, oldest first.
     pub async fn txs_of(&self, job: B256) -> Result<Vec<StoredTx>> {
-        let rows = sqlx::query("SELECT * FROM relayer_txs WHERE job_id = $1 ORDER BY sent_ms, hash")
-            .bind(job.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM relayer_txs WHERE job_id = $1 ORDER BY sent_ms, hash")
+                .bind(job.to_string())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(Self::tx_of).collect()
     }
 
     /// Highest nonce any transaction was signed with.
     pub async fn max_nonce(&self) -> Result<Option<u64>> {
-        let n: Option<i64> =
-            sqlx::query("SELECT MAX(nonce) AS n FROM relayer_txs").fetch_one(&self.pool).await?.try_get("n")?;
+        let n: Option<i64> = sqlx::query("SELECT MAX(nonce) AS n FROM relayer_txs")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         Ok(n.map(|n| n as u64))
     }
 
@@ -326,7 +344,10 @@ impl Store {
     /// transaction of the same account, so none of them can ever be mined).
     pub async fn requeue(&self, id: B256, reason: &str) -> Result<()> {
         let mut db = self.pool.begin().await?;
-        sqlx::query("DELETE FROM relayer_txs WHERE job_id = $1").bind(id.to_string()).execute(&mut *db).await?;
+        sqlx::query("DELETE FROM relayer_txs WHERE job_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *db)
+            .await?;
         sqlx::query(
             "UPDATE relayer_jobs SET status = 'queued', tx_hash = NULL, block_number = NULL,
                 reason = $2, updated_ms = $3 WHERE id = $1",
@@ -346,7 +367,9 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
-            .map(|r| Ok((Status::parse(&r.try_get::<String, _>("status")?)?, r.try_get::<i64, _>("n")?)))
+            .map(|r| {
+                Ok((Status::parse(&r.try_get::<String, _>("status")?)?, r.try_get::<i64, _>("n")?))
+            })
             .collect()
     }
 
@@ -357,7 +380,14 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|r| Ok((r.try_get("created_ms")?, r.try_get::<Option<i64>, _>("confirmed_ms")?.unwrap_or(0)))).collect()
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("created_ms")?,
+                    r.try_get::<Option<i64>, _>("confirmed_ms")?.unwrap_or(0),
+                ))
+            })
+            .collect()
     }
 
     /// Checks the database answers.
