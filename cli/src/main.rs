@@ -57,6 +57,32 @@ enum Command {
         after_help = "Example:\n  zkattest verify-evm --proof zkattest-artifacts/digits_mlp/proof.agg.json"
     )]
     VerifyEvm(commands::aggregation::VerifyEvmArgs),
+    /// Deploy the universal verifier and the attestation registry.
+    #[command(
+        after_help = "Example:\n  ZKATTEST_PRIVATE_KEY=0x... zkattest deploy --rpc-url http://127.0.0.1:8545"
+    )]
+    Deploy(commands::chain::DeployArgs),
+    /// Register a model (its digest and output scale come from an attestation file).
+    #[command(
+        after_help = "Example:\n  zkattest register --attestation zkattest-artifacts/digits_mlp/proof.attestation.json --uri ipfs://..."
+    )]
+    Register(commands::chain::RegisterArgs),
+    /// Submit an attestation: directly, or through a relayer (--relayer URL).
+    #[command(
+        after_help = "Example:\n  zkattest submit --model-id 1 --attestation proof.attestation.json --relayer http://127.0.0.1:8645"
+    )]
+    Submit(commands::chain::SubmitArgs),
+    /// Read attested outputs back, by inference id or by (model id, input).
+    #[command(
+        after_help = "Example:\n  zkattest query --model-id 1 --input models/digits_mlp/input.json --artifacts zkattest-artifacts/digits_mlp --opening proof.opening.json"
+    )]
+    Query(commands::chain::QueryArgs),
+    /// Deploy on a local anvil and print deploy, verify and verify-and-store gas.
+    #[command(name = "gas-report", after_help = "Example:\n  zkattest gas-report --json")]
+    GasReport(commands::chain::GasReportArgs),
+    /// The relayer service.
+    #[command(subcommand)]
+    Relayer(commands::relayer::RelayerCommand),
     /// Compile, set up, prove and verify a model, and print the costs.
     #[command(
         after_help = "Example:\n  zkattest bench --model ../shared/models/4l_relu_conv_fc --json"
@@ -77,6 +103,12 @@ fn main() {
         Command::Aggregate(a) => commands::aggregation::aggregate(a, cli.json),
         Command::GenVerifier(a) => commands::aggregation::gen_verifier(a, cli.json),
         Command::VerifyEvm(a) => commands::aggregation::verify_evm(a, cli.json),
+        Command::Deploy(a) => commands::chain::deploy_cmd(a, cli.json),
+        Command::Register(a) => commands::chain::register_cmd(a, cli.json),
+        Command::Submit(a) => commands::chain::submit_cmd(a, cli.json),
+        Command::Query(a) => commands::chain::query_cmd(a, cli.json),
+        Command::GasReport(a) => commands::chain::gas_report_cmd(a, cli.json),
+        Command::Relayer(c) => commands::relayer::run(c),
     };
     if let Err(e) = result {
         output::error(&e, cli.json);

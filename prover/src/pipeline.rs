@@ -164,6 +164,13 @@ pub fn prove(
     Ok((proof, timings))
 }
 
+/// The commitment an inference on `inputs` would expose, so a holder of the input (and of
+/// the salt, in private-input mode) can check what was attested.
+pub fn commit_input(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<Fr> {
+    let q = &compiled.model;
+    Ok(input_commitment(&q.quantize_inputs(inputs)?, q.settings.lookup_bits, salt))
+}
+
 /// Verifies every shard proof, the commitment chain between shards, the input
 /// commitment and the claimed outputs.
 pub fn verify(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use alloy::network::EthereumWallet;
 use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -32,6 +33,13 @@ impl Service {
         cfg.check()?;
         let token = cfg.auth_token()?;
         let signer = cfg.signer.load()?;
+        Self::start_with(cfg, signer, token).await
+    }
+
+    /// Like [`Service::start`] with the signer and bearer token given directly (embedding,
+    /// e.g. the demo), instead of read from the environment.
+    pub async fn start_with(cfg: Config, signer: PrivateKeySigner, token: String) -> Result<Self> {
+        cfg.check()?;
         let store = Store::open(&cfg.database_url).await?;
         let url = cfg
             .rpc_url

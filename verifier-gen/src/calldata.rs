@@ -6,13 +6,19 @@ use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
 
 use crate::{Result, VerifierGenError};
 
+/// A field element as the 32-byte big-endian word the EVM reads.
+pub fn word(x: &Fr) -> [u8; 32] {
+    let mut be = [0u8; 32];
+    be.copy_from_slice(x.to_repr().as_ref());
+    be.reverse();
+    be
+}
+
 /// Encodes instances and proof for the verifier.
 pub fn encode(instances: &[Fr], proof: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(instances.len() * 32 + proof.len());
     for x in instances {
-        let mut be = x.to_repr();
-        be.as_mut().reverse();
-        out.extend_from_slice(be.as_ref());
+        out.extend_from_slice(&word(x));
     }
     out.extend_from_slice(proof);
     out

@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attestation;
 pub mod calldata;
 pub mod evm;
 pub mod forge;
@@ -28,9 +29,9 @@ pub enum VerifierGenError {
         #[source]
         source: std::io::Error,
     },
-    /// A forge artifact is not what was expected.
-    #[error("artifact {0}")]
-    Artifact(String),
+    /// forge, its artifacts or the chain.
+    #[error(transparent)]
+    Chain(#[from] zkattest_chain::ChainError),
 }
 
 /// Result alias of this crate.

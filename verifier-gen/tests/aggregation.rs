@@ -164,6 +164,8 @@ fn aggregated_proof_verifies_natively_and_in_evm() {
     assert_eq!(AggregationInstances { all: a.instances.clone() }.outputs(), a.proof.outputs_q);
     if regenerate() {
         write_forge_fixture(a);
+    } else {
+        assert_fixture_matches(a);
     }
 }
 
@@ -214,39 +216,28 @@ fn second_model_verifies_against_the_same_verifier_and_cannot_pose_as_the_first(
 
 /// The fixture of contracts/test/RealProof.t.sol.
 fn write_forge_fixture(a: &Inference) {
-    let be = |x: &Fr| {
-        let mut b = zkattest_prover::proof::shard_proof::fr_to_hex(x);
-        b = hex::encode(hex::decode(&b).expect("hex").into_iter().rev().collect::<Vec<u8>>());
-        format!("0x{b}")
-    };
-    let mut output = Vec::new();
-    // abi.encode(int256[] values, uint8 scaleBits)
-    let word = |v: i128| {
-        let mut w = [if v < 0 { 0xffu8 } else { 0 }; 32];
-        w[16..].copy_from_slice(&v.to_be_bytes());
-        w
-    };
-    output.extend_from_slice(&word(64));
-    output.extend_from_slice(&word(a.proof.scale_bits as i128));
-    output.extend_from_slice(&word(a.proof.outputs_q.len() as i128));
-    for v in &a.proof.outputs_q {
-        output.extend_from_slice(&word(*v as i128));
-    }
-    let fixture = serde_json::json!({
-        "verifier_creation_code": format!("0x{}", hex::encode(&setup().bytecode)),
-        "acc_limbs": NUM_ACC_LIMBS,
-        "max_outputs": MAX_OUTPUTS,
-        "output_words": zkattest_prover::aggregate::circuit::OUTPUT_WORDS,
-        "vk_hash": be(&a.instances[MODEL_ID]),
-        "output_scale_bits": a.proof.scale_bits,
-        "input_commitment": be(&a.instances[INPUT_COMMITMENT]),
-        "output": format!("0x{}", hex::encode(&output)),
-        "proof": format!("0x{}", hex::encode(encode(&a.instances, &a.bytes))),
-    });
+    let att = zkattest_verifier_gen::attestation::attestation(&a.proof).expect("attestation");
+    let mut fixture = serde_json::to_value(&att).expect("json");
+    fixture["verifier_creation_code"] = format!("0x{}", hex::encode(&setup().bytecode)).into();
+    fixture["acc_limbs"] = NUM_ACC_LIMBS.into();
+    fixture["max_outputs"] = MAX_OUTPUTS.into();
+    fixture["output_words"] = zkattest_prover::aggregate::circuit::OUTPUT_WORDS.into();
     let path = root().join("contracts/test/fixtures/aggregated_proof.json");
     std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
     std::fs::write(&path, serde_json::to_string_pretty(&fixture).expect("json"))
         .expect("write fixture");
+}
+
+/// The fixture, read back, is what the registry gets from this inference.
+fn assert_fixture_matches(a: &Inference) {
+    let path = root().join("contracts/test/fixtures/aggregated_proof.json");
+    let committed = zkattest_chain::Attestation::from_file(&path).expect("fixture");
+    assert_eq!(
+        committed.vk_hash.0,
+        zkattest_verifier_gen::calldata::word(&a.model_id),
+        "the committed fixture is stale: rerun with ZKATTEST_REGENERATE=1"
+    );
+    assert_eq!(committed.output_scale_bits as u32, a.proof.scale_bits);
 }
 
 /// The shard snarks of an inference (optionally another input), in the given order.

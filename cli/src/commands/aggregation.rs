@@ -76,6 +76,8 @@ pub struct AggregateArgs {
 #[derive(Serialize)]
 struct AggregateReport {
     proof: PathBuf,
+    /// What `register` and `submit` take.
+    attestation: PathBuf,
     model_id: String,
     input_commitment: String,
     aggregate_s: f64,
@@ -94,8 +96,11 @@ pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
     pb.finish_and_clear();
     let out = a.out.clone().unwrap_or_else(|| a.proof.with_extension("agg.json"));
     write_json(&out, &agg)?;
+    let attestation = a.proof.with_extension("attestation.json");
+    zkattest_verifier_gen::attestation::attestation(&agg)?.write(&attestation)?;
     let report = AggregateReport {
         proof: out,
+        attestation,
         model_id: agg.model_id.clone(),
         input_commitment: agg.input_commitment.clone(),
         aggregate_s,
@@ -103,11 +108,12 @@ pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
     };
     crate::output::print(json, &report, || {
         format!(
-            "aggregated {} shard proofs in {:.1} s -> {} ({} bytes)\n  model id {}",
+            "aggregated {} shard proofs in {:.1} s -> {} ({} bytes)\n  attestation {}\n  model id {}",
             a.agg.shards,
             report.aggregate_s,
             report.proof.display(),
             report.proof_bytes,
+            report.attestation.display(),
             report.model_id
         )
     })

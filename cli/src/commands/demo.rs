@@ -1,14 +1,33 @@
-//! `zkattest demo`: the pipeline end to end on a bundled model, with no arguments.
-//!
-//! For now (before aggregation and the chain land) it proves a bundled digits classifier
-//! as several chained shards and verifies the chain natively.
+//! `zkattest demo`: the whole mission on a bundled model, with no arguments: prove an
+//! inference as chained shards, aggregate them into one EVM proof, start a local anvil,
+//! deploy the verifier and the registry, register the model, submit through the relayer
+//! (SQLite queue), wait for confirmation and read the attested output back as a dApp would.
 
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
 use serde::Serialize;
+use zkattest_chain::anvil::{dev_signer, spawn, AnvilOptions};
+use zkattest_chain::attestation::dequantize;
+use zkattest_chain::client::{call_tx, connect, send};
+use zkattest_chain::deploy::{deploy, register, ModelRegistration};
+use zkattest_chain::query::by_inference_id;
+use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
 use zkattest_prover::artifacts::compiled::CompileOptions;
+use zkattest_prover::artifacts::{CompiledModel, SetupInfo};
+use zkattest_prover::model::import::tract_float_outputs;
 use zkattest_prover::model::input::InputData;
+use zkattest_prover::pipeline;
+use zkattest_prover::proof::srs::default_cache_dir;
+use zkattest_verifier_gen::forge::VERIFIER_SOURCE;
+use zkattest_verifier_gen::solidity::generate;
 
-use super::bench::{measure, Bench};
+use super::chain::{
+    block_on, check_root, registry_params, via_relayer, DEFAULT_VERIFIER_GAS_LIMIT,
+};
 use super::SrsArgs;
+use crate::progress::{bar, spinner};
 
 /// The bundled model: an MLP trained on scikit-learn's 8x8 digits (see models/wide_mlp).
 const MODEL: &[u8] = include_bytes!("../../../models/wide_mlp/network.onnx");
@@ -19,32 +38,208 @@ const DEMO_MAX_K: u32 = 14;
 /// Arguments of `demo`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
+    /// Repository root (contracts are built and deployed from there).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
     #[command(flatten)]
     pub srs: SrsArgs,
 }
 
+/// What the demo reports (`--json` prints exactly this).
 #[derive(Serialize)]
-struct Report {
-    model_id: String,
-    #[serde(flatten)]
-    bench: Bench,
+pub struct Report {
+    /// The model digest the proof exposes and the registry stores as vkHash.
+    pub model_id: String,
+    pub registry_model_id: String,
+    pub shards: usize,
+    pub keygen_s: f64,
+    pub prove_s: f64,
+    pub aggregate_s: f64,
+    pub proof_bytes: usize,
+    pub verify_gas: u64,
+    pub store_gas: u64,
+    pub inference_id: String,
+    pub input_commitment: String,
+    pub tx_hash: String,
+    pub verifier: String,
+    pub registry: String,
+    pub output: Vec<f64>,
+    pub float_output: Vec<f64>,
+    pub queried_output: Vec<f64>,
+    pub srs: String,
+}
+
+struct Proven {
+    shards: usize,
+    keygen_s: f64,
+    prove_s: f64,
+    aggregate_s: f64,
+    proof: zkattest_prover::artifacts::AggregatedProof,
+    outputs: Vec<f64>,
+    float_output: Vec<f64>,
+    srs: String,
+}
+
+/// Proving half: shards, then aggregation. Also checks the committed verifier belongs to
+/// this aggregation key (else the chain would reject every proof).
+fn prove(root: &Path, srs: &SrsArgs, json: bool) -> anyhow::Result<Proven> {
+    let dir = tempfile::tempdir()?;
+    let onnx = dir.path().join("network.onnx");
+    std::fs::write(&onnx, MODEL)?;
+    let input = InputData::from_json(INPUT, Path::new("models/wide_mlp/input.json"))?;
+    let settings = AggregationSettings::default();
+    let options = CompileOptions {
+        max_k: DEMO_MAX_K,
+        pad_to: Some(settings.shards),
+        ..CompileOptions::default()
+    };
+    let compiled = CompiledModel::compile(&onnx, std::slice::from_ref(&input), &options)?;
+    let n = compiled.plan.shards.len();
+    let shard_srs = srs.load(compiled.plan.k, json)?;
+    let art = dir.path().join("artifacts");
+    std::fs::create_dir_all(&art)?;
+    compiled.save(&art)?;
+
+    let pb = bar(n, "keygen", json);
+    let setup = SetupInfo::run(&compiled, &art, &shard_srs, &|_| pb.inc(1))?;
+    pb.finish_and_clear();
+
+    let pb = bar(n, "proving", json);
+    let t = Instant::now();
+    let salt = zkattest_prover::random_salt();
+    let (shards, _) =
+        pipeline::prove(&compiled, &art, &shard_srs, &input.values, salt, 2, &|_| pb.inc(1))?;
+    let prove_s = t.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+
+    let agg_srs = srs.load(settings.k, json)?;
+    let pb = spinner("aggregation keys (generated once, then cached)", json);
+    let keys =
+        AggregationKeys::load_or_generate(&default_cache_dir(), settings, &agg_srs, &shard_srs)?;
+    pb.finish_and_clear();
+    let committed = std::fs::read_to_string(root.join(VERIFIER_SOURCE))
+        .with_context(|| format!("reading {VERIFIER_SOURCE}"))?;
+    if generate(&agg_srs.params, keys.pk.get_vk()) != committed {
+        bail!(
+            "{VERIFIER_SOURCE} was not generated from this aggregation key (another SRS or circuit version); run `zkattest gen-verifier`"
+        );
+    }
+    let pb = spinner("aggregating the shard proofs", json);
+    let t = Instant::now();
+    let proof = pipeline::aggregate(&compiled, &art, &shard_srs, &keys, &agg_srs, &shards)?;
+    let aggregate_s = t.elapsed().as_secs_f64();
+    pb.finish_and_clear();
+
+    let float_output: Vec<f64> =
+        tract_float_outputs(&onnx, &input)?.into_iter().flatten().map(f64::from).collect();
+    Ok(Proven {
+        shards: n,
+        keygen_s: setup.keygen_s.iter().sum(),
+        prove_s,
+        aggregate_s,
+        outputs: shards.outputs,
+        float_output,
+        srs: agg_srs.origin.label(),
+        proof,
+    })
 }
 
 pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let model_dir = dir.path().join("wide_mlp");
-    std::fs::create_dir_all(&model_dir)?;
-    let onnx = model_dir.join("network.onnx");
-    std::fs::write(&onnx, MODEL)?;
-    let input = InputData::from_json(INPUT, std::path::Path::new("models/wide_mlp/input.json"))?;
-    let options = CompileOptions { max_k: DEMO_MAX_K, ..CompileOptions::default() };
-    let bench = measure(&onnx, &input, &options, &a.srs, 1, json)?;
-    let report = Report { model_id: "digits-wide-mlp".into(), bench };
+    check_root(&a.root)?;
+    let p = prove(&a.root, &a.srs, json)?;
+    let att = zkattest_verifier_gen::attestation::attestation(&p.proof)?;
+    let proof_bytes = p.proof.proof.len() / 2;
+    let chain_dir = tempfile::tempdir()?;
+    let report = block_on(async {
+        let pb = spinner("local chain: anvil, deploy, register", json);
+        let anvil = spawn(&a.root, &AnvilOptions::default())?;
+        let provider = connect(&anvil.endpoint(), dev_signer(&anvil, 0)?).await?;
+        let d = deploy(&provider, &a.root, registry_params(DEFAULT_VERIFIER_GAS_LIMIT)).await?;
+        let (model_id, _) = register(
+            &provider,
+            d.registry,
+            &ModelRegistration {
+                vk_hash: att.vk_hash,
+                output_scale_bits: att.output_scale_bits,
+                model_hash: Default::default(),
+                circuit_hash: Default::default(),
+                uri: "zkattest demo: models/wide_mlp".into(),
+            },
+        )
+        .await?;
+        // What verification alone costs: the proof sent straight to the verifier.
+        let verify =
+            send(&provider, "verifier call", call_tx(d.verifier, att.proof.clone())).await?;
+        pb.finish_and_clear();
+
+        // A fresh bearer token per run (the relayer lives only as long as the demo).
+        let token = zkattest_prover::proof::shard_proof::fr_to_hex(&zkattest_prover::random_salt());
+        let cfg = zkattest_relayer::Config {
+            rpc_url: anvil.endpoint(),
+            registry: Some(d.registry),
+            database_url: format!("sqlite://{}", chain_dir.path().join("relayer.db").display()),
+            listen: "127.0.0.1:0".into(),
+            ..zkattest_relayer::Config::default()
+        };
+        let relayer =
+            zkattest_relayer::Service::start_with(cfg, dev_signer(&anvil, 1)?, token.clone())
+                .await?;
+        let url = format!("http://{}", relayer.addr);
+        let sub = via_relayer(&url, &token, model_id, &att, json).await;
+        relayer.stop().await;
+        let sub = sub?;
+
+        let record = by_inference_id(&provider, d.registry, sub.inference_id)
+            .await?
+            .context("the registry holds no record for the confirmed inference")?;
+        drop(anvil);
+        anyhow::Ok(Report {
+            model_id: att.vk_hash.to_string(),
+            registry_model_id: model_id.to_string(),
+            shards: p.shards,
+            keygen_s: p.keygen_s,
+            prove_s: p.prove_s,
+            aggregate_s: p.aggregate_s,
+            proof_bytes,
+            verify_gas: verify.gas_used,
+            store_gas: sub.gas_used.unwrap_or_default(),
+            inference_id: sub.inference_id.to_string(),
+            input_commitment: att.input_commitment.to_string(),
+            tx_hash: sub.tx_hash.map(|h| h.to_string()).unwrap_or_default(),
+            verifier: d.verifier.to_string(),
+            registry: d.registry.to_string(),
+            output: p.outputs.clone(),
+            float_output: p.float_output.clone(),
+            queried_output: dequantize(&record.values, record.scale_bits),
+            srs: p.srs.clone(),
+        })
+    })??;
     crate::output::print(json, &report, || {
         format!(
-            "zkattest demo: digits classifier (scikit-learn 8x8 digits), {} chained shard proofs, verified\n{}",
-            report.bench.shards,
-            report.bench.table()
+            "zkattest demo: digits classifier (scikit-learn 8x8 digits), {} shards, aggregated, attested on a local anvil\n\
+             model id        {}\n\
+             registry model  {}\n\
+             proving         keygen {:.1} s, shards {:.1} s, aggregation {:.1} s\n\
+             proof           {} bytes ({} SRS)\n\
+             gas             verify {}  verify+store via relayer {}\n\
+             inference id    {}\n\
+             output          {:?}\n\
+             float output    {:?}\n\
+             read from chain {:?}",
+            report.shards,
+            report.model_id,
+            report.registry_model_id,
+            report.keygen_s,
+            report.prove_s,
+            report.aggregate_s,
+            report.proof_bytes,
+            report.srs,
+            report.verify_gas,
+            report.store_gas,
+            report.inference_id,
+            report.output,
+            report.float_output,
+            report.queried_output
         )
     })
 }

@@ -3,9 +3,11 @@
 pub mod aggregation;
 pub mod bench;
 pub mod calibrate;
+pub mod chain;
 pub mod compile;
 pub mod demo;
 pub mod prove;
+pub mod relayer;
 pub mod setup;
 pub mod verify;
 

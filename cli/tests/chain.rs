@@ -1,0 +1,276 @@
+//! The chain commands end to end against a real anvil, the real contracts (forge) and the
+//! committed real aggregated proof: deploy, register, `relayer serve`, submit through the
+//! relayer, query back; gas-report; clear errors.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use zkattest_chain::anvil::{spawn, AnvilOptions};
+
+const TOKEN: &str = "cli-test-token-0123456789";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn fixture() -> PathBuf {
+    root().join("contracts/test/fixtures/aggregated_proof.json")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn key(anvil: &alloy::node_bindings::AnvilInstance, i: usize) -> String {
+    hex::encode(anvil.nth_key(i).expect("key").to_bytes())
+}
+
+/// Runs `zkattest <args> --json` with extra environment; (success, stdout JSON).
+fn zkattest(args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
+        .args(args)
+        .arg("--json")
+        .envs(env.iter().copied())
+        .output()
+        .expect("run zkattest");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON object ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), json)
+}
+
+struct KillOnDrop(std::process::Child);
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn deploy_register_relay_and_query_a_real_proof() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let anvil = spawn(&root(), &AnvilOptions::default()).expect("anvil");
+    let rpc = anvil.endpoint();
+    let k0 = key(&anvil, 0);
+    let owner = [("ZKATTEST_PRIVATE_KEY", k0.as_str())];
+    let dep = dir.path().join("deployment.json");
+
+    let (ok, d) =
+        zkattest(&["deploy", "--rpc-url", &rpc, "--root", s(&root()), "--out", s(&dep)], &owner);
+    assert!(ok, "{d}");
+    assert!(d["verifier_runtime_bytes"].as_u64().expect("size") <= 24_576);
+    let common = ["--rpc-url", rpc.as_str(), "--deployment", s(&dep)];
+
+    let (ok, r) =
+        zkattest(&[&["register", "--attestation", s(&fixture())][..], &common].concat(), &owner);
+    assert!(ok, "{r}");
+    let model_id = r["model_id"].as_str().expect("model id").to_string();
+    let registry = d["registry"].as_str().expect("registry").to_string();
+
+    // A tampered proof, sent directly, is refused with the registry's error. (Before the valid
+    // one lands: a replay of a stored inference is answered from the record, see docs/contracts.md.)
+    let att = zkattest_chain::Attestation::from_file(&fixture()).expect("fixture");
+    let mut bad = att.clone();
+    let mut proof = bad.proof.to_vec();
+    let n = proof.len();
+    proof[n - 1] ^= 1;
+    bad.proof = proof.into();
+    let bad_path = dir.path().join("bad.attestation.json");
+    bad.write(&bad_path).expect("write");
+    let (ok, e) = zkattest(
+        &[&["submit", "--model-id", &model_id, "--attestation", s(&bad_path)][..], &common]
+            .concat(),
+        &owner,
+    );
+    assert!(!ok);
+    assert!(e["error"].as_str().expect("error").contains("InvalidProof"), "{e}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let k1 = key(&anvil, 1);
+    let _relayer = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_zkattest"))
+            .args(["relayer", "serve"])
+            .env("ZKATTEST_RELAYER_RPC_URL", &rpc)
+            .env("ZKATTEST_RELAYER_REGISTRY", &registry)
+            .env(
+                "ZKATTEST_RELAYER_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("q.db").display()),
+            )
+            .env("ZKATTEST_RELAYER_LISTEN", format!("127.0.0.1:{port}"))
+            .env("ZKATTEST_RELAYER_KEY", &k1)
+            .env("ZKATTEST_RELAYER_TOKEN", TOKEN)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("relayer"),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(30), "relayer did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let (ok, sub) = zkattest(
+        &[
+            &["submit", "--model-id", &model_id, "--attestation", s(&fixture()), "--relayer", &url]
+                [..],
+            &common,
+        ]
+        .concat(),
+        &[("ZKATTEST_RELAYER_TOKEN", TOKEN)],
+    );
+    assert!(ok, "{sub}");
+    let inference = sub["inference_id"].as_str().expect("inference id").to_string();
+    assert!(sub["gas_used"].as_u64().expect("gas") > 300_000);
+
+    let (ok, q) = zkattest(&[&["query", "--inference-id", &inference][..], &common].concat(), &[]);
+    assert!(ok, "{q}");
+    let (values, scale) = att.output_values().expect("values");
+    let expected = zkattest_chain::attestation::dequantize(&values, scale);
+    let got: Vec<f64> =
+        q["output"].as_array().expect("output").iter().map(|v| v.as_f64().expect("f64")).collect();
+    assert_eq!(got, expected);
+
+    let input = att.input_commitment.to_string();
+    let (ok, q2) = zkattest(
+        &[&["query", "--model-id", &model_id, "--input-commitment", &input][..], &common].concat(),
+        &[],
+    );
+    assert!(ok, "{q2}");
+    assert_eq!(q2["inference_id"], q["inference_id"]);
+}
+
+#[test]
+fn gas_report_json_has_the_auditor_fields() {
+    let (ok, r) = zkattest(&["gas-report", "--root", s(&root())], &[]);
+    assert!(ok, "{r}");
+    for f in [
+        "deploy_gas",
+        "verify_gas",
+        "verify_and_store_gas",
+        "registry_overhead_gas",
+        "verifier_runtime_bytes",
+    ] {
+        assert!(r[f].as_u64().is_some_and(|v| v > 0), "{f} missing: {r}");
+    }
+    assert!(r["verifier_runtime_bytes"].as_u64().expect("size") <= 24_576);
+    assert_eq!(
+        r["registry_overhead_gas"].as_u64(),
+        Some(r["verify_and_store_gas"].as_u64().expect("g") - r["verify_gas"].as_u64().expect("g"))
+    );
+}
+
+#[test]
+fn no_chain_and_no_key_are_clear_errors() {
+    let (ok, e) = zkattest(
+        &["deploy", "--rpc-url", "http://127.0.0.1:9", "--root", s(&root())],
+        &[(
+            "ZKATTEST_PRIVATE_KEY",
+            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        )],
+    );
+    assert!(!ok);
+    assert!(e["error"].as_str().expect("error").contains("no chain at http://127.0.0.1:9"), "{e}");
+    let (ok, e) =
+        zkattest(&["deploy", "--root", s(&root()), "--key-env", "ZKATTEST_TEST_UNSET_KEY"], &[]);
+    assert!(!ok);
+    assert!(e["error"].as_str().expect("error").contains("ZKATTEST_TEST_UNSET_KEY"), "{e}");
+    let (ok, e) = zkattest(
+        &[
+            "query",
+            "--deployment",
+            "/nonexistent/deployment.json",
+            "--inference-id",
+            "0x0000000000000000000000000000000000000000000000000000000000000001",
+        ],
+        &[],
+    );
+    assert!(!ok);
+    assert!(e["error"].as_str().expect("error").contains("zkattest deploy"), "{e}");
+}
+
+#[test]
+fn query_recomputes_the_input_commitment_from_a_local_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let m = root().join("models/digits_mlp");
+    let art = dir.path().join("art");
+    let (ok, c) = zkattest(&["compile", "--model", s(&m), "--out", s(&art)], &[]);
+    assert!(ok, "{c}");
+    let (ok, st) = zkattest(&["setup", "--artifacts", s(&art)], &[]);
+    assert!(ok, "{st}");
+    let proof = dir.path().join("p.json");
+    let input = m.join("input.json");
+    let (ok, p) =
+        zkattest(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)], &[]);
+    assert!(ok, "{p}");
+    let proven: Value =
+        serde_json::from_slice(&std::fs::read(&proof).expect("read")).expect("json");
+    // The proof file holds the commitment little-endian; the chain's word is big-endian.
+    let mut be =
+        hex::decode(proven["input_commitment"].as_str().expect("commitment")).expect("hex");
+    be.reverse();
+
+    let anvil = spawn(&root(), &AnvilOptions::default()).expect("anvil");
+    let k0 = key(&anvil, 0);
+    let dep = dir.path().join("deployment.json");
+    let (ok, d) = zkattest(
+        &["deploy", "--rpc-url", &anvil.endpoint(), "--root", s(&root()), "--out", s(&dep)],
+        &[("ZKATTEST_PRIVATE_KEY", k0.as_str())],
+    );
+    assert!(ok, "{d}");
+    let opening = dir.path().join("p.opening.json");
+    let (ok, e) = zkattest(
+        &[
+            "query",
+            "--rpc-url",
+            &anvil.endpoint(),
+            "--deployment",
+            s(&dep),
+            "--model-id",
+            "1",
+            "--input",
+            s(&input),
+            "--artifacts",
+            s(&art),
+            "--opening",
+            s(&opening),
+        ],
+        &[],
+    );
+    assert!(!ok, "nothing was attested yet: {e}");
+    let msg = e["error"].as_str().expect("error");
+    assert!(
+        msg.contains(&format!("0x{}", hex::encode(&be))),
+        "recomputed commitment differs: {msg}"
+    );
+    // Without the opening (salt) the commitment is a different one.
+    let (_, e2) = zkattest(
+        &[
+            "query",
+            "--rpc-url",
+            &anvil.endpoint(),
+            "--deployment",
+            s(&dep),
+            "--model-id",
+            "1",
+            "--input",
+            s(&input),
+            "--artifacts",
+            s(&art),
+        ],
+        &[],
+    );
+    assert!(!e2["error"].as_str().expect("error").contains(&hex::encode(&be)), "{e2}");
+}
