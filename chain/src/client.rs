@@ -44,7 +44,17 @@ pub async fn send(
     tx: TransactionRequest,
 ) -> Result<TransactionReceipt> {
     if let Err(e) = provider.estimate_gas(tx.clone()).await {
-        return Err(ChainError::Reverted { what: what.to_string(), reason: revert_reason(&e) });
+        // A revert carries the contract's reason; anything else (no funds, a node error) is
+        // reported as the node said it.
+        return Err(match e.revert_data() {
+            Some(data) => {
+                ChainError::Reverted { what: what.to_string(), reason: decode_revert(&data) }
+            }
+            None if e.to_string().to_lowercase().contains("revert") => {
+                ChainError::Reverted { what: what.to_string(), reason: e.to_string() }
+            }
+            None => ChainError::rpc(what.to_string(), e),
+        });
     }
     let pending =
         provider.send_transaction(tx).await.map_err(|e| ChainError::rpc(what.to_string(), e))?;

@@ -274,3 +274,19 @@ fn query_recomputes_the_input_commitment_from_a_local_input() {
     );
     assert!(!e2["error"].as_str().expect("error").contains(&hex::encode(&be)), "{e2}");
 }
+
+#[test]
+fn unfunded_key_is_a_clear_error() {
+    let anvil = spawn(&root(), &AnvilOptions::default()).expect("anvil");
+    let (ok, e) = zkattest(
+        &["deploy", "--rpc-url", &anvil.endpoint(), "--root", s(&root()), "--out", "/dev/null"],
+        // A valid key that anvil never funded.
+        &[(
+            "ZKATTEST_PRIVATE_KEY",
+            "0x00000000000000000000000000000000000000000000000000000000000000aa",
+        )],
+    );
+    assert!(!ok);
+    let msg = e["error"].as_str().expect("error").to_lowercase();
+    assert!(msg.contains("insufficient funds") && !msg.contains("reverted"), "{msg}");
+}

@@ -260,6 +260,32 @@ mod tests {
     }
 
     #[test]
+    fn keystore_signer_loads_with_its_password_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = [7u8; 32];
+        let (signer, name) = PrivateKeySigner::encrypt_keystore(
+            dir.path(),
+            &mut rand::thread_rng(),
+            key,
+            "pw-123",
+            None,
+        )
+        .expect("keystore");
+        let path = dir.path().join(name);
+        std::env::set_var("ZKATTEST_TEST_KEYSTORE_PW", "pw-123");
+        let src = SignerSource::Keystore {
+            path: path.clone(),
+            password_var: "ZKATTEST_TEST_KEYSTORE_PW".into(),
+        };
+        assert_eq!(src.load().expect("decrypt").address(), signer.address());
+        std::env::set_var("ZKATTEST_TEST_KEYSTORE_PW_BAD", "pw-XYZZY-bad");
+        let bad =
+            SignerSource::Keystore { path, password_var: "ZKATTEST_TEST_KEYSTORE_PW_BAD".into() };
+        let e = bad.load().expect_err("wrong password").to_string();
+        assert!(e.contains("keystore") && !e.contains("XYZZY"), "{e}");
+    }
+
+    #[test]
     fn signer_errors_never_show_the_key() {
         let secret = "not-a-key-but-secret-looking-0123456789";
         let src = SignerSource::Env { var: "ZKATTEST_TEST_SIGNER_KEY_BAD".into() };

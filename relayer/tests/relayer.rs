@@ -488,6 +488,57 @@ async fn stuck_transaction_is_bumped(db: Db) {
     w.finish().await;
 }
 
+async fn reorg_sends_the_job_back_and_it_lands_once(db: Db) {
+    let mut w = World::new(db, "reorg", 1, None).await;
+    let snapshot: Value =
+        w.provider.raw_request("evm_snapshot".into(), ()).await.expect("snapshot");
+    w.start_relayer(&[("ZKATTEST_RELAYER_CONFIRMATIONS", "4")]).await;
+    let (_, v) = w.post(&w.body(0)).await;
+    let id = v["id"].as_str().expect("id").to_string();
+    // Included (automine) but not yet 4 blocks deep.
+    let t = Instant::now();
+    loop {
+        let s = w.status(&id).await;
+        if s["block_number"].as_u64().is_some() {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "never included: {s}\n{}", w.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(w.status(&id).await["status"], "submitted");
+    // The chain forgets the block: the receipt disappears.
+    let reverted: bool =
+        w.provider.raw_request("evm_revert".into(), (snapshot,)).await.expect("revert");
+    assert!(reverted);
+    let t = Instant::now();
+    let confirmed = loop {
+        let _: Value = w.provider.raw_request("evm_mine".into(), ()).await.expect("mine");
+        let s = w.status(&id).await;
+        assert_ne!(s["status"], "failed", "{s}\n{}", w.log());
+        if s["status"] == "confirmed" {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "not confirmed after the reorg: {s}\n{}",
+            w.log()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    w.assert_exactly_once(std::slice::from_ref(&confirmed)).await;
+    let metrics = reqwest::get(format!("{}/metrics", w.base()))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !metrics.contains("zkattest_relayer_reorgs_total 0"),
+        "the reorg went unseen: {metrics}"
+    );
+    w.finish().await;
+}
+
 async fn invalid_proof_fails_without_a_transaction(db: Db) {
     let mut w = World::new(db, "invalid", 1, None).await;
     w.start_relayer(&[]).await;
@@ -568,6 +619,7 @@ on_both_databases!(
     anvil_restart,
     relayer_restart,
     stuck_transaction_is_bumped,
+    reorg_sends_the_job_back_and_it_lands_once,
     invalid_proof_fails_without_a_transaction,
     bad_requests_are_refused_and_nothing_is_queued,
 );
