@@ -61,14 +61,20 @@ impl Deployment {
     }
 }
 
-/// Artifacts of the verifier and the registry, built with forge if missing.
-fn artifacts(root: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
-    let verifier = artifact_path(root, "ZkAttestVerifier.sol", "ZkAttestVerifier");
-    let registry = artifact_path(root, "AttestationRegistry.sol", "AttestationRegistry");
-    if !verifier.is_file() || !registry.is_file() {
+/// Artifacts of the verifier and the registry, built with forge once per process (forge skips
+/// what is up to date), so a regenerated verifier is never deployed from a stale artifact and
+/// concurrent callers never read a half-written one.
+pub fn artifacts(root: &Path) -> Result<(std::path::PathBuf, std::path::PathBuf)> {
+    static BUILT: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut built = BUILT.lock().unwrap_or_else(|p| p.into_inner());
+    if !*built {
         build(root, &[VERIFIER_SOURCE, REGISTRY_SOURCE])?;
+        *built = true;
     }
-    Ok((verifier, registry))
+    Ok((
+        artifact_path(root, "ZkAttestVerifier.sol", "ZkAttestVerifier"),
+        artifact_path(root, "AttestationRegistry.sol", "AttestationRegistry"),
+    ))
 }
 
 async fn deploy_code(provider: &DynProvider, what: &str, code: Vec<u8>) -> Result<(Address, u64)> {

@@ -23,9 +23,19 @@ pub fn tool_path(root: &Path, name: &str) -> PathBuf {
 
 /// Runs `forge build` for the given sources (relative to `root`; all sources when empty).
 pub fn build(root: &Path, sources: &[&str]) -> Result<()> {
-    // Concurrent builds in one process (parallel tests) would write the same artifacts.
+    // Concurrent builds (parallel tests, several zkattest processes) would write the same
+    // artifacts: serialise them within the process and, with a lock file, across processes.
+    // Once built, forge skips up-to-date sources and rewrites nothing.
     static BUILD: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
+    let lock_path = root.join("contracts/.forge-build.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| ChainError::Io { path: lock_path.clone(), source: e })?;
+    lock.lock().map_err(|e| ChainError::Io { path: lock_path.clone(), source: e })?;
     let forge = forge_path(root);
     let mut cmd = Command::new(&forge);
     cmd.arg("build").arg("--root").arg(root).current_dir(root);

@@ -9,7 +9,7 @@ use alloy::providers::DynProvider;
 use zkattest_chain::anvil::{dev_signer, spawn, AnvilOptions};
 use zkattest_chain::client::connect;
 use zkattest_chain::deploy::{deploy, register, Deployment, ModelRegistration, RegistryParams};
-use zkattest_chain::forge::{artifact_path, method_identifiers};
+use zkattest_chain::forge::method_identifiers;
 use zkattest_chain::query::{by_inference_id, latest, submit};
 use zkattest_chain::{Attestation, ChainError};
 
@@ -138,11 +138,7 @@ async fn no_chain_is_a_clear_error() {
 
 #[test]
 fn bindings_match_the_compiled_registry() {
-    let artifact = artifact_path(&root(), "AttestationRegistry.sol", "AttestationRegistry");
-    if !artifact.is_file() {
-        zkattest_chain::forge::build(&root(), &[zkattest_chain::deploy::REGISTRY_SOURCE])
-            .expect("forge build");
-    }
+    let (_, artifact) = zkattest_chain::deploy::artifacts(&root()).expect("forge build");
     let compiled = method_identifiers(&artifact).expect("method identifiers");
     use zkattest_chain::bindings::IAttestationRegistry::IAttestationRegistryCalls as Calls;
     let mut checked = 0;

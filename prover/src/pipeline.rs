@@ -150,7 +150,7 @@ pub fn prove(
     let trace = q.eval(&inputs_q)?;
     let jobs = jobs_from_trace(compiled, &trace, salt);
     let proven = run_jobs(compiled, dir, srs, &jobs, parallel, progress)?;
-    let outputs_q: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    let outputs_q: Vec<i64> = q.outputs_q(&trace);
     let (shards, timings): (Vec<_>, Vec<_>) = proven.into_iter().unzip();
     let proof = InferenceProof {
         version: INFERENCE_VERSION,

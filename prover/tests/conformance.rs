@@ -58,7 +58,7 @@ fn check(dir: &Path) {
     SetupInfo::run(&compiled, keys.path(), &srs, &|_| ()).expect("setup");
     let (proof, _) = prove(&compiled, keys.path(), &srs, &input.values, Fr::from(3u64), 1, &|_| ())
         .unwrap_or_else(|e| panic!("{name}: prove: {e}"));
-    let expect_q: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    let expect_q: Vec<i64> = q.outputs_q(&trace);
     assert_eq!(proof.outputs_q, expect_q, "{name}: proven outputs differ from the reference");
     let last = &proof.shards[proof.shards.len() - 1].instances;
     if expect_q.len() <= instance::MAX_OUTPUTS {

@@ -80,7 +80,7 @@ fn digits_mlp_proof_verifies_and_matches_reference() {
     verify(&f.compiled, f.dir.path(), &f.srs, p).expect("valid proof");
     let q = &f.compiled.model;
     let trace = q.eval(&q.quantize_inputs(&f.input.values).expect("q")).expect("eval");
-    let expect: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    let expect: Vec<i64> = q.outputs_q(&trace);
     assert_eq!(p.outputs_q, expect);
 }
 

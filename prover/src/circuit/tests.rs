@@ -120,7 +120,7 @@ fn honest_shards_pass_and_chain() {
     // The last shard exposes exactly the reference evaluator's outputs.
     let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
     let last = ls.last().expect("a shard");
-    let expect: Vec<Fr> = q.output_srcs().iter().map(|s| fe(trace.get(*s))).collect();
+    let expect: Vec<Fr> = q.outputs_q(&trace).into_iter().map(fe).collect();
     assert_eq!(last.instances[instance::NUM_OUTPUTS], Fr::from(expect.len() as u64));
     assert_eq!(&last.instances[instance::OUTPUT0..instance::OUTPUT0 + expect.len()], &expect[..]);
 
@@ -129,7 +129,7 @@ fn honest_shards_pass_and_chain() {
     let input_commit =
         crate::shard::boundary::input_commitment(&inputs_q, SETTINGS.lookup_bits, Fr::from(42u64));
     assert_eq!(ls[0].instances[instance::IN_COMMIT], input_commit);
-    let outs: Vec<i64> = q.output_srcs().iter().map(|s| trace.get(*s)).collect();
+    let outs: Vec<i64> = q.outputs_q(&trace);
     let out_commit = crate::shard::boundary::boundary_commitment(&outs, SETTINGS.lookup_bits);
     assert_eq!(last.instances[instance::OUT_COMMIT], out_commit);
 }

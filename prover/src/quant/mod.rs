@@ -132,6 +132,11 @@ impl QModel {
         self.outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect()
     }
 
+    /// The quantized outputs of an evaluated trace, flat over all output tensors.
+    pub fn outputs_q(&self, trace: &eval::Trace) -> Vec<i64> {
+        self.output_srcs().iter().map(|s| trace.get(*s)).collect()
+    }
+
     /// Activations used anywhere in the model.
     pub fn activations(&self) -> Vec<Activation> {
         let mut acts: Vec<Activation> = Vec::new();
