@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{ChainError, Result};
 
+/// Where the real-proof fixture lives, relative to the repository root.
+pub const FIXTURE: &str = "contracts/test/fixtures/aggregated_proof.json";
+
 /// One inference, ready for the registry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attestation {
@@ -46,6 +49,28 @@ impl Attestation {
             .map_err(|e| ChainError::Invalid { what: "attestation", reason: e.to_string() })?;
         std::fs::write(path, text)
             .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+    }
+
+    /// The committed real-proof fixture (`contracts/test/fixtures/aggregated_proof.json`,
+    /// written by verifier-gen's aggregation test) and the registry layout it was made for.
+    pub fn fixture(root: &Path) -> Result<(Self, crate::deploy::RegistryParams)> {
+        let path = root.join(FIXTURE);
+        let a = Self::from_file(&path)?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| ChainError::Io { path: path.clone(), source: e })?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| ChainError::Invalid { what: "fixture", reason: e.to_string() })?;
+        let field = |k: &str| {
+            json[k]
+                .as_u64()
+                .ok_or_else(|| ChainError::Invalid { what: "fixture", reason: format!("no {k}") })
+        };
+        let params = crate::deploy::RegistryParams {
+            verifier_gas_limit: crate::deploy::DEFAULT_VERIFIER_GAS_LIMIT,
+            accumulator_limbs: field("acc_limbs")?,
+            max_outputs: field("max_outputs")?,
+        };
+        Ok((a, params))
     }
 
     /// The output values and scale this attestation claims.

@@ -19,6 +19,9 @@ pub const VERIFIER_SOURCE: &str = "contracts/src/generated/ZkAttestVerifier.sol"
 /// The registry's source.
 pub const REGISTRY_SOURCE: &str = "contracts/src/AttestationRegistry.sol";
 
+/// Gas the registry gives each verifier call (the verifier needs ≈ 425,000; docs/gas.md).
+pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 1_000_000;
+
 /// Registry constructor parameters.
 #[derive(Clone, Copy, Debug)]
 pub struct RegistryParams {

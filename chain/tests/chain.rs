@@ -18,16 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn fixture() -> (Attestation, RegistryParams) {
-    let path = root().join("contracts/test/fixtures/aggregated_proof.json");
-    let a = Attestation::from_file(&path).expect("fixture attestation");
-    let json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-    let params = RegistryParams {
-        verifier_gas_limit: 1_000_000,
-        accumulator_limbs: json["acc_limbs"].as_u64().expect("acc_limbs"),
-        max_outputs: json["max_outputs"].as_u64().expect("max_outputs"),
-    };
-    (a, params)
+    Attestation::fixture(&root()).expect("real-proof fixture")
 }
 
 async fn chain() -> (alloy::node_bindings::AnvilInstance, DynProvider, Deployment, Attestation, U256)

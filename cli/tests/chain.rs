@@ -231,24 +231,13 @@ fn query_recomputes_the_input_commitment_from_a_local_input() {
     );
     assert!(ok, "{d}");
     let opening = dir.path().join("p.opening.json");
-    let (ok, e) = zkattest(
-        &[
-            "query",
-            "--rpc-url",
-            &anvil.endpoint(),
-            "--deployment",
-            s(&dep),
-            "--model-id",
-            "1",
-            "--input",
-            s(&input),
-            "--artifacts",
-            s(&art),
-            "--opening",
-            s(&opening),
-        ],
-        &[],
-    );
+    let rpc = anvil.endpoint();
+    let query = |extra: &[&str]| {
+        let base = ["query", "--rpc-url", &rpc, "--deployment", s(&dep), "--model-id", "1"];
+        let local = ["--input", s(&input), "--artifacts", s(&art)];
+        zkattest(&[&base[..], &local, extra].concat(), &[])
+    };
+    let (ok, e) = query(&["--opening", s(&opening)]);
     assert!(!ok, "nothing was attested yet: {e}");
     let msg = e["error"].as_str().expect("error");
     assert!(
@@ -256,22 +245,7 @@ fn query_recomputes_the_input_commitment_from_a_local_input() {
         "recomputed commitment differs: {msg}"
     );
     // Without the opening (salt) the commitment is a different one.
-    let (_, e2) = zkattest(
-        &[
-            "query",
-            "--rpc-url",
-            &anvil.endpoint(),
-            "--deployment",
-            s(&dep),
-            "--model-id",
-            "1",
-            "--input",
-            s(&input),
-            "--artifacts",
-            s(&art),
-        ],
-        &[],
-    );
+    let (_, e2) = query(&[]);
     assert!(!e2["error"].as_str().expect("error").contains(&hex::encode(&be)), "{e2}");
 }
 

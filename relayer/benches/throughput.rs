@@ -13,7 +13,7 @@ use alloy::providers::Provider;
 use futures::StreamExt;
 use zkattest_chain::anvil::{dev_signer, spawn, AnvilOptions};
 use zkattest_chain::client::connect;
-use zkattest_chain::deploy::{deploy, register, ModelRegistration, RegistryParams};
+use zkattest_chain::deploy::{deploy, register, ModelRegistration};
 use zkattest_chain::Attestation;
 use zkattest_relayer::store::Store;
 use zkattest_relayer::{Config, Service};
@@ -26,14 +26,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(400);
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let fixture = root.join("contracts/test/fixtures/aggregated_proof.json");
-    let att = Attestation::from_file(&fixture)?;
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&fixture)?)?;
-    let params = RegistryParams {
-        verifier_gas_limit: 1_000_000,
-        accumulator_limbs: json["acc_limbs"].as_u64().unwrap_or(12),
-        max_outputs: json["max_outputs"].as_u64().unwrap_or(30),
-    };
+    let (att, params) = Attestation::fixture(&root)?;
     let anvil = spawn(&root, &AnvilOptions::default())?;
     let p = connect(&anvil.endpoint(), dev_signer(&anvil, 0)?).await?;
     let d = deploy(&p, &root, params).await?;

@@ -24,16 +24,7 @@ fn root() -> PathBuf {
 }
 
 fn fixture() -> (Attestation, RegistryParams) {
-    let path = root().join("contracts/test/fixtures/aggregated_proof.json");
-    let a = Attestation::from_file(&path).expect("fixture attestation");
-    let json: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
-    let params = RegistryParams {
-        verifier_gas_limit: 1_000_000,
-        accumulator_limbs: json["acc_limbs"].as_u64().expect("acc_limbs"),
-        max_outputs: json["max_outputs"].as_u64().expect("max_outputs"),
-    };
-    (a, params)
+    Attestation::fixture(&root()).expect("real-proof fixture")
 }
 
 /// Which queue backend a scenario runs on.
@@ -318,6 +309,15 @@ impl World {
         assert!(open > 0, "every job already confirmed before the fault");
     }
 
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.base()))
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     async fn signer_nonce(&self) -> u64 {
         self.provider.get_transaction_count(self.relayer_address).await.expect("nonce")
     }
@@ -394,12 +394,7 @@ async fn happy_path(db: Db) {
     .expect("query")
     .expect("record");
     assert_eq!((rec.values, rec.scale_bits), w.attestation.output_values().expect("output"));
-    let metrics = reqwest::get(format!("{}/metrics", w.base()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = w.metrics().await;
     assert!(metrics.contains("zkattest_relayer_confirmations_total 1"), "{metrics}");
     assert!(metrics.contains("zkattest_relayer_jobs{status=\"confirmed\"} 1"), "{metrics}");
     w.finish().await;
@@ -526,12 +521,7 @@ async fn reorg_sends_the_job_back_and_it_lands_once(db: Db) {
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     w.assert_exactly_once(std::slice::from_ref(&confirmed)).await;
-    let metrics = reqwest::get(format!("{}/metrics", w.base()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = w.metrics().await;
     assert!(
         !metrics.contains("zkattest_relayer_reorgs_total 0"),
         "the reorg went unseen: {metrics}"
@@ -589,12 +579,7 @@ async fn bad_requests_are_refused_and_nothing_is_queued(db: Db) {
         .await
         .expect("get");
     assert_eq!(r.status().as_u16(), 404);
-    let metrics = reqwest::get(format!("{}/metrics", w.base()))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = w.metrics().await;
     assert!(metrics.contains("zkattest_relayer_accepted_total 0"), "{metrics}");
     assert!(!metrics.contains("zkattest_relayer_jobs{status=\"queued\"} 1"), "{metrics}");
     w.finish().await;

@@ -20,8 +20,7 @@ use zkattest_prover::circuit::instance::MAX_OUTPUTS;
 
 use crate::progress::spinner;
 
-/// Gas given to the verifier by the registry (the verifier needs ~420k; see docs/gas.md).
-pub const DEFAULT_VERIFIER_GAS_LIMIT: u64 = 1_000_000;
+pub use zkattest_chain::deploy::DEFAULT_VERIFIER_GAS_LIMIT;
 
 /// The registry layout for the aggregation circuit this build proves with.
 pub fn registry_params(verifier_gas_limit: u64) -> RegistryParams {
@@ -405,8 +404,7 @@ pub struct GasReportArgs {
     pub verifier_gas_limit: u64,
 }
 
-/// Fixture of a real aggregated proof (written by verifier-gen's aggregation tests).
-pub const FIXTURE: &str = "contracts/test/fixtures/aggregated_proof.json";
+use zkattest_chain::attestation::FIXTURE;
 
 pub fn gas_report_cmd(a: GasReportArgs, json: bool) -> anyhow::Result<()> {
     check_root(&a.root)?;
