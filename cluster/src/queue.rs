@@ -1,0 +1,253 @@
+//! The PostgreSQL job queue.
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Row;
+
+/// Queue errors.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("queue database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("unknown job status {0:?} in the queue")]
+    Status(String),
+}
+
+type Result<T> = std::result::Result<T, QueueError>;
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+impl JobStatus {
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "queued" => JobStatus::Queued,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "failed" => JobStatus::Failed,
+            other => return Err(QueueError::Status(other.to_string())),
+        })
+    }
+}
+
+/// A job to enqueue. `id` is the job key (e.g. `<inference>/shard-3`): enqueueing the same key
+/// twice is a no-op, so a restarted coordinator never duplicates work.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub id: String,
+    pub inference: String,
+    pub kind: String,
+    /// Object-store key of the job's input.
+    pub payload_key: String,
+    pub max_attempts: i32,
+}
+
+/// A job a worker holds under a lease.
+#[derive(Clone, Debug)]
+pub struct ClaimedJob {
+    pub id: String,
+    pub inference: String,
+    pub kind: String,
+    pub payload_key: String,
+    /// 1 on the first run.
+    pub attempt: i32,
+}
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS cluster_jobs (
+        id TEXT PRIMARY KEY,
+        inference TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        payload_key TEXT NOT NULL,
+        result_key TEXT,
+        status TEXT NOT NULL DEFAULT 'queued',
+        attempts INT NOT NULL DEFAULT 0,
+        max_attempts INT NOT NULL,
+        available_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        lease_until TIMESTAMPTZ,
+        worker TEXT,
+        error TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
+        started_at TIMESTAMPTZ,
+        finished_at TIMESTAMPTZ
+    )",
+    "CREATE INDEX IF NOT EXISTS cluster_jobs_claim ON cluster_jobs (status, available_at, created_at)",
+    "CREATE INDEX IF NOT EXISTS cluster_jobs_inference ON cluster_jobs (inference)",
+];
+
+/// The queue.
+#[derive(Clone)]
+pub struct Queue {
+    pool: PgPool,
+}
+
+impl Queue {
+    /// Connects and creates the table.
+    pub async fn open(url: &str) -> Result<Self> {
+        let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+        for stmt in SCHEMA {
+            sqlx::query(stmt).execute(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    /// Enqueues jobs; keys already present are left as they are. Returns how many were new.
+    pub async fn enqueue(&self, jobs: &[NewJob]) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut new = 0;
+        for j in jobs {
+            new += sqlx::query(
+                "INSERT INTO cluster_jobs (id, inference, kind, payload_key, max_attempts)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&j.id)
+            .bind(&j.inference)
+            .bind(&j.kind)
+            .bind(&j.payload_key)
+            .bind(j.max_attempts.max(1))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// Claims the oldest available job (queued and due, or running with an expired lease) for
+    /// `lease_ms`. Jobs whose lease expired on their last attempt are dead-lettered first.
+    pub async fn claim(&self, worker: &str, lease_ms: i64) -> Result<Option<ClaimedJob>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "UPDATE cluster_jobs SET status = 'failed', finished_at = now(),
+                error = 'worker lost (lease expired) on attempt ' || attempts || ' of ' || max_attempts
+             WHERE status = 'running' AND lease_until < now() AND attempts >= max_attempts",
+        )
+        .execute(&mut *tx)
+        .await?;
+        let row = sqlx::query(
+            "UPDATE cluster_jobs SET status = 'running', worker = $1, attempts = attempts + 1,
+                lease_until = now() + make_interval(secs => $2::float8 / 1000), started_at = now()
+             WHERE id = (
+                SELECT id FROM cluster_jobs
+                WHERE (status = 'queued' AND available_at <= now())
+                   OR (status = 'running' AND lease_until < now())
+                ORDER BY created_at, id
+                FOR UPDATE SKIP LOCKED
+                LIMIT 1)
+             RETURNING id, inference, kind, payload_key, attempts",
+        )
+        .bind(worker)
+        .bind(lease_ms as f64)
+        .fetch_optional(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        row.map(|r| -> Result<ClaimedJob> {
+            Ok(ClaimedJob {
+                id: r.try_get("id")?,
+                inference: r.try_get("inference")?,
+                kind: r.try_get("kind")?,
+                payload_key: r.try_get("payload_key")?,
+                attempt: r.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Extends the lease; false when the worker no longer holds the job (it expired and was
+    /// claimed elsewhere, or the job ended): the worker must stop and not write a result.
+    pub async fn heartbeat(&self, id: &str, worker: &str, lease_ms: i64) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE cluster_jobs SET lease_until = now() + make_interval(secs => $3::float8 / 1000)
+             WHERE id = $1 AND worker = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(lease_ms as f64)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Marks a job done with its result key, if `worker` still holds it. A job already done is
+    /// left alone (its first result stands). Returns whether this call recorded the result.
+    pub async fn complete(&self, id: &str, worker: &str, result_key: &str) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE cluster_jobs SET status = 'done', result_key = $3, finished_at = now(),
+                lease_until = NULL, error = NULL
+             WHERE id = $1 AND worker = $2 AND status = 'running'",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(result_key)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Records a failed attempt: the job is retried after `retry_delay_ms` (doubling with each
+    /// attempt) or, on its last attempt, dead-lettered with `error`.
+    pub async fn fail(
+        &self,
+        id: &str,
+        worker: &str,
+        error: &str,
+        retry_delay_ms: i64,
+    ) -> Result<JobStatus> {
+        let row = sqlx::query(
+            "UPDATE cluster_jobs SET
+                status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                finished_at = CASE WHEN attempts >= max_attempts THEN now() END,
+                available_at = now() + make_interval(secs => $4::float8 * power(2, attempts - 1) / 1000),
+                lease_until = NULL, worker = NULL, error = $3
+             WHERE id = $1 AND worker = $2 AND status = 'running'
+             RETURNING status",
+        )
+        .bind(id)
+        .bind(worker)
+        .bind(error)
+        .bind(retry_delay_ms as f64)
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            Some(r) => JobStatus::parse(&r.try_get::<String, _>("status")?),
+            None => {
+                self.status(id).await.map(|s| s.map(|(s, _, _)| s).unwrap_or(JobStatus::Failed))
+            }
+        }
+    }
+
+    /// A job's status, attempts and last error.
+    pub async fn status(&self, id: &str) -> Result<Option<(JobStatus, i32, Option<String>)>> {
+        let row = sqlx::query("SELECT status, attempts, error FROM cluster_jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok((
+                JobStatus::parse(&r.try_get::<String, _>("status")?)?,
+                r.try_get("attempts")?,
+                r.try_get("error")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Jobs per status: (queued, running, done, failed).
+    pub async fn counts(&self) -> Result<(i64, i64, i64, i64)> {
+        let r = sqlx::query(
+            "SELECT count(*) FILTER (WHERE status = 'queued') AS q,
+                    count(*) FILTER (WHERE status = 'running') AS r,
+                    count(*) FILTER (WHERE status = 'done') AS d,
+                    count(*) FILTER (WHERE status = 'failed') AS f
+             FROM cluster_jobs",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((r.try_get("q")?, r.try_get("r")?, r.try_get("d")?, r.try_get("f")?))
+    }
+}

@@ -1,0 +1,139 @@
+//! The cluster queue against the real PostgreSQL (`ZKATTEST_TEST_POSTGRES_URL`, one fresh
+//! schema per test): exclusive claims under concurrency, lease expiry and re-claim, retries,
+//! dead-lettering, idempotent enqueue, owner-only completion.
+
+use std::time::Duration;
+
+use zkattest_cluster::{JobStatus, NewJob, Queue};
+
+async fn queue(name: &str) -> Queue {
+    let base = std::env::var("ZKATTEST_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let schema = format!(
+        "zkattest_cluster_{name}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_millis()
+    );
+    let mut c: sqlx::PgConnection = sqlx::Connection::connect(&base).await.expect("postgres");
+    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut c).await.expect("schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Queue::open(&format!("{base}{sep}options=-c%20search_path%3D{schema}")).await.expect("queue")
+}
+
+fn jobs(n: usize, max_attempts: i32) -> Vec<NewJob> {
+    (0..n)
+        .map(|i| NewJob {
+            id: format!("inf-1/shard-{i}"),
+            inference: "inf-1".into(),
+            kind: "shard".into(),
+            payload_key: format!("inf-1/shard-{i}.job"),
+            max_attempts,
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_claims_each_job_exactly_once_under_concurrency() {
+    let q = queue("once").await;
+    assert_eq!(q.enqueue(&jobs(40, 3)).await.expect("enqueue"), 40);
+    let workers = (0..6).map(|w| {
+        let q = q.clone();
+        tokio::spawn(async move {
+            let mut mine = Vec::new();
+            while let Some(j) = q.claim(&format!("w{w}"), 60_000).await.expect("claim") {
+                assert!(q
+                    .complete(&j.id, &format!("w{w}"), &format!("{}.proof", j.id))
+                    .await
+                    .expect("complete"));
+                mine.push(j.id);
+            }
+            mine
+        })
+    });
+    let mut all: Vec<String> = futures::future::join_all(workers)
+        .await
+        .into_iter()
+        .flat_map(|r| r.expect("worker task"))
+        .collect();
+    all.sort();
+    let mut expected: Vec<String> = jobs(40, 3).into_iter().map(|j| j.id).collect();
+    expected.sort();
+    assert_eq!(all, expected, "every job claimed exactly once");
+    assert_eq!(q.counts().await.expect("counts"), (0, 0, 40, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_expired_lease_is_claimed_again_and_the_old_owner_is_fenced() {
+    let q = queue("lease").await;
+    q.enqueue(&jobs(1, 3)).await.expect("enqueue");
+    let first = q.claim("dead-worker", 200).await.expect("claim").expect("a job");
+    assert_eq!(first.attempt, 1);
+    // Within the lease nobody else gets it.
+    assert!(q.claim("other", 200).await.expect("claim").is_none());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = q.claim("other", 60_000).await.expect("claim").expect("reclaimed");
+    assert_eq!((again.id.as_str(), again.attempt), (first.id.as_str(), 2));
+    // The worker that lost its lease can neither extend it nor write a result.
+    assert!(!q.heartbeat(&first.id, "dead-worker", 60_000).await.expect("heartbeat"));
+    assert!(!q.complete(&first.id, "dead-worker", "stale.proof").await.expect("complete"));
+    assert!(q.heartbeat(&first.id, "other", 60_000).await.expect("heartbeat"));
+    assert!(q.complete(&first.id, "other", "good.proof").await.expect("complete"));
+    assert!(
+        !q.complete(&first.id, "other", "twice.proof").await.expect("complete"),
+        "first result stands"
+    );
+    assert_eq!(q.status(&first.id).await.expect("status").expect("job").0, JobStatus::Done);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_retries_with_backoff_then_dead_letters() {
+    let q = queue("dead").await;
+    q.enqueue(&jobs(1, 2)).await.expect("enqueue");
+    let j = q.claim("w", 60_000).await.expect("claim").expect("job");
+    assert_eq!(
+        q.fail(&j.id, "w", "corrupted artifact: bad digest", 300).await.expect("fail"),
+        JobStatus::Queued
+    );
+    // Backoff: not available yet.
+    assert!(q.claim("w", 60_000).await.expect("claim").is_none());
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let j = q.claim("w", 60_000).await.expect("claim").expect("retried");
+    assert_eq!(j.attempt, 2);
+    assert_eq!(
+        q.fail(&j.id, "w", "corrupted artifact: bad digest", 300).await.expect("fail"),
+        JobStatus::Failed
+    );
+    let (status, attempts, error) = q.status(&j.id).await.expect("status").expect("job");
+    assert_eq!((status, attempts), (JobStatus::Failed, 2));
+    assert!(error.expect("reason").contains("corrupted artifact"));
+    assert!(
+        q.claim("w", 60_000).await.expect("claim").is_none(),
+        "a dead job is never claimed again"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_worker_lost_on_last_attempt_is_dead_lettered() {
+    let q = queue("lost").await;
+    q.enqueue(&jobs(1, 1)).await.expect("enqueue");
+    let j = q.claim("crashed", 100).await.expect("claim").expect("job");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(q.claim("w", 60_000).await.expect("claim").is_none());
+    let (status, _, error) = q.status(&j.id).await.expect("status").expect("job");
+    assert_eq!(status, JobStatus::Failed);
+    assert!(error.expect("reason").contains("lease expired"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_enqueue_is_idempotent_by_job_key() {
+    let q = queue("idem").await;
+    assert_eq!(q.enqueue(&jobs(4, 3)).await.expect("enqueue"), 4);
+    let j = q.claim("w", 60_000).await.expect("claim").expect("job");
+    q.complete(&j.id, "w", "p").await.expect("complete");
+    // A restarted coordinator enqueues the same inference again: nothing is re-queued.
+    assert_eq!(q.enqueue(&jobs(4, 3)).await.expect("enqueue"), 0);
+    assert_eq!(q.counts().await.expect("counts"), (3, 0, 1, 0));
+}
