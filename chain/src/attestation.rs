@@ -4,14 +4,14 @@
 
 use std::path::Path;
 
-use alloy::primitives::{Bytes, B256, I256};
+use alloy::primitives::{keccak256, Bytes, B256, I256, U256};
 use alloy::sol_types::{sol_data, SolType};
 
 /// The Solidity type of `output`: `(int256[] values, uint8 scaleBits)`.
 type OutputAbi = (sol_data::Array<sol_data::Int<256>>, sol_data::Uint<8>);
 use serde::{Deserialize, Serialize};
 
-use crate::{ChainError, Result};
+use crate::{json_file, ChainError, Result};
 
 /// Where the real-proof fixture lives, relative to the repository root.
 pub const FIXTURE: &str = "contracts/test/fixtures/aggregated_proof.json";
@@ -35,36 +35,22 @@ impl Attestation {
     /// Reads an attestation file (JSON). Unknown fields are ignored so the forge fixture,
     /// which adds the verifier's bytecode and layout, reads as one too.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })?;
-        serde_json::from_str(&text).map_err(|e| ChainError::Invalid {
-            what: "attestation file",
-            reason: format!("{}: {e}", path.display()),
-        })
+        json_file::read(path, "attestation file")
     }
 
     /// Writes the attestation as pretty JSON.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| ChainError::Invalid { what: "attestation", reason: e.to_string() })?;
-        std::fs::write(path, text)
-            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+        json_file::write(path, "attestation", self)
     }
 
     /// The committed real-proof fixture (`contracts/test/fixtures/aggregated_proof.json`,
     /// written by verifier-gen's aggregation test) and the registry layout it was made for.
     pub fn fixture(root: &Path) -> Result<(Self, crate::deploy::RegistryParams)> {
         let path = root.join(FIXTURE);
-        let a = Self::from_file(&path)?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| ChainError::Io { path: path.clone(), source: e })?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| ChainError::Invalid { what: "fixture", reason: e.to_string() })?;
-        let field = |k: &str| {
-            json[k]
-                .as_u64()
-                .ok_or_else(|| ChainError::Invalid { what: "fixture", reason: format!("no {k}") })
-        };
+        let json: serde_json::Value = json_file::read(&path, "fixture")?;
+        let bad = |reason: String| ChainError::Invalid { what: "fixture", reason };
+        let a = Self::deserialize(&json).map_err(|e| bad(e.to_string()))?;
+        let field = |k: &str| json[k].as_u64().ok_or_else(|| bad(format!("no {k}")));
         let params = crate::deploy::RegistryParams {
             verifier_gas_limit: crate::deploy::DEFAULT_VERIFIER_GAS_LIMIT,
             accumulator_limbs: field("acc_limbs")?,
@@ -79,9 +65,19 @@ impl Attestation {
     }
 }
 
+/// The registry's inference id: `keccak256(abi.encodePacked(modelId, inputCommitment, output))`.
+pub fn inference_id(model_id: U256, input_commitment: B256, output: &[u8]) -> B256 {
+    let mut packed = Vec::with_capacity(64 + output.len());
+    packed.extend_from_slice(&model_id.to_be_bytes::<32>());
+    packed.extend_from_slice(input_commitment.as_slice());
+    packed.extend_from_slice(output);
+    keccak256(packed)
+}
+
 /// `abi.encode(int256[] values, uint8 scaleBits)`.
 pub fn encode_output(values: &[i64], scale_bits: u8) -> Bytes {
-    let values: Vec<I256> = values.iter().map(|v| I256::try_from(*v).unwrap_or_default()).collect();
+    // Every i64 fits 256 bits.
+    let values: Vec<I256> = values.iter().map(|v| I256::unchecked_from(*v)).collect();
     OutputAbi::abi_encode_params(&(values, scale_bits)).into()
 }
 

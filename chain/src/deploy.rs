@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::bindings::IAttestationRegistry::{self, ModelCommitment};
 use crate::client::{call_tx, send};
 use crate::forge::{artifact_path, build, bytecode, runtime_size};
-use crate::{ChainError, Result};
+use crate::{json_file, ChainError, Result};
 
 /// Solidity sources deployed here (built with forge when their artifacts are missing).
 pub const VERIFIER_SOURCE: &str = "contracts/src/generated/ZkAttestVerifier.sol";
@@ -47,20 +47,12 @@ pub struct Deployment {
 impl Deployment {
     /// Reads a deployment file.
     pub fn from_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })?;
-        serde_json::from_str(&text).map_err(|e| ChainError::Invalid {
-            what: "deployment file",
-            reason: format!("{}: {e}", path.display()),
-        })
+        json_file::read(path, "deployment file")
     }
 
     /// Writes the deployment file.
     pub fn write(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| ChainError::Invalid { what: "deployment", reason: e.to_string() })?;
-        std::fs::write(path, text)
-            .map_err(|e| ChainError::Io { path: path.to_path_buf(), source: e })
+        json_file::write(path, "deployment", self)
     }
 }
 
@@ -136,6 +128,20 @@ pub struct ModelRegistration {
     pub circuit_hash: B256,
     /// Off-chain metadata.
     pub uri: String,
+}
+
+impl ModelRegistration {
+    /// The registration of the model an attestation is for (digest and output scale from the
+    /// proof; the descriptive hashes left zero).
+    pub fn of(a: &crate::Attestation, uri: impl Into<String>) -> Self {
+        Self {
+            vk_hash: a.vk_hash,
+            output_scale_bits: a.output_scale_bits,
+            model_hash: B256::ZERO,
+            circuit_hash: B256::ZERO,
+            uri: uri.into(),
+        }
+    }
 }
 
 /// Registers a model; returns its id and the gas used.

@@ -58,11 +58,19 @@ pub fn artifact_path(root: &Path, file: &str, contract: &str) -> PathBuf {
     root.join("contracts/out").join(file).join(format!("{contract}.json"))
 }
 
-fn artifact_code(artifact: &Path, field: &str) -> Result<Vec<u8>> {
-    let bad = |reason: String| ChainError::Artifact { path: artifact.to_path_buf(), reason };
+fn bad(artifact: &Path, reason: String) -> ChainError {
+    ChainError::Artifact { path: artifact.to_path_buf(), reason }
+}
+
+fn artifact_json(artifact: &Path) -> Result<serde_json::Value> {
     let text = std::fs::read_to_string(artifact)
         .map_err(|e| ChainError::Io { path: artifact.to_path_buf(), source: e })?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    serde_json::from_str(&text).map_err(|e| bad(artifact, e.to_string()))
+}
+
+fn artifact_code(artifact: &Path, field: &str) -> Result<Vec<u8>> {
+    let bad = |reason: String| bad(artifact, reason);
+    let json = artifact_json(artifact)?;
     let code = json[field]["object"].as_str().ok_or_else(|| bad(format!("no {field}.object")))?;
     let code = hex::decode(code.trim_start_matches("0x")).map_err(|e| bad(e.to_string()))?;
     if code.is_empty() {
@@ -83,11 +91,9 @@ pub fn runtime_size(artifact: &Path) -> Result<usize> {
 
 /// The 4-byte selectors forge recorded for a contract (`methodIdentifiers`), by signature.
 pub fn method_identifiers(artifact: &Path) -> Result<Vec<(String, String)>> {
-    let bad = |reason: String| ChainError::Artifact { path: artifact.to_path_buf(), reason };
-    let text = std::fs::read_to_string(artifact)
-        .map_err(|e| ChainError::Io { path: artifact.to_path_buf(), source: e })?;
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
-    let ids =
-        json["methodIdentifiers"].as_object().ok_or_else(|| bad("no methodIdentifiers".into()))?;
+    let json = artifact_json(artifact)?;
+    let ids = json["methodIdentifiers"]
+        .as_object()
+        .ok_or_else(|| bad(artifact, "no methodIdentifiers".into()))?;
     Ok(ids.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect())
 }

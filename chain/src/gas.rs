@@ -41,18 +41,8 @@ pub async fn report(
     a: &Attestation,
 ) -> Result<GasReport> {
     let d = deploy(provider, root, params).await?;
-    let (model_id, register_model_gas) = register(
-        provider,
-        d.registry,
-        &ModelRegistration {
-            vk_hash: a.vk_hash,
-            output_scale_bits: a.output_scale_bits,
-            model_hash: Default::default(),
-            circuit_hash: Default::default(),
-            uri: "zkattest gas-report".into(),
-        },
-    )
-    .await?;
+    let (model_id, register_model_gas) =
+        register(provider, d.registry, &ModelRegistration::of(a, "zkattest gas-report")).await?;
     let verify = send(provider, "verifier call", call_tx(d.verifier, a.proof.clone())).await?;
     let stored = submit(provider, d.registry, model_id, a).await?;
     Ok(GasReport {

@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod error;
 pub mod forge;
 pub mod gas;
+mod json_file;
 pub mod query;
 
 pub use attestation::Attestation;

@@ -1,22 +1,27 @@
 //! Submitting attestations directly and reading attested outputs back, as a dApp does.
 
-use alloy::primitives::{Address, TxHash, B256, U256};
+use alloy::primitives::{Address, Bytes, TxHash, B256, U256};
 use alloy::providers::DynProvider;
 use alloy::sol_types::SolCall;
 use serde::{Deserialize, Serialize};
 
-use crate::attestation::decode_output;
+use crate::attestation::{decode_output, inference_id};
 use crate::bindings::IAttestationRegistry;
 use crate::client::{call_tx, send};
 use crate::{Attestation, ChainError, Result};
 
-/// The calldata of `verifyAndStoreInference` for an attestation under `model_id`.
-pub fn verify_and_store_calldata(model_id: U256, a: &Attestation) -> Vec<u8> {
+/// The calldata of `verifyAndStoreInference(modelId, inputCommitment, output, proof)`.
+pub fn verify_and_store_calldata(
+    model_id: U256,
+    input_commitment: B256,
+    output: &Bytes,
+    proof: &Bytes,
+) -> Vec<u8> {
     IAttestationRegistry::verifyAndStoreInferenceCall {
         modelId: model_id,
-        inputCommitment: a.input_commitment,
-        output: a.output.clone(),
-        proof: a.proof.clone(),
+        inputCommitment: input_commitment,
+        output: output.clone(),
+        proof: proof.clone(),
     }
     .abi_encode()
 }
@@ -30,20 +35,6 @@ pub struct Submitted {
     pub inference_id: B256,
 }
 
-/// The inference id the registry derives for an attestation.
-pub async fn inference_id(
-    provider: &DynProvider,
-    registry: Address,
-    model_id: U256,
-    a: &Attestation,
-) -> Result<B256> {
-    IAttestationRegistry::new(registry, provider)
-        .computeInferenceId(model_id, a.input_commitment, a.output.clone())
-        .call()
-        .await
-        .map_err(|e| ChainError::rpc(format!("registry at {registry}"), e))
-}
-
 /// Sends `verifyAndStoreInference` from the provider's signer and waits for the receipt.
 pub async fn submit(
     provider: &DynProvider,
@@ -51,13 +42,13 @@ pub async fn submit(
     model_id: U256,
     a: &Attestation,
 ) -> Result<Submitted> {
-    let data = verify_and_store_calldata(model_id, a);
+    let data = verify_and_store_calldata(model_id, a.input_commitment, &a.output, &a.proof);
     let receipt = send(provider, "verifyAndStoreInference", call_tx(registry, data.into())).await?;
     Ok(Submitted {
         tx_hash: receipt.transaction_hash,
         block_number: receipt.block_number.unwrap_or_default(),
         gas_used: receipt.gas_used,
-        inference_id: inference_id(provider, registry, model_id, a).await?,
+        inference_id: inference_id(model_id, a.input_commitment, &a.output),
     })
 }
 

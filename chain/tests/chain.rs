@@ -43,6 +43,12 @@ async fn chain() -> (alloy::node_bindings::AnvilInstance, DynProvider, Deploymen
 async fn real_proof_is_stored_and_read_back_by_id_and_by_input() {
     let (_anvil, p, d, a, model_id) = chain().await;
     let s = submit(&p, d.registry, model_id, &a).await.expect("submit");
+    let onchain = zkattest_chain::bindings::IAttestationRegistry::new(d.registry, &p)
+        .computeInferenceId(model_id, a.input_commitment, a.output.clone())
+        .call()
+        .await
+        .expect("computeInferenceId");
+    assert_eq!(onchain, s.inference_id, "the Rust inference id is the registry's");
     let rec =
         by_inference_id(&p, d.registry, s.inference_id).await.expect("query").expect("stored");
     let (values, scale) = a.output_values().expect("output");

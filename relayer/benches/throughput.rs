@@ -8,13 +8,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use alloy::primitives::B256;
 use alloy::providers::Provider;
 use futures::StreamExt;
 use zkattest_chain::anvil::{dev_signer, spawn, AnvilOptions};
 use zkattest_chain::client::connect;
 use zkattest_chain::deploy::{deploy, register, ModelRegistration};
 use zkattest_chain::Attestation;
+use zkattest_relayer::job::AttestationRequest;
 use zkattest_relayer::store::Store;
 use zkattest_relayer::{Config, Service};
 
@@ -30,13 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let anvil = spawn(&root, &AnvilOptions::default())?;
     let p = connect(&anvil.endpoint(), dev_signer(&anvil, 0)?).await?;
     let d = deploy(&p, &root, params).await?;
-    let reg = ModelRegistration {
-        vk_hash: att.vk_hash,
-        output_scale_bits: att.output_scale_bits,
-        model_hash: B256::ZERO,
-        circuit_hash: B256::ZERO,
-        uri: "bench".into(),
-    };
+    let reg = ModelRegistration::of(&att, "bench");
     let mut models = Vec::with_capacity(n);
     for _ in 0..n {
         models.push(register(&p, d.registry, &reg).await?.0);
@@ -61,12 +55,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let ids: Vec<String> = futures::stream::iter(models.iter())
         .map(|m| {
-            let body = serde_json::json!({
-                "model_id": m.to_string(),
-                "input_commitment": att.input_commitment.to_string(),
-                "output": att.output.to_string(),
-                "proof": att.proof.to_string(),
-            });
+            let body = AttestationRequest::new(*m, &att);
             let (client, url, token) = (&client, &url, &token);
             async move {
                 let v: serde_json::Value =

@@ -74,8 +74,10 @@ impl Engine {
             alloy::network::NetworkWallet::<alloy::network::Ethereum>::default_signer_address(
                 &wallet,
             );
-        let chain_id =
-            provider.get_chain_id().await.map_err(|e| RelayerError::Rpc(e.to_string()))?;
+        let chain_id = provider
+            .get_chain_id()
+            .await
+            .map_err(|e| RelayerError::Rpc(format!("no chain at {}: {e}", cfg.rpc_url)))?;
         Ok(Self {
             store,
             provider,

@@ -2,7 +2,7 @@
 
 use alloy::primitives::{keccak256, Bytes, B256, U256};
 use serde::{Deserialize, Serialize};
-use zkattest_chain::attestation::decode_output;
+use zkattest_chain::attestation::{decode_output, inference_id};
 use zkattest_chain::query::verify_and_store_calldata;
 use zkattest_chain::Attestation;
 
@@ -46,7 +46,7 @@ impl Status {
 }
 
 /// The body of `POST /v1/attestations`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AttestationRequest {
     /// Registry model id: a decimal or 0x-hex string, or a JSON number.
@@ -76,6 +76,16 @@ fn hex_field(name: &str, s: &str) -> Result<Vec<u8>> {
 }
 
 impl AttestationRequest {
+    /// The request that submits `a` under the registry's `model_id` (what clients send).
+    pub fn new(model_id: U256, a: &Attestation) -> Self {
+        Self {
+            model_id: serde_json::Value::String(model_id.to_string()),
+            input_commitment: a.input_commitment.to_string(),
+            output: a.output.to_string(),
+            proof: a.proof.to_string(),
+        }
+    }
+
     /// Checks every field; the error says which one is wrong and why.
     pub fn validate(&self, max_outputs: usize) -> Result<NewJob> {
         let model_id = match &self.model_id {
@@ -129,14 +139,7 @@ impl AttestationRequest {
 impl NewJob {
     /// The `verifyAndStoreInference` calldata.
     pub fn calldata(&self) -> Vec<u8> {
-        let a = Attestation {
-            vk_hash: B256::ZERO,
-            output_scale_bits: 0,
-            input_commitment: self.input_commitment,
-            output: self.output.clone(),
-            proof: self.proof.clone(),
-        };
-        verify_and_store_calldata(self.model_id, &a)
+        verify_and_store_calldata(self.model_id, self.input_commitment, &self.output, &self.proof)
     }
 
     /// The job id: the hash of the calldata, so the same attestation is always the same job.
@@ -144,13 +147,9 @@ impl NewJob {
         keccak256(self.calldata())
     }
 
-    /// The registry's inference id (`keccak256(abi.encodePacked(modelId, input, output))`).
+    /// The registry's inference id for this attestation.
     pub fn inference_id(&self) -> B256 {
-        let mut packed = Vec::with_capacity(64 + self.output.len());
-        packed.extend_from_slice(&self.model_id.to_be_bytes::<32>());
-        packed.extend_from_slice(self.input_commitment.as_slice());
-        packed.extend_from_slice(&self.output);
-        keccak256(packed)
+        inference_id(self.model_id, self.input_commitment, &self.output)
     }
 }
 

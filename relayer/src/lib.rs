@@ -17,4 +17,4 @@ pub mod store;
 
 pub use config::Config;
 pub use error::{RelayerError, Result};
-pub use service::{serve, Service};
+pub use service::{init_logging, serve, Service};

@@ -5,13 +5,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    zkattest_relayer::init_logging();
     let path = std::env::args_os().nth(1).map(std::path::PathBuf::from);
     let result = match zkattest_relayer::Config::load(path.as_deref()) {
         Ok(cfg) => zkattest_relayer::serve(cfg).await,

@@ -55,8 +55,7 @@ impl Service {
             cfg.clone(),
             metrics.clone(),
         )
-        .await
-        .map_err(|e| RelayerError::Rpc(format!("no chain at {}: {e}", cfg.rpc_url)))?;
+        .await?;
         let signer = engine.from();
         let listener = tokio::net::TcpListener::bind(&cfg.listen)
             .await
@@ -88,6 +87,18 @@ impl Service {
         let _ = self.engine.await;
         let _ = self.server.await;
     }
+}
+
+/// Logs to stderr, `info` unless `RUST_LOG` says otherwise (for the binaries that run
+/// [`serve`]).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Runs the relayer until SIGINT or SIGTERM.

@@ -16,6 +16,7 @@ use zkattest_chain::client::connect;
 use zkattest_chain::deploy::{deploy, register, Deployment, ModelRegistration, RegistryParams};
 use zkattest_chain::query::by_inference_id;
 use zkattest_chain::Attestation;
+use zkattest_relayer::job::AttestationRequest;
 
 const TOKEN: &str = "test-token-0123456789abcdef";
 
@@ -144,13 +145,7 @@ impl World {
             connect(&anvil.endpoint(), dev_signer(&anvil, 0).expect("key")).await.expect("connect");
         let (attestation, params) = fixture();
         let deployment = deploy(&provider, &root(), params).await.expect("deploy");
-        let reg = ModelRegistration {
-            vk_hash: attestation.vk_hash,
-            output_scale_bits: attestation.output_scale_bits,
-            model_hash: B256::ZERO,
-            circuit_hash: B256::ZERO,
-            uri: "relayer test".into(),
-        };
+        let reg = ModelRegistration::of(&attestation, "relayer test");
         let mut ids = Vec::new();
         for _ in 0..models {
             ids.push(register(&provider, deployment.registry, &reg).await.expect("register").0);
@@ -233,13 +228,8 @@ impl World {
     }
 
     fn body(&self, model: usize) -> Value {
-        let a = &self.attestation;
-        json!({
-            "model_id": self.models[model].to_string(),
-            "input_commitment": a.input_commitment.to_string(),
-            "output": a.output.to_string(),
-            "proof": a.proof.to_string(),
-        })
+        serde_json::to_value(AttestationRequest::new(self.models[model], &self.attestation))
+            .expect("json")
     }
 
     async fn post(&self, body: &Value) -> (u16, Value) {

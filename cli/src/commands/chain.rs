@@ -159,13 +159,7 @@ pub fn register_cmd(a: RegisterArgs, json: bool) -> anyhow::Result<()> {
     let att = Attestation::from_file(&a.attestation)?;
     let (id, gas) = block_on(async {
         let p = a.chain.connect().await?;
-        let reg = ModelRegistration {
-            vk_hash: att.vk_hash,
-            output_scale_bits: att.output_scale_bits,
-            model_hash: B256::ZERO,
-            circuit_hash: B256::ZERO,
-            uri: a.uri.clone(),
-        };
+        let reg = ModelRegistration::of(&att, a.uri.clone());
         anyhow::Ok(register(&p, d.registry, &reg).await?)
     })??;
     let r = Registered { model_id: id.to_string(), vk_hash: att.vk_hash, gas_used: gas };
@@ -251,12 +245,7 @@ pub async fn via_relayer(
     json: bool,
 ) -> anyhow::Result<Submission> {
     let client = reqwest::Client::new();
-    let body = serde_json::json!({
-        "model_id": model_id.to_string(),
-        "input_commitment": att.input_commitment.to_string(),
-        "output": att.output.to_string(),
-        "proof": att.proof.to_string(),
-    });
+    let body = zkattest_relayer::job::AttestationRequest::new(model_id, att);
     let base = url.trim_end_matches('/');
     let r = client
         .post(format!("{base}/v1/attestations"))

@@ -158,13 +158,7 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
         let (model_id, _) = register(
             &provider,
             d.registry,
-            &ModelRegistration {
-                vk_hash: att.vk_hash,
-                output_scale_bits: att.output_scale_bits,
-                model_hash: Default::default(),
-                circuit_hash: Default::default(),
-                uri: "zkattest demo: models/wide_mlp".into(),
-            },
+            &ModelRegistration::of(&att, "zkattest demo: models/wide_mlp"),
         )
         .await?;
         // What verification alone costs: the proof sent straight to the verifier.

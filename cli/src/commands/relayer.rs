@@ -22,13 +22,7 @@ pub enum RelayerCommand {
 pub fn run(c: RelayerCommand) -> anyhow::Result<()> {
     match c {
         RelayerCommand::Serve { config } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            zkattest_relayer::init_logging();
             let cfg = zkattest_relayer::Config::load(config.as_deref())?;
             super::chain::block_on(zkattest_relayer::serve(cfg))?.context("relayer")
         }
