@@ -32,7 +32,7 @@ enum Command {
     Setup(commands::setup::Args),
     /// Prove one inference (all shards).
     #[command(
-        after_help = "Example:\n  zkattest prove --artifacts zkattest-artifacts/digits_mlp --input models/digits_mlp/input.json"
+        after_help = "Examples:\n  zkattest prove --artifacts zkattest-artifacts/digits_mlp --input models/digits_mlp/input.json\n  zkattest prove --artifacts zkattest-artifacts/digits_mlp --input models/digits_mlp/input.json \\\n    --cluster postgres://prover@db/zk --store file:///srv/zk --aggregate"
     )]
     Prove(commands::prove::Args),
     /// Verify an inference proof natively.
@@ -80,6 +80,14 @@ enum Command {
     /// Deploy on a local anvil and print deploy, verify and verify-and-store gas.
     #[command(name = "gas-report", after_help = "Example:\n  zkattest gas-report --json")]
     GasReport(commands::chain::GasReportArgs),
+    /// Run a cluster worker: claim shard and aggregation jobs from the queue and prove them.
+    #[command(
+        after_help = "Example:\n  ZKATTEST_CLUSTER=postgres://prover@db/zk zkattest worker --store s3://proofs/zk --concurrency 2"
+    )]
+    Worker(commands::cluster::WorkerArgs),
+    /// Cluster queue status.
+    #[command(subcommand)]
+    Cluster(commands::cluster::ClusterCommand),
     /// The relayer service.
     #[command(subcommand)]
     Relayer(commands::relayer::RelayerCommand),
@@ -109,6 +117,8 @@ fn main() {
         Command::Query(a) => commands::chain::query_cmd(a, cli.json),
         Command::GasReport(a) => commands::chain::gas_report_cmd(a, cli.json),
         Command::Relayer(c) => commands::relayer::run(c),
+        Command::Worker(a) => commands::cluster::worker(a, cli.json),
+        Command::Cluster(c) => commands::cluster::run(c, cli.json),
     };
     if let Err(e) = result {
         output::error(&e, cli.json);

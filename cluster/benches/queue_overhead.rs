@@ -26,6 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 kind: "shard".into(),
                 payload_key: format!("bench/shard-{i}.job"),
                 max_attempts: 3,
+                mem_mb: 0,
             })
             .collect();
         let t = Instant::now();

@@ -24,6 +24,16 @@ pub enum JobStatus {
 }
 
 impl JobStatus {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Failed => "failed",
+        }
+    }
+
     fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "queued" => JobStatus::Queued,
@@ -45,6 +55,8 @@ pub struct NewJob {
     /// Object-store key of the job's input.
     pub payload_key: String,
     pub max_attempts: i32,
+    /// Estimated peak memory, MB: a worker only claims jobs that fit its free budget.
+    pub mem_mb: i64,
 }
 
 /// A job a worker holds under a lease.
@@ -56,6 +68,38 @@ pub struct ClaimedJob {
     pub payload_key: String,
     /// 1 on the first run.
     pub attempt: i32,
+    /// Estimated peak memory, MB.
+    pub mem_mb: i64,
+}
+
+/// One job as `cluster status` and the coordinator see it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    #[serde(serialize_with = "status_str")]
+    pub status: JobStatus,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub worker: Option<String>,
+    pub error: Option<String>,
+    pub result_key: Option<String>,
+    /// Milliseconds since the Unix epoch.
+    pub started_ms: Option<i64>,
+    pub finished_ms: Option<i64>,
+}
+
+fn status_str<S: serde::Serializer>(s: &JobStatus, ser: S) -> std::result::Result<S::Ok, S::Error> {
+    ser.serialize_str(s.as_str())
+}
+
+/// Queue depth for `cluster status`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub queued: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
 }
 
 const SCHEMA: &[&str] = &[
@@ -76,6 +120,8 @@ const SCHEMA: &[&str] = &[
         started_at TIMESTAMPTZ,
         finished_at TIMESTAMPTZ
     )",
+    // Added after the first release of the table; older databases get the column here.
+    "ALTER TABLE cluster_jobs ADD COLUMN IF NOT EXISTS mem_mb BIGINT NOT NULL DEFAULT 0",
     "CREATE INDEX IF NOT EXISTS cluster_jobs_claim ON cluster_jobs (status, available_at, created_at)",
     "CREATE INDEX IF NOT EXISTS cluster_jobs_inference ON cluster_jobs (inference)",
 ];
@@ -90,9 +136,14 @@ impl Queue {
     /// Connects and creates the table.
     pub async fn open(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new().max_connections(8).connect(url).await?;
+        // Workers and coordinators start together; concurrent `CREATE TABLE IF NOT EXISTS`
+        // can still collide in the catalog, so creation is serialized by an advisory lock.
+        let mut tx = pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7423557510246541)").execute(&mut *tx).await?;
         for stmt in SCHEMA {
-            sqlx::query(stmt).execute(&pool).await?;
+            sqlx::query(stmt).execute(&mut *tx).await?;
         }
+        tx.commit().await?;
         Ok(Self { pool })
     }
 
@@ -102,14 +153,15 @@ impl Queue {
         let mut new = 0;
         for j in jobs {
             new += sqlx::query(
-                "INSERT INTO cluster_jobs (id, inference, kind, payload_key, max_attempts)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO cluster_jobs (id, inference, kind, payload_key, max_attempts, mem_mb)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&j.id)
             .bind(&j.inference)
             .bind(&j.kind)
             .bind(&j.payload_key)
             .bind(j.max_attempts.max(1))
+            .bind(j.mem_mb.max(0))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -121,6 +173,16 @@ impl Queue {
     /// Claims the oldest available job (queued and due, or running with an expired lease) for
     /// `lease_ms`. Jobs whose lease expired on their last attempt are dead-lettered first.
     pub async fn claim(&self, worker: &str, lease_ms: i64) -> Result<Option<ClaimedJob>> {
+        self.claim_within(worker, lease_ms, i64::MAX).await
+    }
+
+    /// [`Queue::claim`] restricted to jobs whose memory estimate is at most `max_mem_mb`.
+    pub async fn claim_within(
+        &self,
+        worker: &str,
+        lease_ms: i64,
+        max_mem_mb: i64,
+    ) -> Result<Option<ClaimedJob>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "UPDATE cluster_jobs SET status = 'failed', finished_at = now(),
@@ -134,15 +196,17 @@ impl Queue {
                 lease_until = now() + make_interval(secs => $2::float8 / 1000), started_at = now()
              WHERE id = (
                 SELECT id FROM cluster_jobs
-                WHERE (status = 'queued' AND available_at <= now())
-                   OR (status = 'running' AND lease_until < now())
+                WHERE ((status = 'queued' AND available_at <= now())
+                   OR (status = 'running' AND lease_until < now()))
+                  AND mem_mb <= $3
                 ORDER BY created_at, id
                 FOR UPDATE SKIP LOCKED
                 LIMIT 1)
-             RETURNING id, inference, kind, payload_key, attempts",
+             RETURNING id, inference, kind, payload_key, attempts, mem_mb",
         )
         .bind(worker)
         .bind(lease_ms as f64)
+        .bind(max_mem_mb)
         .fetch_optional(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -153,6 +217,7 @@ impl Queue {
                 kind: r.try_get("kind")?,
                 payload_key: r.try_get("payload_key")?,
                 attempt: r.try_get("attempts")?,
+                mem_mb: r.try_get("mem_mb")?,
             })
         })
         .transpose()
@@ -237,17 +302,57 @@ impl Queue {
         .transpose()
     }
 
-    /// Jobs per status: (queued, running, done, failed).
-    pub async fn counts(&self) -> Result<(i64, i64, i64, i64)> {
+    /// Jobs per status, over all inferences or one.
+    pub async fn counts(&self, inference: Option<&str>) -> Result<Counts> {
         let r = sqlx::query(
             "SELECT count(*) FILTER (WHERE status = 'queued') AS q,
                     count(*) FILTER (WHERE status = 'running') AS r,
                     count(*) FILTER (WHERE status = 'done') AS d,
                     count(*) FILTER (WHERE status = 'failed') AS f
-             FROM cluster_jobs",
+             FROM cluster_jobs WHERE $1::text IS NULL OR inference = $1",
         )
+        .bind(inference)
         .fetch_one(&self.pool)
         .await?;
-        Ok((r.try_get("q")?, r.try_get("r")?, r.try_get("d")?, r.try_get("f")?))
+        Ok(Counts {
+            queued: r.try_get("q")?,
+            running: r.try_get("r")?,
+            done: r.try_get("d")?,
+            failed: r.try_get("f")?,
+        })
+    }
+
+    /// The jobs of one inference (all inferences when `None`, newest last, at most `limit`).
+    pub async fn jobs(&self, inference: Option<&str>, limit: i64) -> Result<Vec<JobRow>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, status, attempts, max_attempts, worker, error, result_key,
+                    (extract(epoch FROM started_at) * 1000)::bigint AS started_ms,
+                    (extract(epoch FROM finished_at) * 1000)::bigint AS finished_ms
+             FROM cluster_jobs WHERE $1::text IS NULL OR inference = $1
+             ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(inference)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .into_iter()
+            .map(|r| {
+                Ok(JobRow {
+                    id: r.try_get("id")?,
+                    kind: r.try_get("kind")?,
+                    status: JobStatus::parse(&r.try_get::<String, _>("status")?)?,
+                    attempts: r.try_get("attempts")?,
+                    max_attempts: r.try_get("max_attempts")?,
+                    worker: r.try_get("worker")?,
+                    error: r.try_get("error")?,
+                    result_key: r.try_get("result_key")?,
+                    started_ms: r.try_get("started_ms")?,
+                    finished_ms: r.try_get("finished_ms")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        out.reverse();
+        Ok(out)
     }
 }

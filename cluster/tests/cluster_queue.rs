@@ -4,23 +4,11 @@
 
 use std::time::Duration;
 
-use zkattest_cluster::{JobStatus, NewJob, Queue};
+use zkattest_cluster::{Counts, JobStatus, NewJob, Queue};
 
 async fn queue(name: &str) -> Queue {
-    let base = std::env::var("ZKATTEST_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    let schema = format!(
-        "zkattest_cluster_{name}_{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock")
-            .as_millis()
-    );
-    let mut c: sqlx::PgConnection = sqlx::Connection::connect(&base).await.expect("postgres");
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut c).await.expect("schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    Queue::open(&format!("{base}{sep}options=-c%20search_path%3D{schema}")).await.expect("queue")
+    let pg = zkattest_testkit::PgSchema::create(&format!("cluster_{name}")).await;
+    Queue::open(&pg.url).await.expect("queue")
 }
 
 fn jobs(n: usize, max_attempts: i32) -> Vec<NewJob> {
@@ -31,6 +19,7 @@ fn jobs(n: usize, max_attempts: i32) -> Vec<NewJob> {
             kind: "shard".into(),
             payload_key: format!("inf-1/shard-{i}.job"),
             max_attempts,
+            mem_mb: 0,
         })
         .collect()
 }
@@ -62,7 +51,10 @@ async fn cluster_queue_claims_each_job_exactly_once_under_concurrency() {
     let mut expected: Vec<String> = jobs(40, 3).into_iter().map(|j| j.id).collect();
     expected.sort();
     assert_eq!(all, expected, "every job claimed exactly once");
-    assert_eq!(q.counts().await.expect("counts"), (0, 0, 40, 0));
+    assert_eq!(
+        q.counts(None).await.expect("counts"),
+        Counts { queued: 0, running: 0, done: 40, failed: 0 }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,5 +127,23 @@ async fn cluster_queue_enqueue_is_idempotent_by_job_key() {
     q.complete(&j.id, "w", "p").await.expect("complete");
     // A restarted coordinator enqueues the same inference again: nothing is re-queued.
     assert_eq!(q.enqueue(&jobs(4, 3)).await.expect("enqueue"), 0);
-    assert_eq!(q.counts().await.expect("counts"), (3, 0, 1, 0));
+    assert_eq!(
+        q.counts(Some("inf-1")).await.expect("counts"),
+        Counts { queued: 3, running: 0, done: 1, failed: 0 }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_claims_only_jobs_within_the_memory_budget() {
+    let q = queue("mem").await;
+    let mut js = jobs(2, 3);
+    js[0].mem_mb = 9_000;
+    js[1].mem_mb = 200;
+    q.enqueue(&js).await.expect("enqueue");
+    // The older job does not fit 1 GB, so the small one is taken first.
+    let small = q.claim_within("w", 60_000, 1_000).await.expect("claim").expect("job");
+    assert_eq!((small.id.as_str(), small.mem_mb), ("inf-1/shard-1", 200));
+    assert!(q.claim_within("w", 60_000, 1_000).await.expect("claim").is_none());
+    let big = q.claim_within("w2", 60_000, 16_000).await.expect("claim").expect("job");
+    assert_eq!(big.id, "inf-1/shard-0");
 }

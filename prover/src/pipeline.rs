@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
+use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
+use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::artifacts::inference::INFERENCE_VERSION;
@@ -77,6 +78,16 @@ pub fn run_job(
     srs: &Srs,
     job: &ShardJob,
 ) -> Result<(ShardProof, ShardTiming)> {
+    prove_shard(compiled, &pk_path(dir, job.shard), srs, job)
+}
+
+/// Proves one shard job with the proving key file `pk` (local mode and cluster workers).
+pub fn prove_shard(
+    compiled: &CompiledModel,
+    pk: &Path,
+    srs: &Srs,
+    job: &ShardJob,
+) -> Result<(ShardProof, ShardTiming)> {
     let spec = compiled.plan.shards.get(job.shard).ok_or_else(|| {
         ProverError::Planning(format!(
             "job for shard {} but the model has {}",
@@ -86,7 +97,7 @@ pub fn run_job(
     })?;
     let salt = fr_from_hex(&job.salt).map_err(|e| ProverError::Settings(format!("salt: {e}")))?;
     let t = Instant::now();
-    let keys = ShardKeys::read_pk(&pk_path(dir, job.shard))?;
+    let keys = ShardKeys::read_pk(pk)?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let layout = Arc::new(build(&compiled.model, spec, &job.inputs, salt)?);
@@ -254,14 +265,41 @@ pub fn aggregate(
             keys.settings.shards
         )));
     }
+    let vks = proof
+        .shards
+        .iter()
+        .map(|sp| read_vk(&vk_path(dir, sp.shard)))
+        .collect::<Result<Vec<_>>>()?;
+    aggregate_with_vks(&compiled.name, &vks, srs, keys, agg_srs, proof)
+}
+
+/// [`aggregate`] with the shard verifying keys given (in chain order), for a cluster worker
+/// that holds keys by digest rather than an artifact folder.
+pub fn aggregate_with_vks(
+    model: &str,
+    vks: &[VerifyingKey<G1Affine>],
+    srs: &Srs,
+    keys: &crate::aggregate::AggregationKeys,
+    agg_srs: &Srs,
+    proof: &InferenceProof,
+) -> Result<crate::artifacts::AggregatedProof> {
+    if proof.shards.len() != keys.settings.shards || vks.len() != proof.shards.len() {
+        return Err(ProverError::Planning(format!(
+            "{} shard proofs and {} verifying keys, but the aggregation circuit takes {}",
+            proof.shards.len(),
+            vks.len(),
+            keys.settings.shards
+        )));
+    }
     let snarks = proof
         .shards
         .iter()
-        .map(|sp| Ok(crate::aggregate::keys::snark_of(srs, &read_vk(&vk_path(dir, sp.shard))?, sp)))
-        .collect::<Result<Vec<_>>>()?;
+        .zip(vks)
+        .map(|(sp, vk)| crate::aggregate::keys::snark_of(srs, vk, sp))
+        .collect::<Vec<_>>();
     let (instances, bytes) = keys.prove(agg_srs, snarks)?;
     Ok(crate::artifacts::AggregatedProof::new(
-        &compiled.name,
+        model,
         &instances.all,
         &bytes,
         proof.outputs_q.clone(),

@@ -38,7 +38,7 @@ enum Db {
 /// A queue for one test: a SQLite file, or a fresh PostgreSQL schema.
 struct Queue {
     url: String,
-    schema: Option<(String, String)>,
+    schema: Option<zkattest_testkit::PgSchema>,
 }
 
 impl Queue {
@@ -48,27 +48,8 @@ impl Queue {
                 Queue { url: format!("sqlite://{}", dir.join("queue.db").display()), schema: None }
             }
             Db::Postgres => {
-                let base = std::env::var("ZKATTEST_TEST_POSTGRES_URL")
-                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-                let schema = format!(
-                    "zkattest_relayer_{name}_{}_{}",
-                    std::process::id(),
-                    std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .expect("clock")
-                        .as_millis()
-                );
-                let mut c: sqlx::PgConnection =
-                    sqlx::Connection::connect(&base).await.expect("postgres");
-                sqlx::query(&format!("CREATE SCHEMA {schema}"))
-                    .execute(&mut c)
-                    .await
-                    .expect("schema");
-                let sep = if base.contains('?') { '&' } else { '?' };
-                Queue {
-                    url: format!("{base}{sep}options=-c%20search_path%3D{schema}"),
-                    schema: Some((base, schema)),
-                }
+                let pg = zkattest_testkit::PgSchema::create(&format!("relayer_{name}")).await;
+                Queue { url: pg.url.clone(), schema: Some(pg) }
             }
         }
     }
@@ -96,10 +77,8 @@ impl Queue {
     }
 
     async fn drop_schema(&self) {
-        if let Some((base, schema)) = &self.schema {
-            if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(base).await {
-                let _ = sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&mut c).await;
-            }
+        if let Some(pg) = &self.schema {
+            pg.drop_schema().await;
         }
     }
 }

@@ -29,7 +29,7 @@ pub struct AggArgs {
 }
 
 impl AggArgs {
-    fn settings(&self) -> AggregationSettings {
+    pub fn settings(&self) -> AggregationSettings {
         AggregationSettings { shards: self.shards, k: self.agg_k }
     }
 
@@ -84,6 +84,20 @@ struct AggregateReport {
     proof_bytes: usize,
 }
 
+/// Writes an aggregated proof beside the shard proofs (`<proof>.agg.json` unless `out`) and
+/// the attestation `register` and `submit` take (`<proof>.attestation.json`).
+pub fn write_aggregated(
+    proof: &std::path::Path,
+    out: Option<PathBuf>,
+    agg: &AggregatedProof,
+) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let out = out.unwrap_or_else(|| proof.with_extension("agg.json"));
+    write_json(&out, agg)?;
+    let attestation = proof.with_extension("attestation.json");
+    zkattest_verifier_gen::attestation::attestation(agg)?.write(&attestation)?;
+    Ok((out, attestation))
+}
+
 pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
     let compiled = CompiledModel::load(&a.artifacts)?;
     let shards: InferenceProof = read_json(&a.proof)?;
@@ -94,10 +108,7 @@ pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
         pipeline::aggregate(&compiled, &a.artifacts, &l.shard_srs, &l.keys, &l.agg_srs, &shards)?;
     let aggregate_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let out = a.out.clone().unwrap_or_else(|| a.proof.with_extension("agg.json"));
-    write_json(&out, &agg)?;
-    let attestation = a.proof.with_extension("attestation.json");
-    zkattest_verifier_gen::attestation::attestation(&agg)?.write(&attestation)?;
+    let (out, attestation) = write_aggregated(&a.proof, a.out.clone(), &agg)?;
     let report = AggregateReport {
         proof: out,
         attestation,

@@ -4,6 +4,7 @@ pub mod aggregation;
 pub mod bench;
 pub mod calibrate;
 pub mod chain;
+pub mod cluster;
 pub mod compile;
 pub mod demo;
 pub mod prove;

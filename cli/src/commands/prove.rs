@@ -31,6 +31,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub srs: SrsArgs,
+    #[command(flatten)]
+    pub cluster: super::cluster::ProveClusterArgs,
 }
 
 #[derive(Serialize)]
@@ -45,6 +47,9 @@ struct Report {
 }
 
 pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
+    if a.cluster.url.is_some() {
+        return super::cluster::prove(a, json);
+    }
     let compiled = CompiledModel::load(&a.artifacts)?;
     let input = zkattest_prover::model::input::InputData::from_file(&a.input)?;
     let srs = a.srs.load(compiled.plan.k, json)?;

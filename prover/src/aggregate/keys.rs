@@ -9,7 +9,7 @@ use halo2_base::gates::circuit::CircuitBuilderStage;
 use halo2_base::gates::flex_gate::MultiPhaseThreadBreakPoints;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{
-    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey,
+    create_proof, keygen_pk, keygen_vk, verify_proof, ProvingKey, VerifyingKey,
 };
 use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
@@ -223,30 +223,60 @@ impl AggregationKeys {
 
     /// Verifies an aggregated proof natively (the same check the EVM verifier does).
     pub fn verify(&self, srs: &Srs, instances: &[Fr], proof: &[u8]) -> Result<()> {
-        if instances.len() != num_instances() {
-            return Err(ProverError::Rejected(format!(
-                "{} instances, expected {}",
-                instances.len(),
-                num_instances()
-            )));
-        }
-        let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
-        let strategy = SingleStrategy::new(&srs.params);
-        verify_proof::<
-            KZGCommitmentScheme<Bn256>,
-            VerifierSHPLONK<'_, Bn256>,
-            _,
-            EvmTranscript<_, _, _, _>,
-            _,
-        >(
-            srs.params.verifier_params(),
-            self.pk.get_vk(),
-            strategy,
-            &[&[instances]],
-            &mut transcript,
-        )
-        .map_err(|e| ProverError::Rejected(format!("aggregated proof: {e:?}")))?;
-        // The pairing on the accumulator is part of the EVM verifier; natively, check it too.
-        super::circuit::check_accumulator(srs, instances)
+        verify_aggregated(self.pk.get_vk(), srs, instances, proof)
     }
+
+    /// The verifying key of cached keys, read without the (much larger) proving key: what a
+    /// verifier needs. `None` when no keys are cached for `settings`.
+    pub fn load_vk(
+        root: &Path,
+        settings: AggregationSettings,
+    ) -> Result<Option<VerifyingKey<G1Affine>>> {
+        let dir = cache_dir(root, &settings);
+        let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("agg.pk"));
+        if !(meta_path.is_file() && pk_path.is_file()) {
+            return Ok(None);
+        }
+        let meta: Meta = serde_json::from_slice(
+            &fs::read(&meta_path).map_err(|e| ProverError::io(&meta_path, e))?,
+        )
+        .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
+        // A proving key file starts with its verifying key.
+        let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+        VerifyingKey::read::<_, AggregationCircuit>(
+            &mut BufReader::new(f),
+            SerdeFormat::RawBytesUnchecked,
+            meta.config,
+        )
+        .map(Some)
+        .map_err(|e| ProverError::Artifact { path: pk_path, reason: e.to_string() })
+    }
+}
+
+/// Verifies an aggregated proof natively with the aggregation verifying key.
+pub fn verify_aggregated(
+    vk: &VerifyingKey<G1Affine>,
+    srs: &Srs,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<()> {
+    if instances.len() != num_instances() {
+        return Err(ProverError::Rejected(format!(
+            "{} instances, expected {}",
+            instances.len(),
+            num_instances()
+        )));
+    }
+    let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+    let strategy = SingleStrategy::new(&srs.params);
+    verify_proof::<
+        KZGCommitmentScheme<Bn256>,
+        VerifierSHPLONK<'_, Bn256>,
+        _,
+        EvmTranscript<_, _, _, _>,
+        _,
+    >(srs.params.verifier_params(), vk, strategy, &[&[instances]], &mut transcript)
+    .map_err(|e| ProverError::Rejected(format!("aggregated proof: {e:?}")))?;
+    // The pairing on the accumulator is part of the EVM verifier; natively, check it too.
+    super::circuit::check_accumulator(srs, instances)
 }

@@ -16,4 +16,4 @@ pub mod keys;
 pub mod model_id;
 
 pub use circuit::{AggregationInstances, NUM_ACC_LIMBS};
-pub use keys::{AggregationKeys, AggregationSettings};
+pub use keys::{verify_aggregated, AggregationKeys, AggregationSettings};

@@ -159,7 +159,12 @@ impl CompiledModel {
 
     /// Reads `compiled.bin`, refusing other format versions.
     pub fn load(dir: &Path) -> Result<Self> {
-        let path = Self::path(dir);
+        Self::read(&Self::path(dir))
+    }
+
+    /// Reads a compiled model file, wherever it is (a cluster worker keeps them by digest).
+    pub fn read(path: &Path) -> Result<Self> {
+        let path = path.to_path_buf();
         let bytes = fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
         // Bounded by the file size so a corrupt length prefix cannot ask for a huge allocation.
         let me: Self = bincode::DefaultOptions::new()

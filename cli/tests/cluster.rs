@@ -1,0 +1,391 @@
+//! Cluster proving with real worker processes, the real PostgreSQL queue
+//! (`ZKATTEST_TEST_POSTGRES_URL`, a fresh schema per test), a file object store and real
+//! halo2 proofs: 4 shards over 3 workers then aggregation; a worker SIGKILLed mid-job; the
+//! coordinator killed and restarted; a corrupted artifact.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use zkattest_cluster::{JobRow, JobStatus, Queue};
+use zkattest_prover::aggregate::{verify_aggregated, AggregationKeys, AggregationSettings};
+use zkattest_prover::artifacts::{AggregatedProof, CompiledModel};
+use zkattest_prover::pipeline;
+use zkattest_prover::proof::srs::default_cache_dir;
+use zkattest_prover::proof::Srs;
+use zkattest_testkit::PgSchema;
+
+const SHARDS: usize = 4;
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn input() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/wide_mlp/input.json")
+}
+
+/// The bundled digits MLP compiled into 4 shards of 2^14 rows, set up once per test binary.
+fn artifacts() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("zkattest-cluster-art").tempdir().expect("dir");
+        let art = dir.keep().join("art");
+        let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/wide_mlp");
+        let shards = SHARDS.to_string();
+        let out = run(&[
+            "compile",
+            "--model",
+            s(&model),
+            "--out",
+            s(&art),
+            "--max-k",
+            "14",
+            "--shards",
+            &shards,
+        ]);
+        assert!(out.status.success(), "compile: {}", text(&out));
+        let out = run(&["setup", "--artifacts", s(&art)]);
+        assert!(out.status.success(), "setup: {}", text(&out));
+        art
+    })
+}
+
+fn zkattest() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_zkattest"));
+    c.stdin(Stdio::null());
+    c
+}
+
+fn run(args: &[&str]) -> Output {
+    zkattest().args(args).arg("--json").output().expect("run zkattest")
+}
+
+fn text(o: &Output) -> String {
+    format!("{}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("not one JSON object ({e}): {}", text(o)))
+}
+
+/// A child process killed when the test lets go of it.
+struct Proc(Option<Child>);
+
+impl Proc {
+    fn kill(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            c.kill().expect("SIGKILL");
+            let _ = c.wait();
+        }
+    }
+
+    /// Waits for the process to exit and returns its output.
+    fn finish(mut self) -> Output {
+        self.0.take().expect("running").wait_with_output().expect("wait")
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// One test's cluster: a queue schema, a store folder, and a worker cache (its own by default,
+/// so a corrupted blob in one test's store is never served from another's cache).
+struct Cluster {
+    pg: PgSchema,
+    queue: Queue,
+    dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Cluster {
+    fn new(name: &str) -> Self {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let pg = rt.block_on(PgSchema::create(&format!("cli_cluster_{name}")));
+        let queue = rt.block_on(Queue::open(&pg.url)).expect("queue");
+        Self { pg, queue, dir: tempfile::tempdir().expect("dir"), rt }
+    }
+
+    fn store(&self) -> String {
+        format!("file://{}", self.dir.path().join("store").display())
+    }
+
+    fn proof_path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// A worker process; `cache` None gives it a private cache under the test folder.
+    fn worker(&self, id: &str, extra: &[&str], cache: Option<&Path>) -> Proc {
+        let private = self.dir.path().join(format!("cache-{id}"));
+        let cache = cache.unwrap_or(&private);
+        let child = zkattest()
+            .args(["worker", "--cluster", &self.pg.url, "--store", &self.store(), "--id", id])
+            .args(["--cache", s(cache), "--retry-delay-ms", "100"])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("worker");
+        Proc(Some(child))
+    }
+
+    /// `prove --cluster` arguments for the shared artifacts and input.
+    fn prove_args(&self, out: &Path) -> Vec<String> {
+        [
+            "prove",
+            "--artifacts",
+            s(artifacts()),
+            "--input",
+            s(&input()),
+            "--public-input",
+            "--cluster",
+            &self.pg.url,
+            "--store",
+            &self.store(),
+            "--out",
+            s(out),
+            "--json",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect()
+    }
+
+    fn coordinator(&self, args: &[String]) -> Proc {
+        Proc(Some(
+            zkattest()
+                .args(args)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("prove"),
+        ))
+    }
+
+    fn jobs(&self) -> Vec<JobRow> {
+        self.rt.block_on(self.queue.jobs(None, 100)).expect("jobs")
+    }
+
+    /// Polls the queue until `pred` holds; fails the test after `secs` or if `watch` (the
+    /// coordinator) exits first.
+    fn wait_until(
+        &self,
+        secs: u64,
+        what: &str,
+        watch: &mut Proc,
+        pred: impl Fn(&[JobRow]) -> bool,
+    ) -> Vec<JobRow> {
+        let t = Instant::now();
+        loop {
+            let rows = self.jobs();
+            if pred(&rows) {
+                return rows;
+            }
+            if let Some(status) = watch.0.as_mut().and_then(|c| c.try_wait().expect("try_wait")) {
+                let out = watch.0.take().expect("child").wait_with_output().expect("output");
+                panic!("exited ({status}) while waiting for {what}: {}", text(&out));
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(secs),
+                "timed out waiting for {what}: {rows:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.rt.block_on(self.pg.drop_schema());
+    }
+}
+
+fn local_verify(proof: &Path) {
+    let out = run(&["verify", "--artifacts", s(artifacts()), "--proof", s(proof)]);
+    assert!(out.status.success(), "local mode rejects the cluster's proof: {}", text(&out));
+    assert_eq!(json(&out)["valid"], true);
+}
+
+fn shard_jobs(rows: &[JobRow]) -> Vec<&JobRow> {
+    rows.iter().filter(|r| r.kind == "shard").collect()
+}
+
+#[test]
+fn cluster_four_shards_three_workers_aggregate_to_a_proof_local_mode_accepts() {
+    let c = Cluster::new("four");
+    let cache = default_cache_dir();
+    let workers: Vec<Proc> =
+        ["w1", "w2", "w3"].iter().map(|id| c.worker(id, &[], Some(&cache))).collect();
+    let out_path = c.proof_path("proof.json");
+    let mut args = c.prove_args(&out_path);
+    args.extend(["--aggregate", "--shards", "4"].map(String::from));
+    let out = c.coordinator(&args).finish();
+    drop(workers);
+    assert!(out.status.success(), "cluster prove: {}", text(&out));
+    let report = json(&out);
+    assert_eq!(report["shards"], SHARDS);
+
+    // Every shard job ran once; more than one worker took part.
+    let rows = c.jobs();
+    let shards = shard_jobs(&rows);
+    assert_eq!(shards.len(), SHARDS);
+    assert!(shards.iter().all(|r| r.status == JobStatus::Done && r.attempts == 1), "{rows:?}");
+    let mut ids: Vec<_> = shards.iter().filter_map(|r| r.worker.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert!(ids.len() >= 2, "one worker took every shard: {rows:?}");
+    assert!(rows.iter().any(|r| r.kind == "aggregate" && r.status == JobStatus::Done));
+
+    // Local mode accepts the shard proofs, and the claims match a local evaluation.
+    local_verify(&out_path);
+    let local = run(&[
+        "prove",
+        "--artifacts",
+        s(artifacts()),
+        "--input",
+        s(&input()),
+        "--public-input",
+        "--out",
+        s(&c.proof_path("local.json")),
+    ]);
+    assert!(local.status.success(), "{}", text(&local));
+    let local = json(&local);
+    assert_eq!(report["input_commitment"], local["input_commitment"]);
+    assert_eq!(report["outputs"], local["outputs"]);
+
+    // The aggregated proof verifies with the aggregation verifying key and exposes this
+    // model's id and the input commitment; a flipped byte is rejected.
+    let agg: AggregatedProof = serde_json::from_slice(
+        &std::fs::read(report["aggregated"].as_str().expect("aggregated path")).expect("read"),
+    )
+    .expect("aggregated proof");
+    let settings = AggregationSettings { shards: SHARDS, k: AggregationSettings::default().k };
+    let vk =
+        AggregationKeys::load_vk(&cache, settings).expect("vk").expect("keys cached by the worker");
+    let agg_srs = Srs::dev(&cache, settings.k).expect("srs");
+    let instances = agg.instances().expect("instances");
+    let bytes = agg.proof_bytes().expect("bytes");
+    verify_aggregated(&vk, &agg_srs, &instances, &bytes).expect("aggregated proof verifies");
+    let compiled = CompiledModel::load(artifacts()).expect("compiled");
+    let shard_srs = Srs::dev(&cache, compiled.plan.k).expect("srs");
+    let model_id = pipeline::model_id(&compiled, artifacts(), &shard_srs).expect("model id");
+    assert_eq!(agg.model_id, zkattest_prover::proof::shard_proof::fr_to_hex(&model_id));
+    assert_eq!(Value::String(agg.input_commitment.clone()), report["input_commitment"]);
+    let mut bad = bytes.clone();
+    bad[100] ^= 1;
+    assert!(verify_aggregated(&vk, &agg_srs, &instances, &bad).is_err(), "tampered proof accepted");
+    assert!(Path::new(report["attestation"].as_str().expect("attestation")).is_file());
+}
+
+#[test]
+fn cluster_worker_killed_mid_job_loses_its_lease_and_the_job_runs_elsewhere() {
+    let c = Cluster::new("sigkill");
+    let mut a = c.worker("doomed", &["--lease-ms", "1500"], None);
+    let out_path = c.proof_path("proof.json");
+    let mut coord = c.coordinator(&c.prove_args(&out_path));
+    let rows = c.wait_until(120, "a job running on the doomed worker", &mut coord, |rows| {
+        rows.iter().any(|r| r.status == JobStatus::Running && r.worker.as_deref() == Some("doomed"))
+    });
+    let victim = rows
+        .iter()
+        .find(|r| r.status == JobStatus::Running && r.worker.as_deref() == Some("doomed"))
+        .expect("running job")
+        .id
+        .clone();
+    a.kill();
+    let _b = c.worker("rescuer", &["--lease-ms", "1500"], None);
+    let out = coord.finish();
+    assert!(out.status.success(), "cluster prove: {}", text(&out));
+    let rows = c.jobs();
+    let job = rows.iter().find(|r| r.id == victim).expect("victim job");
+    assert_eq!(job.status, JobStatus::Done);
+    assert!(job.attempts >= 2, "the killed attempt was not counted: {job:?}");
+    assert_eq!(job.worker.as_deref(), Some("rescuer"), "{job:?}");
+    assert!(shard_jobs(&rows).iter().all(|r| r.status == JobStatus::Done));
+    local_verify(&out_path);
+}
+
+#[test]
+fn cluster_coordinator_restart_resumes_without_reproving_finished_shards() {
+    let c = Cluster::new("restart");
+    let out_path = c.proof_path("proof.json");
+    let args = c.prove_args(&out_path);
+    // The coordinator enqueues and waits; it is killed with nothing proven yet.
+    let mut first = c.coordinator(&args);
+    c.wait_until(120, "4 queued shard jobs", &mut first, |rows| shard_jobs(rows).len() == SHARDS);
+    first.kill();
+    // Half the shards are proven while no coordinator runs.
+    let half = c.worker("early", &["--max-jobs", "2"], None);
+    let out = half.finish();
+    assert!(out.status.success(), "worker: {}", text(&out));
+    let before: Vec<JobRow> =
+        c.jobs().into_iter().filter(|r| r.status == JobStatus::Done).collect();
+    assert_eq!(before.len(), 2, "{before:?}");
+
+    let second = c.coordinator(&args);
+    let _w = c.worker("late", &[], None);
+    let out = second.finish();
+    assert!(out.status.success(), "restarted coordinator: {}", text(&out));
+    let rows = c.jobs();
+    assert_eq!(shard_jobs(&rows).len(), SHARDS, "the restart enqueued duplicates: {rows:?}");
+    for b in &before {
+        let now = rows.iter().find(|r| r.id == b.id).expect("job");
+        assert_eq!(
+            (now.attempts, now.worker.as_deref(), now.finished_ms),
+            (1, Some("early"), b.finished_ms),
+            "a finished shard was proven again"
+        );
+    }
+    assert!(rows.iter().all(|r| r.status == JobStatus::Done));
+    local_verify(&out_path);
+}
+
+#[test]
+fn cluster_corrupted_artifact_fails_clearly_after_bounded_retries() {
+    let c = Cluster::new("corrupt");
+    let out_path = c.proof_path("proof.json");
+    let mut args = c.prove_args(&out_path);
+    args.extend(["--max-attempts", "2"].map(String::from));
+    let mut coord = c.coordinator(&args);
+    c.wait_until(120, "4 queued shard jobs", &mut coord, |rows| shard_jobs(rows).len() == SHARDS);
+    // Corrupt shard 1's proving key in the store (blobs are stored under their digest).
+    let store = c.dir.path().join("store");
+    let task_file = std::fs::read_dir(store.join("inferences"))
+        .expect("inferences")
+        .next()
+        .expect("one inference")
+        .expect("entry")
+        .path()
+        .join("shard-1.task.json");
+    let task: Value =
+        serde_json::from_slice(&std::fs::read(&task_file).expect("task")).expect("json");
+    let pk = store.join("blobs/sha256").join(task["pk"]["sha256"].as_str().expect("digest"));
+    let mut bytes = std::fs::read(&pk).expect("pk");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&pk, bytes).expect("corrupt");
+
+    let _w = c.worker("w", &[], None);
+    let out = coord.finish();
+    assert!(!out.status.success(), "an inference with a corrupted key succeeded: {}", text(&out));
+    let err = json(&out)["error"].as_str().expect("error").to_string();
+    assert!(err.contains("shard-1") && err.contains("corrupted artifact"), "{err}");
+    assert!(err.contains("2 attempt"), "{err}");
+    let rows = c.jobs();
+    let job = rows.iter().find(|r| r.id.ends_with("/shard-1")).expect("job");
+    assert_eq!((job.status, job.attempts), (JobStatus::Failed, 2), "{job:?}");
+
+    // `cluster status` reports the dead letter.
+    let status = run(&["cluster", "status", "--cluster", &c.pg.url]);
+    assert!(status.status.success(), "{}", text(&status));
+    assert_eq!(json(&status)["counts"]["failed"], 1);
+}
