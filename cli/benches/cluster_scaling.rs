@@ -41,7 +41,11 @@ struct Row {
 fn measure(art: &Path, input: &Path, workers: usize, threads: usize, tmp: &Path) -> Row {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let pg = rt.block_on(PgSchema::create("bench_scaling"));
-    let store = format!("file://{}", tmp.join(format!("store-{workers}-{threads}")).display());
+    // A fresh store per run: a store that already holds the proofs would (rightly) let the
+    // workers complete every job without proving.
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let store = format!("file://{}", tmp.join(format!("store-{run}")).display());
     let cache = tmp.join("cache");
     let threads_arg = threads.to_string();
     let mut children: Vec<_> = (0..workers)
@@ -55,7 +59,7 @@ fn measure(art: &Path, input: &Path, workers: usize, threads: usize, tmp: &Path)
                 .expect("worker")
         })
         .collect();
-    let out = tmp.join(format!("proof-{workers}-{threads}.json"));
+    let out = tmp.join(format!("proof-{run}.json"));
     let t = Instant::now();
     let report = zkattest(&[
         "prove",
