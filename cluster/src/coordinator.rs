@@ -70,7 +70,7 @@ impl Coordinator {
         let id = inference_id(&model_blob.sha256, &inputs_q, r.public_input);
         let keys = Keys(&id);
         let salt = if r.public_input { Fr::zero() } else { zkattest_prover::random_salt() };
-        let compiled_jobs = pipeline::jobs(r.compiled, r.inputs, salt)?;
+        let shards = r.compiled.plan.shards.len();
         let trace = q.eval(&inputs_q)?;
         let outputs_q = q.outputs_q(&trace);
         let fresh = Manifest {
@@ -84,12 +84,12 @@ impl Coordinator {
             outputs: outputs_q.iter().map(|v| q.settings.dequantize(*v)).collect(),
             outputs_q,
             scale_bits: q.settings.scale_bits,
-            shards: compiled_jobs.len(),
+            shards,
         };
         // The manifest is written first: a resumed inference keeps its original salt, so its
         // tasks (and any proofs already made from them) stay valid.
         let manifest = st.put_json_create(&keys.manifest(), &fresh).await?;
-        if manifest.model_blob != model_blob || manifest.shards != compiled_jobs.len() {
+        if manifest.model_blob != model_blob || manifest.shards != shards {
             return Err(ClusterError::Corrupt {
                 key: keys.manifest(),
                 reason: "the stored manifest is for another model".into(),
