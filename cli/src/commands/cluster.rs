@@ -14,7 +14,6 @@ use zkattest_cluster::worker::{self, JobReport};
 use zkattest_cluster::{
     ArtifactStore, Coordinator, JobRow, JobStatus, Queue, Request, WorkerOptions,
 };
-use zkattest_prover::artifacts::inference::{write_json, InputOpening};
 use zkattest_prover::artifacts::CompiledModel;
 use zkattest_prover::proof::shard_proof::fr_from_hex;
 use zkattest_prover::proof::srs::default_cache_dir;
@@ -64,13 +63,9 @@ pub struct ProveClusterArgs {
 #[derive(Serialize)]
 struct ProveReport {
     inference: String,
-    proof: PathBuf,
-    opening: PathBuf,
-    shards: usize,
-    input_commitment: String,
-    outputs: Vec<f64>,
-    prove_s: f64,
-    /// Per job: worker, attempts, seconds.
+    #[serde(flatten)]
+    proven: super::prove::Proven,
+    /// Per job: worker, attempts, start and finish.
     jobs: Vec<JobRow>,
     aggregated: Option<PathBuf>,
     attestation: Option<PathBuf>,
@@ -112,19 +107,10 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
         let proof = coord.wait_shards(&req, &manifest, &srs, &progress).await?;
         pb.finish_and_clear();
         let prove_s = t.elapsed().as_secs_f64();
-        let out = a.out.clone().unwrap_or_else(|| a.artifacts.join("proof.json"));
-        let opening = out.with_extension("opening.json");
-        write_json(&out, &proof)?;
         let salt = fr_from_hex(&manifest.salt).map_err(anyhow::Error::msg)?;
-        write_json(&opening, &InputOpening::new(&salt))?;
         let mut report = ProveReport {
             inference: manifest.inference.clone(),
-            proof: out.clone(),
-            opening,
-            shards: proof.shards.len(),
-            input_commitment: proof.input_commitment.clone(),
-            outputs: proof.outputs.clone(),
-            prove_s,
+            proven: super::prove::Proven::write(&a, &proof, &salt, prove_s)?,
             jobs: Vec::new(),
             aggregated: None,
             attestation: None,
@@ -136,7 +122,7 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
             let t = Instant::now();
             let agg = coord.aggregate(&req, &manifest, c.agg.settings(), &|_| {}).await?;
             pb.finish_and_clear();
-            let (agg_path, attestation) = write_aggregated(&out, None, &agg)?;
+            let (agg_path, attestation) = write_aggregated(&report.proven.proof, None, &agg)?;
             report.aggregate_s = Some(t.elapsed().as_secs_f64());
             report.model_id = Some(agg.model_id.clone());
             report.aggregated = Some(agg_path);
@@ -144,15 +130,8 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
         }
         report.jobs = queue.jobs(Some(&manifest.inference), i64::MAX).await?;
         crate::output::print(json, &report, || {
-            let mut s = format!(
-                "proved inference {} on the cluster: {} shard(s) in {:.1} s -> {}\n  input commitment {}\n  outputs {:?}",
-                report.inference,
-                report.shards,
-                report.prove_s,
-                report.proof.display(),
-                report.input_commitment,
-                report.outputs
-            );
+            let mut s =
+                format!("inference {} on the cluster: {}", report.inference, report.proven.text());
             if let (Some(p), Some(at)) = (&report.aggregated, &report.attestation) {
                 s += &format!("\n  aggregated -> {} (attestation {})", p.display(), at.display());
             }
@@ -197,15 +176,7 @@ pub struct WorkerArgs {
 }
 
 fn available_mb() -> i64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("MemAvailable:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<i64>().ok()))
-        })
-        .map(|kb| kb / 1024)
-        .unwrap_or(4_096)
+    super::proc_kb("/proc/meminfo", "MemAvailable:").map(|kb| (kb / 1024.0) as i64).unwrap_or(4_096)
 }
 
 fn default_worker_id() -> String {

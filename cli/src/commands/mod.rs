@@ -137,13 +137,14 @@ impl SrsArgs {
 
 /// Peak resident memory of this process so far, in MB.
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
+    proc_kb("/proc/self/status", "VmHWM:").map(|kb| kb / 1024.0).unwrap_or(0.0)
+}
+
+/// A `key: <n> kB` line of a /proc file.
+pub fn proc_kb(file: &str, key: &str) -> Option<f64> {
+    std::fs::read_to_string(file).ok().and_then(|s| {
+        s.lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+    })
 }

@@ -35,14 +35,57 @@ pub struct Args {
     pub cluster: super::cluster::ProveClusterArgs,
 }
 
+/// What local and cluster proving both write and report.
+#[derive(Serialize)]
+pub struct Proven {
+    pub proof: PathBuf,
+    pub opening: PathBuf,
+    pub shards: usize,
+    pub input_commitment: String,
+    pub outputs: Vec<f64>,
+    pub prove_s: f64,
+}
+
+impl Proven {
+    /// Writes the proof (`--out`, default `<artifacts>/proof.json`) and the salt beside it.
+    pub fn write(
+        a: &Args,
+        proof: &zkattest_prover::artifacts::InferenceProof,
+        salt: &zkattest_prover::Fr,
+        prove_s: f64,
+    ) -> anyhow::Result<Self> {
+        let out = a.out.clone().unwrap_or_else(|| a.artifacts.join("proof.json"));
+        let opening = out.with_extension("opening.json");
+        write_json(&out, proof)?;
+        write_json(&opening, &InputOpening::new(salt))?;
+        Ok(Self {
+            proof: out,
+            opening,
+            shards: proof.shards.len(),
+            input_commitment: proof.input_commitment.clone(),
+            outputs: proof.outputs.clone(),
+            prove_s,
+        })
+    }
+
+    /// The human summary.
+    pub fn text(&self) -> String {
+        format!(
+            "proved {} shard(s) in {:.1} s -> {}\n  input commitment {}\n  outputs {:?}\n  salt (keep private unless --public-input) -> {}",
+            self.shards,
+            self.prove_s,
+            self.proof.display(),
+            self.input_commitment,
+            self.outputs,
+            self.opening.display()
+        )
+    }
+}
+
 #[derive(Serialize)]
 struct Report {
-    proof: PathBuf,
-    opening: PathBuf,
-    shards: usize,
-    input_commitment: String,
-    outputs: Vec<f64>,
-    prove_s: f64,
+    #[serde(flatten)]
+    proven: Proven,
     timings: Vec<ShardTiming>,
 }
 
@@ -63,28 +106,6 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
         })?;
     let prove_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let out = a.out.clone().unwrap_or_else(|| a.artifacts.join("proof.json"));
-    let opening = out.with_extension("opening.json");
-    write_json(&out, &proof)?;
-    write_json(&opening, &InputOpening::new(&salt))?;
-    let report = Report {
-        proof: out,
-        opening,
-        shards: proof.shards.len(),
-        input_commitment: proof.input_commitment.clone(),
-        outputs: proof.outputs.clone(),
-        prove_s,
-        timings,
-    };
-    crate::output::print(json, &report, || {
-        format!(
-            "proved {} shard(s) in {:.1} s -> {}\n  input commitment {}\n  outputs {:?}\n  salt (keep private unless --public-input) -> {}",
-            report.shards,
-            report.prove_s,
-            report.proof.display(),
-            report.input_commitment,
-            report.outputs,
-            report.opening.display()
-        )
-    })
+    let report = Report { proven: Proven::write(&a, &proof, &salt, prove_s)?, timings };
+    crate::output::print(json, &report, || report.proven.text())
 }
