@@ -17,6 +17,7 @@ use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof}
 use zkattest_prover::pipeline;
 use zkattest_prover::proof::shard_proof::{fr_from_hex, fr_to_hex};
 use zkattest_prover::proof::{ShardProof, Srs};
+use zkattest_prover::shard::boundary::input_commitment;
 use zkattest_prover::Fr;
 
 use crate::error::{ClusterError, Result};
@@ -80,7 +81,7 @@ impl Coordinator {
             model_blob: model_blob.clone(),
             salt: fr_to_hex(&salt),
             public_input: r.public_input,
-            input_commitment: fr_to_hex(&pipeline::commit_input(r.compiled, r.inputs, salt)?),
+            input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
             outputs: outputs_q.iter().map(|v| q.settings.dequantize(*v)).collect(),
             outputs_q,
             scale_bits: q.settings.scale_bits,
@@ -99,7 +100,7 @@ impl Coordinator {
             key: keys.manifest(),
             reason: format!("salt: {e}"),
         })?;
-        let jobs = pipeline::jobs(r.compiled, r.inputs, salt)?;
+        let jobs = pipeline::jobs_from_trace(r.compiled, &trace, salt);
         let mut queued = Vec::new();
         for job in jobs {
             let i = job.shard;

@@ -57,8 +57,9 @@ pub fn jobs(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<V
     Ok(jobs_from_trace(compiled, &trace, salt))
 }
 
-/// Shard jobs from an already evaluated inference.
-fn jobs_from_trace(compiled: &CompiledModel, trace: &Trace, salt: Fr) -> Vec<ShardJob> {
+/// Shard jobs from an already evaluated inference (a coordinator that also needs the
+/// outputs evaluates once).
+pub fn jobs_from_trace(compiled: &CompiledModel, trace: &Trace, salt: Fr) -> Vec<ShardJob> {
     compiled
         .plan
         .shards
