@@ -78,8 +78,9 @@ pub fn cache_dir(root: &Path, s: &AggregationSettings) -> PathBuf {
     root.join("aggregation").join(format!("v{CIRCUIT_VERSION}-n{}-k{}", s.shards, s.k))
 }
 
-/// A shard protocol for keygen: any shard works, since keys and `k` are witnesses.
-fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
+/// `n` placeholder shard snarks (a one-node model's real protocol, dummy proofs) for keygen:
+/// any shard works, since keys and `k` are witnesses. Also what cell-budget measurements use.
+pub fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
     let graph = Graph {
         inputs: vec![TensorInfo { name: "x".into(), shape: vec![2] }],
         nodes: vec![Node {
