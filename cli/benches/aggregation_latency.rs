@@ -102,7 +102,9 @@ fn measure(n: usize, tmp: &Path) -> Row {
     .expect("compile");
     json(&["setup", "--artifacts", s(&art)]).expect("setup");
     let proof = art.join("proof.json");
-    json(&["prove", "--artifacts", s(&art), "--out", s(&proof)]).expect("prove");
+    let input = model_dir.join("input.json");
+    json(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)])
+        .expect("prove");
 
     let cache = zkattest_prover::proof::srs::default_cache_dir();
     let keys_cached = cache.join("aggregation").read_dir().is_ok_and(|mut d| {
