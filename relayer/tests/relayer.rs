@@ -297,7 +297,8 @@ impl World {
         assert_eq!(
             self.signer_nonce().await,
             confirmed.len() as u64,
-            "one mined transaction per job"
+            "one mined transaction per job\n{}",
+            self.log()
         );
         let mut nonces = Vec::new();
         let mut inference_ids = std::collections::HashSet::new();
