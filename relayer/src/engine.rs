@@ -15,6 +15,7 @@ use alloy::transports::{RpcError, TransportError};
 use futures::stream::{self, StreamExt};
 use tokio::sync::watch;
 use zkattest_chain::bindings::decode_revert;
+use zkattest_chain::query::by_inference_id;
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -323,7 +324,9 @@ impl Engine {
                     tracing::info!("job {}: node had lost {}, rebroadcast", job.id, last.hash);
                     self.metrics.rebroadcasts.inc();
                 }
-                Err(e) if says(&e, "nonce too low") => return self.nonce_too_low(job, &txs).await,
+                Err(e) if says(&e, "nonce too low") => {
+                    return self.nonce_too_low(job, &txs, head).await
+                }
                 Err(e) => {
                     self.metrics.rpc_errors.inc();
                     tracing::warn!("rebroadcast of {} failed: {e}", last.hash);
@@ -333,8 +336,9 @@ impl Engine {
         Ok(Tracked::Pending)
     }
 
-    /// The nonce is used on chain: by one of ours (mined since we looked) or by someone else.
-    async fn nonce_too_low(&self, job: StoredJob, txs: &[StoredTx]) -> Result<Tracked> {
+    /// The nonce is used on chain: by one of ours (mined since we looked, or mined on a node
+    /// that has since lost the receipt) or by someone else.
+    async fn nonce_too_low(&self, job: StoredJob, txs: &[StoredTx], head: u64) -> Result<Tracked> {
         for tx in txs {
             let mined = self
                 .provider
@@ -345,7 +349,29 @@ impl Engine {
                 return Ok(Tracked::Pending);
             }
         }
-        Ok(Tracked::NonceLost(job.id))
+        // A node can hold a block's state without its receipts: anvil commits the state of a
+        // block before it stores the receipts, and a state dump taken in between restarts with
+        // our nonce spent and the record written but no trace of our transaction. Sending the
+        // job again would then attest it twice, so the registry decides whether it is done.
+        let inference = job.job.inference_id();
+        let Some(record) = by_inference_id(&self.provider, self.registry, inference).await? else {
+            return Ok(Tracked::NonceLost(job.id));
+        };
+        if head + 1 < record.block_number + self.cfg.confirmations {
+            return Ok(Tracked::Pending);
+        }
+        tracing::warn!(
+            "job {}: the node has no receipt for its transactions, but the registry has held \
+             inference {inference} since block {} (submitter {}); confirmed from the record",
+            job.id,
+            record.block_number,
+            record.submitter
+        );
+        self.store.confirm_from_record(job.id, inference, record.block_number).await?;
+        self.metrics.confirmations.inc();
+        self.metrics.confirmed_from_record.inc();
+        self.metrics.confirm_latency.observe((now_ms() - job.created_ms).max(0) as f64 / 1e3);
+        Ok(Tracked::Done)
     }
 
     async fn bump(&self, job: &StoredJob, last: &StoredTx) -> Result<()> {

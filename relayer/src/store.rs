@@ -340,6 +340,31 @@ impl Store {
         Ok(())
     }
 
+    /// Confirms a job whose record is on chain while the node knows none of its transactions:
+    /// which transaction wrote the record (or whether another submitter did) is unknown, so
+    /// no transaction hash is claimed.
+    pub async fn confirm_from_record(
+        &self,
+        id: B256,
+        inference_id: B256,
+        block: u64,
+    ) -> Result<()> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE relayer_jobs SET status = 'confirmed', inference_id = $2, tx_hash = NULL,
+                block_number = $3, gas_used = NULL, updated_ms = $4, confirmed_ms = $4,
+                reason = 'confirmed from the registry record; the node has no receipt for its transactions'
+             WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .bind(inference_id.to_string())
+        .bind(block as i64)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Drops a job's transactions and queues it again (its nonce was taken by another
     /// transaction of the same account, so none of them can ever be mined).
     pub async fn requeue(&self, id: B256, reason: &str) -> Result<()> {

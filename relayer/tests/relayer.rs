@@ -303,10 +303,23 @@ impl World {
         let mut nonces = Vec::new();
         let mut inference_ids = std::collections::HashSet::new();
         for s in confirmed {
-            let hash: B256 = s["tx_hash"].as_str().expect("tx hash").parse().expect("hash");
-            let tx =
-                self.provider.get_transaction_by_hash(hash).await.expect("rpc").expect("mined tx");
-            nonces.push(alloy::consensus::Transaction::nonce(&tx));
+            // Without a hash the job was confirmed from its registry record (the node lost the
+            // receipt); the signer's nonce above still counts its transaction.
+            if let Some(hash) = s["tx_hash"].as_str() {
+                let hash: B256 = hash.parse().expect("hash");
+                let tx = self
+                    .provider
+                    .get_transaction_by_hash(hash)
+                    .await
+                    .expect("rpc")
+                    .expect("mined tx");
+                nonces.push(alloy::consensus::Transaction::nonce(&tx));
+            } else {
+                assert!(
+                    s["reason"].as_str().is_some_and(|r| r.contains("registry record")),
+                    "confirmed without a transaction hash or a reason: {s}"
+                );
+            }
             let id: B256 = s["inference_id"].as_str().expect("inference id").parse().expect("id");
             assert!(inference_ids.insert(id), "duplicate inference id {id}");
             let rec = by_inference_id(&self.provider, self.deployment.registry, id)
@@ -316,7 +329,40 @@ impl World {
             assert_eq!(rec.input_commitment, self.attestation.input_commitment);
         }
         nonces.sort_unstable();
-        assert_eq!(nonces, (0..confirmed.len() as u64).collect::<Vec<_>>());
+        let before = nonces.len();
+        nonces.dedup();
+        assert_eq!(nonces.len(), before, "two jobs share a nonce: {nonces:?}");
+        assert!(nonces.iter().all(|n| *n < confirmed.len() as u64), "nonce gap: {nonces:?}");
+    }
+
+    /// Stops anvil with SIGTERM (it dumps its state file and exits).
+    fn stop_anvil(&mut self) {
+        let anvil = self.anvil.take().expect("anvil");
+        let pid = anvil.child().id();
+        let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
+        let t = Instant::now();
+        while std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && t.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        drop(anvil);
+    }
+
+    /// Starts anvil again on the same port from the state file.
+    fn restart_anvil(&mut self) {
+        self.anvil = Some(
+            spawn(
+                &root(),
+                &AnvilOptions {
+                    port: Some(self.port),
+                    block_time: Some(1),
+                    state: Some(self.state.clone()),
+                    gas_limit: None,
+                },
+            )
+            .expect("anvil restart"),
+        );
     }
 
     async fn finish(mut self) {
@@ -386,31 +432,56 @@ async fn anvil_restart(db: Db) {
     w.wait_status(&ids[0], "submitted", Duration::from_secs(30)).await;
     w.assert_in_flight(&ids).await;
     // SIGTERM: anvil dumps its state (mined blocks; not its mempool) and exits.
-    let anvil = w.anvil.take().expect("anvil");
-    let pid = anvil.child().id();
-    let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status();
-    let t = Instant::now();
-    while std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && t.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    drop(anvil);
+    w.stop_anvil();
     tokio::time::sleep(Duration::from_secs(2)).await;
-    w.anvil = Some(
-        spawn(
-            &root(),
-            &AnvilOptions {
-                port: Some(w.port),
-                block_time: Some(1),
-                state: Some(w.state.clone()),
-                gas_limit: None,
-            },
-        )
-        .expect("anvil restart"),
-    );
+    w.restart_anvil();
     let done = w.wait_confirmed(&ids, Duration::from_secs(180)).await;
     w.assert_exactly_once(&done).await;
+    w.finish().await;
+}
+
+/// The node comes back with the state of the block that mined the jobs (nonces spent, records
+/// written) but without the receipts: what a state dump taken mid-block leaves. Sending again
+/// would attest every job twice; the relayer must confirm them from the registry instead.
+async fn node_loses_receipts_but_keeps_state(db: Db) {
+    let mut w = World::new(db, "receipts", 4, Some(1)).await;
+    w.start_relayer(&[("ZKATTEST_RELAYER_CONFIRMATIONS", "4")]).await;
+    let ids = post_all(&w, 4).await;
+    let t = Instant::now();
+    loop {
+        let mut included = 0;
+        for id in &ids {
+            let s = w.status(id).await;
+            assert_ne!(s["status"], "confirmed", "confirmed before the fault: {s}\n{}", w.log());
+            included += usize::from(s["block_number"].is_u64());
+        }
+        if included == ids.len() {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "never included\n{}", w.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w.stop_anvil();
+    let mut state: Value =
+        serde_json::from_slice(&std::fs::read(&w.state).expect("state file")).expect("state json");
+    let ours = format!("{:#x}", w.relayer_address);
+    let txs = state["transactions"].as_array_mut().expect("transactions in the state file");
+    let before = txs.len();
+    txs.retain(|t| t["info"]["from"].as_str().map(str::to_lowercase) != Some(ours.clone()));
+    assert_eq!(before - txs.len(), ids.len(), "one mined transaction per job before the fault");
+    std::fs::write(&w.state, serde_json::to_vec(&state).expect("json")).expect("write state");
+    w.restart_anvil();
+    assert_eq!(w.signer_nonce().await, ids.len() as u64, "the restarted node keeps the nonces");
+    let done = w.wait_confirmed(&ids, Duration::from_secs(120)).await;
+    for s in &done {
+        assert!(s["tx_hash"].is_null(), "no receipt exists, yet a hash was claimed: {s}");
+    }
+    w.assert_exactly_once(&done).await;
+    assert!(
+        w.metrics().await.contains("zkattest_relayer_confirmed_from_record_total 4"),
+        "{}",
+        w.metrics().await
+    );
     w.finish().await;
 }
 
@@ -572,6 +643,7 @@ on_both_databases!(
     happy_path,
     fifty_concurrent,
     anvil_restart,
+    node_loses_receipts_but_keeps_state,
     relayer_restart,
     stuck_transaction_is_bumped,
     reorg_sends_the_job_back_and_it_lands_once,
