@@ -290,11 +290,8 @@ impl Engine {
             }
             if head + 1 >= block + self.cfg.confirmations {
                 self.store.confirm(job.id, job.job.inference_id()).await?;
-                self.metrics.confirmations.inc();
+                self.metrics.confirmed(job.created_ms);
                 self.metrics.gas_used.observe(r.gas_used as f64);
-                self.metrics
-                    .confirm_latency
-                    .observe((now_ms() - job.created_ms).max(0) as f64 / 1e3);
                 return Ok(Tracked::Done);
             }
             return Ok(Tracked::Pending);
@@ -368,9 +365,8 @@ impl Engine {
             record.submitter
         );
         self.store.confirm_from_record(job.id, inference, record.block_number).await?;
-        self.metrics.confirmations.inc();
+        self.metrics.confirmed(job.created_ms);
         self.metrics.confirmed_from_record.inc();
-        self.metrics.confirm_latency.observe((now_ms() - job.created_ms).max(0) as f64 / 1e3);
         Ok(Tracked::Done)
     }
 

@@ -3,7 +3,7 @@
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGaugeVec, Opts, Registry, TextEncoder};
 
 use crate::job::Status;
-use crate::store::Store;
+use crate::store::{now_ms, Store};
 
 /// Counters, gauges and histograms; queue depth is read from the store at scrape time.
 pub struct Metrics {
@@ -96,6 +96,12 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// Counts a confirmed job and its time from POST (`created_ms`) to now.
+    pub fn confirmed(&self, created_ms: i64) {
+        self.confirmations.inc();
+        self.confirm_latency.observe((now_ms() - created_ms).max(0) as f64 / 1e3);
+    }
+
     /// The Prometheus text exposition, with queue depth read from `store`.
     pub async fn render(&self, store: &Store) -> String {
         if let Ok(counts) = store.counts().await {

@@ -467,7 +467,7 @@ async fn node_loses_receipts_but_keeps_state(db: Db) {
     let ours = format!("{:#x}", w.relayer_address);
     let txs = state["transactions"].as_array_mut().expect("transactions in the state file");
     let before = txs.len();
-    txs.retain(|t| t["info"]["from"].as_str().map(str::to_lowercase) != Some(ours.clone()));
+    txs.retain(|t| !t["info"]["from"].as_str().is_some_and(|f| f.eq_ignore_ascii_case(&ours)));
     assert_eq!(before - txs.len(), ids.len(), "one mined transaction per job before the fault");
     std::fs::write(&w.state, serde_json::to_vec(&state).expect("json")).expect("write state");
     w.restart_anvil();
@@ -477,11 +477,8 @@ async fn node_loses_receipts_but_keeps_state(db: Db) {
         assert!(s["tx_hash"].is_null(), "no receipt exists, yet a hash was claimed: {s}");
     }
     w.assert_exactly_once(&done).await;
-    assert!(
-        w.metrics().await.contains("zkattest_relayer_confirmed_from_record_total 4"),
-        "{}",
-        w.metrics().await
-    );
+    let metrics = w.metrics().await;
+    assert!(metrics.contains("zkattest_relayer_confirmed_from_record_total 4"), "{metrics}");
     w.finish().await;
 }
 
