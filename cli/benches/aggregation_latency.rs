@@ -145,13 +145,22 @@ fn measure(n: usize, tmp: &Path) -> Row {
     }
 }
 
+/// `ZKATTEST_BENCH_SMOKE=1` (the full test tier): the smallest configuration only.
+fn smoke() -> bool {
+    std::env::var_os("ZKATTEST_BENCH_SMOKE").is_some()
+}
+
 fn main() {
     let ns: Vec<usize> = std::env::args()
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .map(|a| a.parse().expect("shard slot counts, e.g. 1 2 4"))
         .collect();
-    let ns = if ns.is_empty() { vec![1, 2] } else { ns };
+    let ns = match (ns.is_empty(), smoke()) {
+        (false, _) => ns,
+        (true, true) => vec![2],
+        (true, false) => vec![1, 2],
+    };
     let tmp = tempfile::Builder::new().prefix("zkattest-agg-bench").tempdir().expect("tempdir");
     let rows: Vec<Row> = ns
         .iter()

@@ -99,12 +99,19 @@ fn measure(art: &Path, input: &Path, workers: usize, threads: usize, tmp: &Path)
     Row { label: format!("{workers} x {threads} thread(s)"), wall_s, mean_job_s, gap_ms }
 }
 
+/// `ZKATTEST_BENCH_SMOKE=1` (the full test tier): the smallest configuration only.
+fn smoke() -> bool {
+    std::env::var_os("ZKATTEST_BENCH_SMOKE").is_some()
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (default_model, default_k) =
+        if smoke() { ("models/digits_mlp", "14") } else { ("models/lenet5", "15") };
     let model: PathBuf =
-        args.first().map(PathBuf::from).unwrap_or_else(|| root.join("models/lenet5"));
-    let max_k = args.get(1).cloned().unwrap_or_else(|| "15".into());
+        args.first().map(PathBuf::from).unwrap_or_else(|| root.join(default_model));
+    let max_k = args.get(1).cloned().unwrap_or_else(|| default_k.into());
     let tmp = tempfile::tempdir().expect("tmp");
     let art = tmp.path().join("art");
     let c = zkattest(&["compile", "--model", s(&model), "--out", s(&art), "--max-k", &max_k]);
@@ -112,7 +119,10 @@ fn main() {
     let input = model.join("input.json");
     // Warm the worker cache (blobs, dev SRS) so every configuration measures proving only.
     measure(&art, &input, 1, 2, tmp.path());
-    let rows = [(1, 2), (1, 1), (2, 1)].map(|(w, t)| measure(&art, &input, w, t, tmp.path()));
+    let configs: &[(usize, usize)] =
+        if smoke() { &[(2, 1), (1, 1)] } else { &[(1, 2), (1, 1), (2, 1)] };
+    let rows: Vec<_> =
+        configs.iter().map(|&(w, t)| measure(&art, &input, w, t, tmp.path())).collect();
     println!("model {}: {} shards at k={}", model.display(), c["shards"], c["k"]);
     println!(
         "| workers | shard phase wall (s) | mean job (s) | queue gap per job (ms) | vs 1 x 1 |"

@@ -1,7 +1,8 @@
 //! Cluster proving with real worker processes, the real PostgreSQL queue
 //! (`ZKATTEST_TEST_POSTGRES_URL`, a fresh schema per test), a file object store and real
-//! halo2 proofs: 4 shards over 3 workers then aggregation; a worker SIGKILLed mid-job; the
-//! coordinator killed and restarted; a corrupted artifact.
+//! halo2 proofs: 2 shards over 3 workers then aggregation with the 2-slot keys (4 shards and
+//! the 4-slot aggregation in the full tier); a worker SIGKILLed mid-job; the coordinator
+//! killed and restarted; a corrupted artifact.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -17,6 +18,7 @@ use zkattest_prover::proof::srs::default_cache_dir;
 use zkattest_prover::proof::Srs;
 use zkattest_testkit::PgSchema;
 
+/// Shards of the fault tests' model.
 const SHARDS: usize = 4;
 
 fn s(p: &Path) -> &str {
@@ -27,14 +29,21 @@ fn input() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/wide_mlp/input.json")
 }
 
-/// The bundled digits MLP compiled into 4 shards of 2^14 rows, set up once per test binary.
-fn artifacts() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
+/// The bundled digits MLP compiled into `shards` shards of 2^14 rows, set up once per test
+/// binary. Two shards is exactly what `demo` proves.
+fn artifacts_of(shards: usize) -> &'static Path {
+    static TWO: OnceLock<PathBuf> = OnceLock::new();
+    static FOUR: OnceLock<PathBuf> = OnceLock::new();
+    let cell = match shards {
+        2 => &TWO,
+        4 => &FOUR,
+        n => panic!("no artifacts for {n} shards"),
+    };
+    cell.get_or_init(|| {
         let dir = tempfile::Builder::new().prefix("zkattest-cluster-art").tempdir().expect("dir");
         let art = dir.keep().join("art");
         let model = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/wide_mlp");
-        let shards = SHARDS.to_string();
+        let n = shards.to_string();
         let out = run(&[
             "compile",
             "--model",
@@ -44,13 +53,18 @@ fn artifacts() -> &'static Path {
             "--max-k",
             "14",
             "--shards",
-            &shards,
+            &n,
         ]);
         assert!(out.status.success(), "compile: {}", text(&out));
         let out = run(&["setup", "--artifacts", s(&art)]);
         assert!(out.status.success(), "setup: {}", text(&out));
         art
     })
+}
+
+/// The fault tests' artifacts.
+fn artifacts() -> &'static Path {
+    artifacts_of(SHARDS)
 }
 
 fn zkattest() -> Command {
@@ -138,12 +152,17 @@ impl Cluster {
         Proc(Some(child))
     }
 
-    /// `prove --cluster` arguments for the shared artifacts and input.
+    /// `prove --cluster` arguments for the fault tests' artifacts and the input.
     fn prove_args(&self, out: &Path) -> Vec<String> {
+        self.prove_args_for(artifacts(), out)
+    }
+
+    /// `prove --cluster` arguments for `art` and the input.
+    fn prove_args_for(&self, art: &Path, out: &Path) -> Vec<String> {
         [
             "prove",
             "--artifacts",
-            s(artifacts()),
+            s(art),
             "--input",
             s(&input()),
             "--public-input",
@@ -210,7 +229,11 @@ impl Drop for Cluster {
 }
 
 fn local_verify(proof: &Path) {
-    let out = run(&["verify", "--artifacts", s(artifacts()), "--proof", s(proof)]);
+    local_verify_with(artifacts(), proof)
+}
+
+fn local_verify_with(art: &Path, proof: &Path) {
+    let out = run(&["verify", "--artifacts", s(art), "--proof", s(proof)]);
     assert!(out.status.success(), "local mode rejects the cluster's proof: {}", text(&out));
     assert_eq!(json(&out)["valid"], true);
 }
@@ -219,38 +242,42 @@ fn shard_jobs(rows: &[JobRow]) -> Vec<&JobRow> {
     rows.iter().filter(|r| r.kind == "shard").collect()
 }
 
-#[test]
-fn cluster_four_shards_three_workers_aggregate_to_a_proof_local_mode_accepts() {
-    let c = Cluster::new("four");
+/// `shards` shards over 3 workers, then the aggregation job into as many slots: every shard
+/// once, more than one worker, local mode accepts, the aggregated proof verifies and exposes
+/// this model and input.
+fn cluster_proves_and_aggregates(shards: usize) {
+    let c = Cluster::new(&format!("agg{shards}"));
+    let art = artifacts_of(shards);
     let cache = default_cache_dir();
     let workers: Vec<Proc> =
         ["w1", "w2", "w3"].iter().map(|id| c.worker(id, &[], Some(&cache))).collect();
     let out_path = c.proof_path("proof.json");
-    let mut args = c.prove_args(&out_path);
-    args.extend(["--aggregate", "--shards", "4"].map(String::from));
+    let mut args = c.prove_args_for(art, &out_path);
+    let n = shards.to_string();
+    args.extend(["--aggregate".to_string(), "--shards".to_string(), n]);
     let out = c.coordinator(&args).finish();
     drop(workers);
     assert!(out.status.success(), "cluster prove: {}", text(&out));
     let report = json(&out);
-    assert_eq!(report["shards"], SHARDS);
+    assert_eq!(report["shards"], shards);
 
     // Every shard job ran once; more than one worker took part.
     let rows = c.jobs();
-    let shards = shard_jobs(&rows);
-    assert_eq!(shards.len(), SHARDS);
-    assert!(shards.iter().all(|r| r.status == JobStatus::Done && r.attempts == 1), "{rows:?}");
-    let mut ids: Vec<_> = shards.iter().filter_map(|r| r.worker.clone()).collect();
+    let shard_rows = shard_jobs(&rows);
+    assert_eq!(shard_rows.len(), shards);
+    assert!(shard_rows.iter().all(|r| r.status == JobStatus::Done && r.attempts == 1), "{rows:?}");
+    let mut ids: Vec<_> = shard_rows.iter().filter_map(|r| r.worker.clone()).collect();
     ids.sort();
     ids.dedup();
     assert!(ids.len() >= 2, "one worker took every shard: {rows:?}");
     assert!(rows.iter().any(|r| r.kind == "aggregate" && r.status == JobStatus::Done));
 
     // Local mode accepts the shard proofs, and the claims match a local evaluation.
-    local_verify(&out_path);
+    local_verify_with(art, &out_path);
     let local = run(&[
         "prove",
         "--artifacts",
-        s(artifacts()),
+        s(art),
         "--input",
         s(&input()),
         "--public-input",
@@ -268,22 +295,37 @@ fn cluster_four_shards_three_workers_aggregate_to_a_proof_local_mode_accepts() {
         &std::fs::read(report["aggregated"].as_str().expect("aggregated path")).expect("read"),
     )
     .expect("aggregated proof");
-    let settings = AggregationSettings { shards: SHARDS, k: AggregationSettings::default().k };
+    let settings = AggregationSettings { shards, k: AggregationSettings::default().k };
     let vk =
         AggregationKeys::load_vk(&cache, settings).expect("vk").expect("keys cached by the worker");
     let agg_srs = Srs::dev(&cache, settings.k).expect("srs");
     let instances = agg.instances().expect("instances");
     let bytes = agg.proof_bytes().expect("bytes");
     verify_aggregated(&vk, &agg_srs, &instances, &bytes).expect("aggregated proof verifies");
-    let compiled = CompiledModel::load(artifacts()).expect("compiled");
+    let compiled = CompiledModel::load(art).expect("compiled");
     let shard_srs = Srs::dev(&cache, compiled.plan.k).expect("srs");
-    let model_id = pipeline::model_id(&compiled, artifacts(), &shard_srs).expect("model id");
+    let model_id = pipeline::model_id(&compiled, art, &shard_srs).expect("model id");
     assert_eq!(agg.model_id, zkattest_prover::proof::shard_proof::fr_to_hex(&model_id));
     assert_eq!(Value::String(agg.input_commitment.clone()), report["input_commitment"]);
+    assert_eq!(
+        agg.outputs_q,
+        zkattest_prover::aggregate::AggregationInstances { all: instances.clone() }.outputs()
+    );
     let mut bad = bytes.clone();
     bad[100] ^= 1;
     assert!(verify_aggregated(&vk, &agg_srs, &instances, &bad).is_err(), "tampered proof accepted");
     assert!(Path::new(report["attestation"].as_str().expect("attestation")).is_file());
+}
+
+#[test]
+fn cluster_two_shards_three_workers_aggregate_to_a_proof_local_mode_accepts() {
+    cluster_proves_and_aggregates(2);
+}
+
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): 4-slot aggregation keys (4.2 GB) and proof, ~10 min, 14 GB"]
+fn cluster_four_shards_three_workers_aggregate_to_a_proof_local_mode_accepts() {
+    cluster_proves_and_aggregates(4);
 }
 
 #[test]

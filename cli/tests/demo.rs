@@ -20,7 +20,9 @@ fn floats(v: &Value, key: &str) -> Vec<f64> {
 fn demo_attests_an_aggregated_inference_on_a_local_chain() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
-        .args(["demo", "--json", "--root"])
+        // A public-input commitment makes the statement the cluster suite aggregates too, so
+        // with ZKATTEST_AGGREGATION_CACHE (scripts/test.sh) one run pays for one aggregation.
+        .args(["demo", "--json", "--public-input", "--root"])
         .arg(&root)
         .output()
         .expect("run demo");

@@ -7,6 +7,11 @@ use std::time::Instant;
 
 use zkattest_cluster::{NewJob, Queue};
 
+/// `ZKATTEST_BENCH_SMOKE=1` (the full test tier): the smallest configuration only.
+fn smoke() -> bool {
+    std::env::var_os("ZKATTEST_BENCH_SMOKE").is_some()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = std::env::var("ZKATTEST_TEST_POSTGRES_URL")
@@ -18,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut c).await?;
         let sep = if base.contains('?') { '&' } else { '?' };
         let q = Queue::open(&format!("{base}{sep}options=-c%20search_path%3D{schema}")).await?;
-        let n = 1000;
+        let n = if smoke() { 50 } else { 1000 };
         let jobs: Vec<NewJob> = (0..n)
             .map(|i| NewJob {
                 id: format!("bench/shard-{i}"),

@@ -11,7 +11,7 @@ import {OutputCodec} from "../src/libraries/OutputCodec.sol";
 import {ProofCodec} from "../src/libraries/ProofCodec.sol";
 
 /// @notice Integration with a REAL aggregated proof and the REAL generated verifier, from a
-/// fixture the Rust side writes (no FFI). Skipped while the fixture does not exist.
+/// fixture the Rust side writes (no FFI): `scripts/regen-fixtures.sh`. A missing fixture fails.
 ///
 /// Fixture: contracts/test/fixtures/aggregated_proof.json
 ///   verifier_creation_code  hex   creation bytecode of the generated verifier
@@ -35,11 +35,8 @@ contract RealProofTest is Test {
     uint256 internal limbs;
     uint256 internal maxOutputs;
 
-    function _loadOrSkip() internal {
-        if (!vm.exists(FIXTURE)) {
-            vm.skip(true, "no real-proof fixture yet (written by the Rust aggregation tests)");
-            return;
-        }
+    function _load() internal {
+        require(vm.exists(FIXTURE), "missing real-proof fixture: run scripts/regen-fixtures.sh");
         string memory json = vm.readFile(FIXTURE);
         bytes memory code = vm.parseJsonBytes(json, ".verifier_creation_code");
         assembly ("memory-safe") {
@@ -80,7 +77,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_verifiesAndStores() public {
-        _loadOrSkip();
+        _load();
         (bool ok,) = verifier.call(proof);
         assertTrue(ok, "verifier accepts the fixture directly");
         console.log("verifier alone (execution gas):", vm.lastCallGas().gasTotalUsed);
@@ -93,7 +90,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_instancesCarryTheClaim() public {
-        _loadOrSkip();
+        _load();
         uint256 n = registry.instanceCount();
         assertGt(proof.length, n * 32, "proof holds its instances and a transcript");
         (uint256[] memory inst,) = ProofCodec.split(proof, n);
@@ -106,7 +103,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_rejectsTamperedProofByte() public {
-        _loadOrSkip();
+        _load();
         bytes memory bad = bytes.concat(proof);
         uint256 at = registry.instanceCount() * 32 + 40; // inside the transcript
         bad[at] = bad[at] ^ 0x01;
@@ -115,7 +112,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_rejectsWrongOutput() public {
-        _loadOrSkip();
+        _load();
         (int256[] memory values, uint8 scale) = abi.decode(output, (int256[], uint8));
         require(values.length > 0, "fixture has no outputs");
         values[0] += values[0] < OutputCodec.MAX_VALUE ? int256(1) : -1;
@@ -134,7 +131,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_rejectsTamperedOutputWord() public {
-        _loadOrSkip();
+        _load();
         // A packed word altered under an unchanged claim: the registry refuses before the verifier.
         uint256 at = InstanceLayout.firstOutputWordIndex(limbs) + registry.outputWords() - 1;
         (uint256[] memory inst,) = ProofCodec.split(proof, registry.instanceCount());
@@ -144,7 +141,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_rejectsWrongModel() public {
-        _loadOrSkip();
+        _load();
         uint256 other = _register(bytes32(uint256(vkHash) ^ 1), registry.outputScaleBitsOf(modelId));
         vm.expectRevert(IERCZKMLVerifier.ModelMismatch.selector);
         registry.verifyAndStoreInference(other, input, output, proof);
@@ -155,7 +152,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_rejectsWrongInput() public {
-        _loadOrSkip();
+        _load();
         bytes32 otherInput = bytes32(uint256(input) ^ 1);
         bytes memory altered = _withWord(proof, InstanceLayout.inputCommitmentIndex(limbs), uint256(otherInput));
         vm.expectRevert(IERCZKMLVerifier.InvalidProof.selector);
@@ -170,7 +167,7 @@ contract RealProofTest is Test {
     }
 
     function test_realProof_rejectsDeprecatedModel() public {
-        _loadOrSkip();
+        _load();
         registry.deprecateModel(modelId);
         vm.expectRevert(abi.encodeWithSelector(IERCZKMLVerifier.VerificationRefused_ModelDeprecated.selector, modelId));
         registry.verifyAndStoreInference(modelId, input, output, proof);

@@ -28,6 +28,11 @@ fn cells(b: &BaseCircuitBuilder<Fr>) -> (usize, usize) {
     (s.gate.total_advice_per_phase[0], s.total_lookup_advice_per_phase[0])
 }
 
+/// `ZKATTEST_BENCH_SMOKE=1` (the full test tier): the smallest configuration only.
+fn smoke() -> bool {
+    std::env::var_os("ZKATTEST_BENCH_SMOKE").is_some()
+}
+
 fn main() {
     let srs = Srs::dev(&zkattest_prover::proof::srs::default_cache_dir(), 12).expect("dev srs");
     let shard = &reference_snarks(&srs, 1).expect("reference snark")[0].protocol;
@@ -43,12 +48,18 @@ fn main() {
     println!("Aggregation circuit, k = {K}, lookup bits {}:\n", K - 1);
     println!("| shard slots | shard verifying keys | advice cells | lookup cells | advice columns | lookup-advice columns | fixed columns |");
     println!("| ---: | --- | ---: | ---: | ---: | ---: | ---: |");
-    for n in [1, 2] {
-        for mode in [
+    let slots: &[usize] = if smoke() { &[1] } else { &[1, 2] };
+    let modes: &[VerifierUniversality] = if smoke() {
+        &[VerifierUniversality::Full]
+    } else {
+        &[
             VerifierUniversality::None,
             VerifierUniversality::PreprocessedAsWitness,
             VerifierUniversality::Full,
-        ] {
+        ]
+    };
+    for &n in slots {
+        for &mode in modes {
             let snarks = reference_snarks(&srs, n).expect("reference snarks");
             let config = AggregationConfigParams {
                 degree: K,

@@ -67,6 +67,13 @@ pub enum ProverError {
     /// A proof did not verify.
     #[error("proof rejected: {0}")]
     Rejected(String),
+    /// Shard `after` passes on a commitment that shard `after + 1` did not receive: the shard
+    /// proofs are out of order or come from different inferences.
+    #[error("proof rejected: boundary mismatch between shards {after} and {}: shards out of order or from different inferences", after + 1)]
+    BoundaryMismatch {
+        /// The earlier shard of the broken link.
+        after: usize,
+    },
     /// An artifact on disk is missing, corrupt or from another version.
     #[error("artifact {path}: {reason}")]
     Artifact {

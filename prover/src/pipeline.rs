@@ -211,10 +211,7 @@ pub fn verify(
     }
     for (i, w) in proof.shards.windows(2).enumerate() {
         if w[0].instances[instance::OUT_COMMIT] != w[1].instances[instance::IN_COMMIT] {
-            return Err(ProverError::Rejected(format!(
-                "boundary mismatch: shard {i} passes on a commitment shard {} did not receive",
-                i + 1
-            )));
+            return Err(ProverError::BoundaryMismatch { after: i });
         }
     }
     let first = &proof.shards[0].instances;
@@ -298,10 +295,33 @@ pub fn aggregate_with_vks(
         .zip(vks)
         .map(|(sp, vk)| crate::aggregate::keys::snark_of(srs, vk, sp))
         .collect::<Vec<_>>();
-    let (instances, bytes) = keys.prove(agg_srs, snarks)?;
+    let (instances, bytes) = match crate::aggregate::reuse::ProofReuse::from_env() {
+        None => {
+            let (instances, bytes) = keys.prove(agg_srs, snarks)?;
+            (instances.all, bytes)
+        }
+        Some(reuse) => {
+            let statement = crate::aggregate::reuse::Statement::of(keys, srs, vks, proof);
+            match reuse.find(keys, agg_srs, &statement) {
+                Some(found) => {
+                    // What proving would have refused, reuse refuses too.
+                    crate::aggregate::keys::check_chain(&snarks)?;
+                    for (sp, vk) in proof.shards.iter().zip(vks) {
+                        sp.verify(srs, vk)?;
+                    }
+                    found
+                }
+                None => {
+                    let (instances, bytes) = keys.prove(agg_srs, snarks)?;
+                    reuse.store(&statement, &instances.all, &bytes)?;
+                    (instances.all, bytes)
+                }
+            }
+        }
+    };
     Ok(crate::artifacts::AggregatedProof::new(
         model,
-        &instances.all,
+        &instances,
         &bytes,
         proof.outputs_q.clone(),
         proof.scale_bits,

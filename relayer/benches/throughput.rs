@@ -22,9 +22,18 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// `ZKATTEST_BENCH_SMOKE=1` (the full test tier): the smallest configuration only.
+fn smoke() -> bool {
+    std::env::var_os("ZKATTEST_BENCH_SMOKE").is_some()
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(400);
+    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(if smoke() {
+        10
+    } else {
+        400
+    });
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let (att, params) = Attestation::fixture(&root)?;
     let anvil = spawn(&root, &AnvilOptions::default())?;

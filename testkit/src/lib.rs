@@ -44,3 +44,24 @@ impl PgSchema {
         }
     }
 }
+
+/// Lets a developer run the suite without the shared test material; CI never sets it.
+pub const ALLOW_MISSING_INPUTS: &str = "ZKATTEST_ALLOW_MISSING_INPUTS";
+
+/// A folder of the shared test material (`../shared/<name>` beside the repository). A test
+/// whose input is missing fails naming it, unless [`ALLOW_MISSING_INPUTS`] is set (then
+/// `None`, and the caller says what it did not run).
+pub fn shared_dir(name: &str) -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared").join(name);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os(ALLOW_MISSING_INPUTS).is_some() {
+        eprintln!("{} is missing; not run ({ALLOW_MISSING_INPUTS} is set)", dir.display());
+        return None;
+    }
+    panic!(
+        "test input missing: {} (set {ALLOW_MISSING_INPUTS}=1 to run without it)",
+        dir.display()
+    );
+}

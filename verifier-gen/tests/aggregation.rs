@@ -1,37 +1,37 @@
-//! Real shard proofs aggregated into one KZG proof, checked natively and by the generated
-//! Solidity verifier in a local EVM; every tampering is rejected both ways. Slow (minutes):
-//! the universal aggregation circuit is large. Also writes the fixture the forge
-//! integration test (contracts/test/RealProof.t.sol) uses.
+//! The aggregated proof and the generated verifier, natively and in a local EVM.
+//!
+//! Fast tier: the committed real-proof fixtures (`scripts/regen-fixtures.sh`) against today's
+//! aggregation verifying key and today's committed verifier, with today's shard circuits
+//! recomputing the model ids and the evaluator the outputs, so a changed circuit fails here
+//! as "stale" instead of passing. Every tampering is rejected natively and in the EVM.
+//! Full tier (`#[ignore]`d, `scripts/test.sh --full`): the same proofs made fresh, four
+//! aggregations (~15 min, 9 GB).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::Instant;
 
+use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
+use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use zkattest_prover::aggregate::circuit::{
     num_instances, pack_outputs, AggregationInstances, INPUT_COMMITMENT, MODEL_ID, OUTPUTS,
 };
-use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings, NUM_ACC_LIMBS};
-use zkattest_prover::artifacts::compiled::CompileOptions;
-use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, SetupInfo};
-use zkattest_prover::circuit::instance::MAX_OUTPUTS;
-use zkattest_prover::model::input::InputData;
-use zkattest_prover::pipeline::{aggregate, model_id, prove};
+use zkattest_prover::aggregate::keys::check_chain;
+use zkattest_prover::aggregate::{verify_aggregated, AggregationKeys};
 use zkattest_prover::proof::srs::default_cache_dir;
 use zkattest_prover::proof::Srs;
-use zkattest_prover::Fr;
-use zkattest_verifier_gen::calldata::encode;
-use zkattest_verifier_gen::evm::{deploy_and_call, forge_bytecode, forge_runtime_size};
+use zkattest_prover::{Fr, ProverError};
+use zkattest_verifier_gen::calldata::{encode, word};
+use zkattest_verifier_gen::evm::{deploy_and_execute, forge_bytecode, forge_runtime_size};
+use zkattest_verifier_gen::evm::{CallStatus, EvmOutcome};
+use zkattest_verifier_gen::fixture::{
+    self, forge, prove_shards, read_cases, read_valid, ProofCase, ProofCases, Prover, Shards,
+    MODEL_A, MODEL_B, SETTINGS, SHARD_K,
+};
 use zkattest_verifier_gen::forge::{build, verifier_artifact, VERIFIER_SOURCE};
 use zkattest_verifier_gen::solidity::{generate, EIP170_LIMIT};
 
-const SHARD_K: u32 = 14;
-const SETTINGS: AggregationSettings = AggregationSettings { shards: 2, k: 21 };
-
-/// With `ZKATTEST_REGENERATE=1` the test rewrites the committed verifier and forge fixture
-/// instead of checking them.
-fn regenerate() -> bool {
-    std::env::var_os("ZKATTEST_REGENERATE").is_some()
-}
+/// A rejection must revert well before this (the hardened verifier bounds its work).
+const REJECTION_GAS_BOUND: u64 = 2_000_000;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -40,257 +40,237 @@ fn root() -> PathBuf {
 struct Setup {
     srs: Srs,
     agg_srs: Srs,
-    keys: AggregationKeys,
+    vk: VerifyingKey<G1Affine>,
     bytecode: Vec<u8>,
 }
 
+/// Dev SRS, the aggregation verifying key (from the key cache; keygen on a cold cache) and
+/// the committed verifier, checked to be what that key generates, compiled by forge.
 fn setup() -> &'static Setup {
     static S: OnceLock<Setup> = OnceLock::new();
     S.get_or_init(|| {
-        let srs = Srs::dev(&default_cache_dir(), SHARD_K).expect("srs");
-        let agg_srs = Srs::dev(&default_cache_dir(), SETTINGS.k).expect("aggregation srs");
-        let t = Instant::now();
-        let keys = AggregationKeys::load_or_generate(&default_cache_dir(), SETTINGS, &agg_srs, &srs)
-            .expect("aggregation keys");
-        eprintln!("aggregation keys: {:.1} s", t.elapsed().as_secs_f64());
-        // The committed verifier must be exactly what the current keys generate.
-        let code = generate(&agg_srs.params, keys.pk.get_vk());
+        let cache = default_cache_dir();
+        let srs = Srs::dev(&cache, SHARD_K).expect("shard srs");
+        let agg_srs = Srs::dev(&cache, SETTINGS.k).expect("aggregation srs");
+        let vk = match AggregationKeys::load_vk(&cache, SETTINGS).expect("cached aggregation vk") {
+            Some(vk) => vk,
+            None => AggregationKeys::load_or_generate(&cache, SETTINGS, &agg_srs, &srs)
+                .expect("aggregation keys")
+                .pk
+                .get_vk()
+                .clone(),
+        };
         let committed = std::fs::read_to_string(root().join(VERIFIER_SOURCE)).unwrap_or_default();
-        if regenerate() {
-            std::fs::write(root().join(VERIFIER_SOURCE), &code).expect("write verifier");
-        } else {
-            assert!(
-                committed == code,
-                "{VERIFIER_SOURCE} is stale: regenerate it with `zkattest gen-verifier` (or ZKATTEST_REGENERATE=1)"
-            );
-        }
+        assert!(
+            committed == generate(&agg_srs.params, &vk),
+            "{VERIFIER_SOURCE} is stale: regenerate it with `{}`",
+            fixture::REGENERATE
+        );
         build(&root()).expect("forge build");
         let artifact = verifier_artifact(&root());
         let runtime = forge_runtime_size(&artifact).expect("runtime size");
         eprintln!("verifier runtime: {runtime} bytes (EIP-170 limit {EIP170_LIMIT})");
         assert!(runtime <= EIP170_LIMIT, "verifier runtime {runtime} bytes exceeds EIP-170");
         let bytecode = forge_bytecode(&artifact).expect("bytecode");
-        Setup { srs, agg_srs, keys, bytecode }
+        Setup { srs, agg_srs, vk, bytecode }
     })
 }
 
-struct Inference {
-    compiled: CompiledModel,
-    dir: tempfile::TempDir,
-    shards: zkattest_prover::artifacts::InferenceProof,
-    model_id: Fr,
-    proof: AggregatedProof,
-    instances: Vec<Fr>,
-    bytes: Vec<u8>,
+/// Today's shard proofs of a bundled model (seconds: shard circuits of 2^14 rows).
+fn shards(model: &'static str) -> &'static Shards {
+    static A: OnceLock<Shards> = OnceLock::new();
+    static B: OnceLock<Shards> = OnceLock::new();
+    let cell = if model == MODEL_A { &A } else { &B };
+    cell.get_or_init(|| prove_shards(&root(), &setup().srs, model).expect("shard proofs"))
 }
 
-/// One aggregation at a time: each takes ~9 GB.
-fn heavy() -> std::sync::MutexGuard<'static, ()> {
-    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    HEAVY.lock().unwrap_or_else(|p| p.into_inner())
+fn valid() -> (Vec<Fr>, Vec<u8>) {
+    read_valid(&root(), &setup().vk).unwrap_or_else(|e| panic!("{e}")).split().expect("calldata")
 }
 
-fn infer(model: &str) -> Inference {
-    let _one_at_a_time = heavy();
+fn cases() -> &'static ProofCases {
+    static C: OnceLock<ProofCases> = OnceLock::new();
+    C.get_or_init(|| read_cases(&root(), &setup().vk).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn evm(instances: &[Fr], proof: &[u8]) -> EvmOutcome {
+    deploy_and_execute(setup().bytecode.clone(), encode(instances, proof)).expect("EVM runs")
+}
+
+/// Accepted natively and in the EVM; returns the EVM gas.
+fn assert_accepted_everywhere(instances: &[Fr], proof: &[u8], what: &str) -> u64 {
     let s = setup();
-    let m = root().join("models").join(model);
-    let input = InputData::from_file(m.join("input.json")).expect("input");
-    let opts = CompileOptions {
-        k: Some(SHARD_K),
-        pad_to: Some(SETTINGS.shards),
-        ..CompileOptions::default()
-    };
-    let compiled =
-        CompiledModel::compile(&m.join("network.onnx"), std::slice::from_ref(&input), &opts)
-            .expect("compile");
-    let dir = tempfile::tempdir().expect("tempdir");
-    SetupInfo::run(&compiled, dir.path(), &s.srs, &|_| ()).expect("setup");
-    let (shards, _) =
-        prove(&compiled, dir.path(), &s.srs, &input.values, Fr::from(11u64), 1, &|_| ())
-            .expect("prove");
-    let t = Instant::now();
-    let proof =
-        aggregate(&compiled, dir.path(), &s.srs, &s.keys, &s.agg_srs, &shards).expect("aggregate");
-    eprintln!("{model}: aggregation proof {:.1} s", t.elapsed().as_secs_f64());
-    let id = model_id(&compiled, dir.path(), &s.srs).expect("model id");
-    let instances = proof.instances().expect("instances");
-    let bytes = proof.proof_bytes().expect("proof");
-    Inference { compiled, dir, shards, model_id: id, proof, instances, bytes }
+    assert_eq!(instances.len(), num_instances(), "{what}: instance count");
+    verify_aggregated(&s.vk, &s.agg_srs, instances, proof)
+        .unwrap_or_else(|e| panic!("{what}: native verifier rejected: {e}"));
+    let outcome = evm(instances, proof);
+    assert!(outcome.accepted(), "{what}: EVM verifier rejected: {outcome:?}");
+    outcome.gas_used
 }
 
-fn digits_mlp() -> &'static Inference {
-    static I: OnceLock<Inference> = OnceLock::new();
-    I.get_or_init(|| infer("digits_mlp"))
-}
-
-fn evm(instances: &[Fr], proof: &[u8]) -> Result<u64, String> {
-    deploy_and_call(setup().bytecode.clone(), encode(instances, proof)).map_err(|e| e.to_string())
-}
-
-/// Both verifiers must reject, and the EVM one must do so without burning all its gas.
+/// Both verifiers reject, and the EVM one reverts without burning its gas.
 fn assert_rejected_everywhere(instances: &[Fr], proof: &[u8], what: &str) {
     let s = setup();
     assert!(
-        s.keys.verify(&s.agg_srs, instances, proof).is_err(),
+        verify_aggregated(&s.vk, &s.agg_srs, instances, proof).is_err(),
         "{what}: native verifier accepted"
     );
-    match evm(instances, proof) {
-        Ok(gas) => panic!("{what}: EVM verifier accepted ({gas} gas)"),
-        Err(e) => {
-            let gas: u64 = e
-                .split("gas_used ")
-                .nth(1)
-                .and_then(|r| r.split_whitespace().next())
-                .and_then(|g| g.parse().ok())
-                .unwrap_or(0);
-            assert!(gas < 2_000_000, "{what}: rejection burned {gas} gas: {e}");
-        }
-    }
+    let outcome = evm(instances, proof);
+    assert_eq!(outcome.status, CallStatus::Reverted, "{what}: {outcome:?}");
+    assert!(
+        outcome.gas_used < REJECTION_GAS_BOUND,
+        "{what}: rejection burned {} gas",
+        outcome.gas_used
+    );
+}
+
+/// A valid proof of `model` whose public instances are what today's circuits and evaluator
+/// give for the model's input.
+fn assert_valid_proof_of(model: &'static str, instances: &[Fr], proof: &[u8]) -> u64 {
+    let gas = assert_accepted_everywhere(instances, proof, model);
+    let s = shards(model);
+    assert_eq!(
+        instances[MODEL_ID],
+        s.model_id,
+        "{model}: the proof's model id is not today's: the fixture is stale, run `{}`",
+        fixture::REGENERATE
+    );
+    assert_eq!(&instances[OUTPUTS..], &pack_outputs(&s.proof.outputs_q)[..], "{model}: outputs");
+    assert_eq!(AggregationInstances { all: instances.to_vec() }.outputs(), s.proof.outputs_q);
+    gas
+}
+
+fn case(c: &ProofCase) -> (Vec<Fr>, Vec<u8>) {
+    c.split().unwrap_or_else(|e| panic!("{}: {e}", c.what))
+}
+
+fn forged(what: &str) -> (Vec<Fr>, Vec<u8>) {
+    let c = cases()
+        .broken_chain
+        .iter()
+        .find(|c| c.what == what)
+        .unwrap_or_else(|| panic!("no forged proof \"{what}\" in {}", fixture::CASES));
+    case(c)
 }
 
 #[test]
-fn aggregated_proof_verifies_natively_and_in_evm() {
-    let s = setup();
-    let a = digits_mlp();
-    assert_eq!(a.instances.len(), num_instances());
-    s.keys.verify(&s.agg_srs, &a.instances, &a.bytes).expect("native");
-    let gas = evm(&a.instances, &a.bytes).expect("EVM verifier accepts");
+fn committed_proof_verifies_natively_and_in_evm() {
+    let (instances, proof) = valid();
+    let gas = assert_valid_proof_of(MODEL_A, &instances, &proof);
     eprintln!(
         "EVM verification: {gas} gas (transaction total), calldata {} bytes",
-        encode(&a.instances, &a.bytes).len()
+        encode(&instances, &proof).len()
     );
-    assert_eq!(a.instances[MODEL_ID], a.model_id);
-    assert_eq!(&a.instances[OUTPUTS..], &pack_outputs(&a.proof.outputs_q)[..]);
-    assert_eq!(AggregationInstances { all: a.instances.clone() }.outputs(), a.proof.outputs_q);
-    if regenerate() {
-        write_forge_fixture(a);
-    } else {
-        assert_fixture_matches(a);
-    }
+    // What the registry and forge read from the same file.
+    let att =
+        zkattest_chain::Attestation::from_file(&root().join(fixture::VALID)).expect("fixture");
+    assert_eq!(att.vk_hash.0, word(&shards(MODEL_A).model_id));
+    assert_eq!(att.input_commitment.0, word(&instances[INPUT_COMMITMENT]));
+    assert_eq!(att.output_scale_bits as u32, shards(MODEL_A).proof.scale_bits);
 }
 
 #[test]
 fn flipped_proof_byte_is_rejected() {
-    let a = digits_mlp();
-    let mut bad = a.bytes.clone();
-    bad[64] ^= 1;
-    assert_rejected_everywhere(&a.instances, &bad, "flipped byte");
+    let (instances, mut proof) = valid();
+    proof[64] ^= 1;
+    assert_rejected_everywhere(&instances, &proof, "flipped byte");
+}
+
+#[test]
+fn flipped_bytes_all_over_the_proof_are_rejected() {
+    let (instances, proof) = valid();
+    for at in [0, proof.len() / 3, proof.len() / 2, proof.len() - 1] {
+        let mut bad = proof.clone();
+        bad[at] ^= 0x80;
+        assert_rejected_everywhere(&instances, &bad, &format!("byte {at} flipped"));
+    }
 }
 
 #[test]
 fn altered_output_is_rejected() {
-    let a = digits_mlp();
-    let mut inst = a.instances.clone();
-    inst[OUTPUTS] += Fr::from(1u64);
-    assert_rejected_everywhere(&inst, &a.bytes, "altered output");
+    let (mut instances, proof) = valid();
+    instances[OUTPUTS] += Fr::from(1u64);
+    assert_rejected_everywhere(&instances, &proof, "altered output");
 }
 
 #[test]
 fn altered_input_commitment_is_rejected() {
-    let a = digits_mlp();
-    let mut inst = a.instances.clone();
-    inst[INPUT_COMMITMENT] += Fr::from(1u64);
-    assert_rejected_everywhere(&inst, &a.bytes, "altered input commitment");
+    let (mut instances, proof) = valid();
+    instances[INPUT_COMMITMENT] += Fr::from(1u64);
+    assert_rejected_everywhere(&instances, &proof, "altered input commitment");
 }
 
 #[test]
 fn altered_accumulator_is_rejected() {
-    let a = digits_mlp();
-    let mut inst = a.instances.clone();
-    inst[0] += Fr::from(1u64);
-    assert_rejected_everywhere(&inst, &a.bytes, "altered accumulator");
+    let (mut instances, proof) = valid();
+    instances[0] += Fr::from(1u64);
+    assert_rejected_everywhere(&instances, &proof, "altered accumulator");
 }
 
 #[test]
 fn second_model_verifies_against_the_same_verifier_and_cannot_pose_as_the_first() {
-    let a = digits_mlp();
-    let b = infer("digits_cnn");
-    assert_ne!(a.model_id, b.model_id);
-    evm(&b.instances, &b.bytes).expect("model B verifies against the same deployed verifier");
-    // Model B's proof presented with model A's id.
-    let mut inst = b.instances.clone();
-    inst[MODEL_ID] = a.model_id;
-    assert_rejected_everywhere(&inst, &b.bytes, "model B presented as model A");
-    assert_eq!(b.compiled.plan.shards.len(), SETTINGS.shards);
+    let (instances, proof) = case(&cases().second_model);
+    assert_valid_proof_of(MODEL_B, &instances, &proof);
+    let a = shards(MODEL_A).model_id;
+    assert_ne!(instances[MODEL_ID], a);
+    let mut as_a = instances.clone();
+    as_a[MODEL_ID] = a;
+    assert_rejected_everywhere(&as_a, &proof, "model B presented as model A");
 }
 
-/// The fixture of contracts/test/RealProof.t.sol.
-fn write_forge_fixture(a: &Inference) {
-    let att = zkattest_verifier_gen::attestation::attestation(&a.proof).expect("attestation");
-    let mut fixture = serde_json::to_value(&att).expect("json");
-    fixture["verifier_creation_code"] = format!("0x{}", hex::encode(&setup().bytecode)).into();
-    fixture["acc_limbs"] = NUM_ACC_LIMBS.into();
-    fixture["max_outputs"] = MAX_OUTPUTS.into();
-    fixture["output_words"] = zkattest_prover::aggregate::circuit::OUTPUT_WORDS.into();
-    let path = root().join("contracts/test/fixtures/aggregated_proof.json");
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    std::fs::write(&path, serde_json::to_string_pretty(&fixture).expect("json"))
-        .expect("write fixture");
-}
-
-/// The fixture, read back, is what the registry gets from this inference.
-fn assert_fixture_matches(a: &Inference) {
-    let path = root().join("contracts/test/fixtures/aggregated_proof.json");
-    let committed = zkattest_chain::Attestation::from_file(&path).expect("fixture");
-    assert_eq!(
-        committed.vk_hash.0,
-        zkattest_verifier_gen::calldata::word(&a.model_id),
-        "the committed fixture is stale: rerun with ZKATTEST_REGENERATE=1"
-    );
-    assert_eq!(committed.output_scale_bits as u32, a.proof.scale_bits);
-}
-
-/// The shard snarks of an inference (optionally another input), in the given order.
-fn snarks(a: &Inference, order: &[usize], other_input: bool) -> Vec<zkattest_prover::Snark> {
-    use zkattest_prover::aggregate::keys::snark_of;
-    use zkattest_prover::artifacts::setup::vk_path;
-    use zkattest_prover::proof::keys::read_vk;
-    let s = setup();
-    let shards = if other_input {
-        let input =
-            InputData::from_file(root().join("models/digits_mlp/input.json")).expect("input");
-        let reversed: Vec<Vec<f64>> =
-            input.values.iter().map(|v| v.iter().rev().copied().collect()).collect();
-        prove(&a.compiled, a.dir.path(), &s.srs, &reversed, Fr::from(12u64), 1, &|_| ())
-            .expect("prove")
-            .0
-    } else {
-        a.shards.clone()
-    };
-    order
-        .iter()
-        .map(|&i| {
-            snark_of(&s.srs, &read_vk(&vk_path(a.dir.path(), i)).expect("vk"), &shards.shards[i])
-        })
-        .collect()
-}
-
-/// A broken chain is refused up front by the honest prover, and a proof forced through
-/// the circuit anyway is rejected natively and in the EVM.
-fn assert_chain_break_rejected(snarks: Vec<zkattest_prover::Snark>, what: &str) {
-    let s = setup();
-    match s.keys.prove(&s.agg_srs, snarks.clone()) {
-        Err(zkattest_prover::ProverError::Rejected(r)) => {
-            assert!(r.contains("boundary"), "{what}: {r}")
-        }
-        other => panic!("{what}: honest prover did not refuse: {:?}", other.map(|_| ())),
+/// The honest prover refuses a broken chain up front; the proof forced through the circuit
+/// anyway (committed) is rejected natively and in the EVM. Returns its instances.
+fn assert_chain_break_rejected(snarks: &[zkattest_prover::Snark], what: &str) -> Vec<Fr> {
+    match check_chain(snarks) {
+        Err(ProverError::BoundaryMismatch { after: 0 }) => {}
+        other => panic!("{what}: the honest prover did not refuse: {other:?}"),
     }
-    let _one_at_a_time = heavy();
-    // halo2 produces a proof even for a broken copy constraint; both verifiers must reject it.
-    let (instances, proof) = s.keys.prove_unchecked(&s.agg_srs, snarks).expect("a (forged) proof");
-    assert_rejected_everywhere(&instances.all, &proof, what);
+    let (instances, proof) = forged(what);
+    assert_rejected_everywhere(&instances, &proof, what);
+    instances
 }
 
 #[test]
 fn reordered_shards_are_rejected() {
-    let a = digits_mlp();
-    assert_chain_break_rejected(snarks(a, &[1, 0], false), "shards reordered");
+    let chains = shards(MODEL_A).broken_chains(&setup().srs).expect("snarks");
+    let (what, snarks) = &chains[0];
+    assert_eq!(*what, "shards reordered");
+    assert_chain_break_rejected(snarks, what);
 }
 
 #[test]
 fn shard_from_another_inference_is_rejected() {
-    let a = digits_mlp();
-    let mut mixed = snarks(a, &[0, 1], false);
-    mixed[1] = snarks(a, &[0, 1], true).remove(1);
-    assert_chain_break_rejected(mixed, "shard from another inference");
+    let chains = shards(MODEL_A).broken_chains(&setup().srs).expect("snarks");
+    let (what, snarks) = &chains[1];
+    assert_eq!(*what, "shard from another inference");
+    let instances = assert_chain_break_rejected(snarks, what);
+    // The forgery claims this very model and input: only the broken chain gives it away.
+    assert_eq!(instances[MODEL_ID], shards(MODEL_A).model_id);
+}
+
+#[test]
+fn every_committed_case_is_checked() {
+    let names: Vec<&str> = cases().broken_chain.iter().map(|c| c.what.as_str()).collect();
+    assert_eq!(names, ["shards reordered", "shard from another inference"]);
+    assert_eq!(cases().second_model.model, MODEL_B);
+}
+
+/// Full tier: the fixtures' proofs made fresh with today's prover (the real aggregation of
+/// two models and two forged aggregations), checked as the fast tier checks the committed ones.
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): four fresh aggregations, ~15 min, 9 GB"]
+fn fresh_aggregations_verify_and_forged_chains_are_rejected() {
+    let p = Prover::dev(&default_cache_dir()).expect("dev SRS and aggregation keys");
+    assert_eq!(p.keys.pk.get_vk().transcript_repr(), setup().vk.transcript_repr());
+    for model in [MODEL_A, MODEL_B] {
+        let agg = shards(model).aggregate(&p).expect("aggregate");
+        let c = fixture::case_of(model, model, &agg).expect("case");
+        let (instances, proof) = case(&c);
+        assert_valid_proof_of(model, &instances, &proof);
+    }
+    for (what, snarks) in shards(MODEL_A).broken_chains(&p.srs).expect("snarks") {
+        let c = forge(&p, what, MODEL_A, snarks).expect("a (forged) proof");
+        let (instances, proof) = case(&c);
+        assert_rejected_everywhere(&instances, &proof, what);
+    }
 }

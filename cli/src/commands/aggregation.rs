@@ -139,6 +139,10 @@ pub struct GenVerifierArgs {
     /// Size of the shard SRS used to make the reference shard for keygen.
     #[arg(long, default_value_t = 14)]
     pub shard_k: u32,
+    /// Write nothing: fail unless the committed verifier is exactly what the keys generate
+    /// (CI; also generates and caches the SRS and the aggregation keys on a cold machine).
+    #[arg(long)]
+    pub check: bool,
     #[command(flatten)]
     pub agg: AggArgs,
     #[command(flatten)]
@@ -148,6 +152,8 @@ pub struct GenVerifierArgs {
 #[derive(Serialize)]
 struct GenReport {
     source: PathBuf,
+    /// False with `--check`: the file was compared, not written.
+    written: bool,
     verifier_runtime_bytes: usize,
     eip170_limit: usize,
 }
@@ -156,16 +162,33 @@ pub fn gen_verifier(a: GenVerifierArgs, json: bool) -> anyhow::Result<()> {
     let l = a.agg.keys(&a.srs, a.shard_k, json)?;
     let code = generate(&l.agg_srs.params, l.keys.pk.get_vk());
     let source = a.root.join(VERIFIER_SOURCE);
-    if let Some(dir) = source.parent() {
-        std::fs::create_dir_all(dir)?;
+    if a.check {
+        let committed = std::fs::read_to_string(&source)
+            .with_context(|| format!("reading {}", source.display()))?;
+        if committed != code {
+            anyhow::bail!(
+                "{} is not what the current aggregation key generates: regenerate it and the fixtures with scripts/regen-fixtures.sh",
+                source.display()
+            );
+        }
+    } else {
+        if let Some(dir) = source.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(&source, code).with_context(|| format!("writing {}", source.display()))?;
     }
-    std::fs::write(&source, code).with_context(|| format!("writing {}", source.display()))?;
     build(&a.root)?;
     let size = forge_runtime_size(&verifier_artifact(&a.root))?;
-    let report = GenReport { source, verifier_runtime_bytes: size, eip170_limit: EIP170_LIMIT };
+    let report = GenReport {
+        source,
+        written: !a.check,
+        verifier_runtime_bytes: size,
+        eip170_limit: EIP170_LIMIT,
+    };
     crate::output::print(json, &report, || {
         format!(
-            "wrote {} (runtime {} bytes, EIP-170 limit {})",
+            "{} {} (runtime {} bytes, EIP-170 limit {})",
+            if report.written { "wrote" } else { "checked" },
             report.source.display(),
             report.verifier_runtime_bytes,
             EIP170_LIMIT

@@ -41,6 +41,10 @@ pub struct Args {
     /// Repository root (contracts are built and deployed from there).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
+    /// Commit to the input with salt 0, so anyone holding the input can recompute the
+    /// commitment (as `prove --public-input`); by default the salt is random.
+    #[arg(long)]
+    pub public_input: bool,
     #[command(flatten)]
     pub srs: SrsArgs,
 }
@@ -82,7 +86,7 @@ struct Proven {
 
 /// Proving half: shards, then aggregation. Also checks the committed verifier belongs to
 /// this aggregation key (else the chain would reject every proof).
-fn prove(root: &Path, srs: &SrsArgs, json: bool) -> anyhow::Result<Proven> {
+fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::Result<Proven> {
     let dir = tempfile::tempdir()?;
     let onnx = dir.path().join("network.onnx");
     std::fs::write(&onnx, MODEL)?;
@@ -106,7 +110,8 @@ fn prove(root: &Path, srs: &SrsArgs, json: bool) -> anyhow::Result<Proven> {
 
     let pb = bar(n, "proving", json);
     let t = Instant::now();
-    let salt = zkattest_prover::random_salt();
+    let salt =
+        if public_input { zkattest_prover::Fr::zero() } else { zkattest_prover::random_salt() };
     let (shards, _) =
         pipeline::prove(&compiled, &art, &shard_srs, &input.values, salt, 2, &|_| pb.inc(1))?;
     let prove_s = t.elapsed().as_secs_f64();
@@ -146,7 +151,7 @@ fn prove(root: &Path, srs: &SrsArgs, json: bool) -> anyhow::Result<Proven> {
 
 pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     check_root(&a.root)?;
-    let p = prove(&a.root, &a.srs, json)?;
+    let p = prove(&a.root, &a.srs, a.public_input, json)?;
     let att = zkattest_verifier_gen::attestation::attestation(&p.proof)?;
     let proof_bytes = p.proof.proof.len() / 2;
     let chain_dir = tempfile::tempdir()?;

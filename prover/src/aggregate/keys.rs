@@ -172,14 +172,7 @@ impl AggregationKeys {
     /// EVM proof (Keccak transcript). Returns the public instances and the proof bytes.
     pub fn prove(&self, srs: &Srs, snarks: Vec<Snark>) -> Result<(AggregationInstances, Vec<u8>)> {
         // Fail fast with a clear reason; the circuit enforces the same chain.
-        for (i, w) in snarks.windows(2).enumerate() {
-            if w[0].instances[0][instance::OUT_COMMIT] != w[1].instances[0][instance::IN_COMMIT] {
-                return Err(ProverError::Rejected(format!(
-                    "boundary mismatch between shards {i} and {}: shards out of order or from different inferences",
-                    i + 1
-                )));
-            }
-        }
+        check_chain(&snarks)?;
         let (instances, proof) = self.prove_unchecked(srs, snarks)?;
         self.verify(srs, &instances.all, &proof)?;
         Ok((instances, proof))
@@ -252,6 +245,17 @@ impl AggregationKeys {
         .map(Some)
         .map_err(|e| ProverError::Artifact { path: pk_path, reason: e.to_string() })
     }
+}
+
+/// The honest prover's check that consecutive shard snarks chain (output commitment of one =
+/// input commitment of the next); the aggregation circuit enforces the same.
+pub fn check_chain(snarks: &[Snark]) -> Result<()> {
+    for (after, w) in snarks.windows(2).enumerate() {
+        if w[0].instances[0][instance::OUT_COMMIT] != w[1].instances[0][instance::IN_COMMIT] {
+            return Err(ProverError::BoundaryMismatch { after });
+        }
+    }
+    Ok(())
 }
 
 /// Verifies an aggregated proof natively with the aggregation verifying key.

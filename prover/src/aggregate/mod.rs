@@ -14,6 +14,7 @@
 pub mod circuit;
 pub mod keys;
 pub mod model_id;
+pub mod reuse;
 
 pub use circuit::{AggregationInstances, NUM_ACC_LIMBS};
 pub use keys::{verify_aggregated, AggregationKeys, AggregationSettings};

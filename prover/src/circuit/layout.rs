@@ -20,6 +20,10 @@ use crate::quant::semantics::{max_step, requant, Requant};
 use crate::quant::{QKind, QModel};
 use crate::shard::plan::ShardSpec;
 
+/// Advice columns of the rescale row holding remainder limbs, lowest first (`x0` holds the
+/// rescaled value and `x3` the activation output).
+pub const REMAINDER_COLUMNS: [usize; 3] = [1, 2, 4];
+
 /// Domain of the commitment to the model input (salted).
 pub const DOMAIN_INPUT: u8 = 1;
 /// Domain of commitments to values passed between shards, and to the final outputs.
@@ -74,14 +78,37 @@ pub mod cost {
         n.div_ceil(2) + commit(n, extra, lookup_bits)
     }
 
+    /// Limbs of a rescale remainder in `[0, 2^shift)`: `scale_bits` bits each (the range
+    /// table's width), the top one `shift - scale_bits * (limbs - 1)` bits. None for shift 0.
+    pub fn remainder_limbs(shift: u32, scale_bits: u32) -> usize {
+        shift.div_ceil(scale_bits) as usize
+    }
+
+    /// Range checks of a remainder beyond the first limb's (checked in the rescale row):
+    /// one per further limb, and one of the top limb shifted up when it is narrower than
+    /// the table, so the remainder is exactly `[0, 2^shift)`.
+    pub fn remainder_checks(shift: u32, scale_bits: u32) -> usize {
+        let limbs = remainder_limbs(shift, scale_bits);
+        if limbs == 0 {
+            return 0;
+        }
+        let top = shift - scale_bits * (limbs as u32 - 1);
+        limbs - 1 + usize::from(top < scale_bits)
+    }
+
+    /// Rows of a rescale by `2^shift`: the rescale row and two further checks a row.
+    pub fn rescale(shift: u32, scale_bits: u32) -> usize {
+        1 + remainder_checks(shift, scale_bits).div_ceil(2)
+    }
+
     /// Rows output `j` of a node takes.
-    pub fn item(kind: &QKind, j: usize) -> usize {
+    pub fn item(kind: &QKind, j: usize, scale_bits: u32) -> usize {
         match kind {
-            QKind::Linear { rows, .. } => {
+            QKind::Linear { rows, shift, .. } => {
                 let nnz = (rows.offsets[j + 1] - rows.offsets[j]) as usize;
-                nnz.div_ceil(WIDTH).max(1) + 1
+                nnz.div_ceil(WIDTH).max(1) + rescale(*shift, scale_bits)
             }
-            QKind::Mul { .. } => 2,
+            QKind::Mul { .. } => 1 + rescale(scale_bits, scale_bits),
             QKind::Act { .. } => 1,
             QKind::Max { windows } => 2 * (windows[j].len() - 1),
         }
@@ -103,7 +130,15 @@ struct Builder<'a> {
     zero: Cell,
     /// Out-of-range values are errors; keygen (any witness will do) clamps them instead.
     strict: bool,
+    /// Tests: rewrites each rescale's result and remainder limbs before they are laid out,
+    /// everything after computed from the forged values (a dishonest witness generator).
+    #[cfg(test)]
+    forge: Option<Forge>,
 }
+
+/// A rewrite of a rescale's `(y, r, out)` and remainder limbs (tests).
+#[cfg(test)]
+pub type Forge = fn(&mut Requant, u32, Activation, &mut Vec<i64>);
 
 impl<'a> Builder<'a> {
     fn row(&mut self) -> u32 {
@@ -346,26 +381,98 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// `z[-1] + 2^(s-1) = 2^s*y + r` (or `z[-1] = y`), `r` in range, `out = act(y)` by lookup.
+    /// `z[-1] + 2^(shift-1) = 2^shift*y + r` (or `z[-1] = y`), `out = act(y)` by lookup, and
+    /// `r` exactly in `[0, 2^shift)`: limbs of the range table's width in `x1, x2, x4`
+    /// (`x1`'s checked in this row, the others in the rows after).
     fn requant_row(&mut self, id: ValueId, acc: i128, shift: u32, act: Activation) -> Result<()> {
-        let q = self.requant_checked(id, acc, shift, act)?;
+        #[allow(unused_mut)]
+        let mut q = self.requant_checked(id, acc, shift, act)?;
+        let s = self.model.settings.scale_bits;
+        let limbs = cost::remainder_limbs(shift, s);
+        // Limbs of `s` bits; the top one unmasked, so a remainder past 2^shift shows in it.
+        #[allow(unused_mut)]
+        let mut values: Vec<i64> = (0..limbs)
+            .map(|i| {
+                let v = q.r >> (s as usize * i);
+                if i + 1 < limbs {
+                    v & ((1i64 << s) - 1)
+                } else {
+                    v
+                }
+            })
+            .collect();
+        #[cfg(test)]
+        if let Some(forge) = self.forge {
+            forge(&mut q, shift, act, &mut values);
+        }
+        if limbs > REMAINDER_COLUMNS.len() {
+            return Err(ProverError::Settings(format!(
+                "rescale by 2^{shift} needs {limbs} remainder limbs of {s} bits, at most {} fit",
+                REMAINDER_COLUMNS.len()
+            )));
+        }
         let r = self.row();
         self.fix(r, f::Q_LIN, Fr::ONE);
         self.fix(r, f::CHAIN, Fr::ONE);
+        let mut limb_cells = Vec::with_capacity(limbs);
         if shift == 0 {
             self.fix(r, f::C0, -Fr::ONE);
         } else {
             self.fix(r, f::C0, -pow2(shift));
-            self.fix(r, f::C0 + 1, -Fr::ONE);
             self.fix(r, f::K, pow2(shift - 1));
             self.fix(r, f::TAG_A, Fr::from(RANGE_TAG));
+            for (i, (col, limb)) in REMAINDER_COLUMNS.iter().zip(values).enumerate() {
+                self.fix(r, f::C0 + col, -pow2(s * i as u32));
+                limb_cells.push((self.adv(r, *col, fe(limb)), limb));
+            }
         }
         self.fix(r, f::TAG_B, Fr::from(self.tables.tag(act)));
         self.adv(r, 0, fe(q.y));
-        self.adv(r, 1, fe(q.r));
         let out = self.adv(r, 3, fe(q.out));
         self.set_home(id, out, q.out);
+        self.remainder_checks(shift, &limb_cells);
         Ok(())
+    }
+
+    /// Range checks of the remainder limbs beyond the first: each further limb in the
+    /// table, and the top limb times `2^(s - top bits)` in the table when it is narrower.
+    /// Two checks a row: a copy in `x1` (looked up alone) and one in `x0 = x3` (looked up as
+    /// a pair), the shifted one tied to its limb's copy in `x2` by the linear gate.
+    fn remainder_checks(&mut self, shift: u32, limbs: &[(Cell, i64)]) {
+        let Some(&(top_cell, top)) = limbs.last() else { return };
+        let s = self.model.settings.scale_bits;
+        let top_bits = shift - s * (limbs.len() as u32 - 1);
+        let shifted = (top_bits < s).then(|| (top_cell, top, s - top_bits));
+        let mut plain: Vec<(Cell, i64)> = limbs[1..].to_vec();
+        let range = Fr::from(RANGE_TAG);
+        if let Some((cell, v, by)) = shifted {
+            let r = self.row();
+            self.fix(r, f::Q_LIN, Fr::ONE);
+            self.fix(r, f::C0, Fr::ONE);
+            self.fix(r, f::C0 + 2, -pow2(by));
+            self.fix(r, f::TAG_B, range);
+            self.adv(r, 0, fe(v << by));
+            self.adv(r, 3, fe(v << by));
+            let copy = self.adv(r, 2, fe(v));
+            self.copies.push((cell, copy));
+            if let Some((cell, v)) = plain.pop() {
+                self.fix(r, f::TAG_A, range);
+                let copy = self.adv(r, 1, fe(v));
+                self.copies.push((cell, copy));
+            }
+        }
+        for pair in plain.chunks(2) {
+            let r = self.row();
+            self.fix(r, f::TAG_A, range);
+            let copy = self.adv(r, 1, fe(pair[0].1));
+            self.copies.push((pair[0].0, copy));
+            if let Some(&(cell, v)) = pair.get(1) {
+                self.fix(r, f::TAG_B, range);
+                let copy = self.adv(r, 0, fe(v));
+                self.copies.push((cell, copy));
+                self.adv(r, 3, fe(v));
+            }
+        }
     }
 
     fn requant_checked(
@@ -428,14 +535,29 @@ pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
 /// `inputs` are the values of `spec.inputs` (for the first shard, the quantized model
 /// input); `salt` blinds the input commitment of the first shard.
 pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salt: Fr) -> Result<Layout> {
-    build_inner(model, spec, inputs, salt, true)
+    build_inner(model, spec, inputs, salt, true, None)
+}
+
+/// [`build`] by a dishonest witness generator that applies `forge` to every rescale.
+#[cfg(test)]
+pub fn build_forged(
+    model: &QModel,
+    spec: &ShardSpec,
+    inputs: &[i64],
+    salt: Fr,
+    forge: Forge,
+) -> Result<Layout> {
+    build_inner(model, spec, inputs, salt, true, Some(forge))
 }
 
 /// The layout of a shard for keygen: fixed columns and copies only matter, so the
 /// witness comes from zero inputs and out-of-range values are tolerated.
 pub fn build_for_keygen(model: &QModel, spec: &ShardSpec) -> Result<Layout> {
-    build_inner(model, spec, &vec![0; spec.inputs.len()], Fr::ZERO, false)
+    build_inner(model, spec, &vec![0; spec.inputs.len()], Fr::ZERO, false, None)
 }
+
+#[cfg(not(test))]
+type Forge = ();
 
 fn build_inner(
     model: &QModel,
@@ -443,6 +565,7 @@ fn build_inner(
     inputs: &[i64],
     salt: Fr,
     strict: bool,
+    #[allow(unused_variables)] forge: Option<Forge>,
 ) -> Result<Layout> {
     if inputs.len() != spec.inputs.len() {
         return Err(ProverError::Planning(format!(
@@ -462,6 +585,8 @@ fn build_inner(
         home: vec![None; model.num_values()],
         zero: Cell { row: 0, col: 0 },
         strict,
+        #[cfg(test)]
+        forge,
     };
     b.zero = b.constant(0);
     let outputs = spec.outputs.clone();

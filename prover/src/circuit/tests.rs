@@ -11,7 +11,7 @@ use super::{fe, instance, ShardCircuit};
 use crate::model::graph::{
     Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo,
 };
-use crate::quant::{quantize, QModel, QuantSettings};
+use crate::quant::{quantize, QKind, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
 const SETTINGS: QuantSettings = QuantSettings { scale_bits: 4, lookup_bits: 8 };
@@ -268,4 +268,113 @@ fn wrong_instance_fails() {
         bad.instances[i] += Fr::ONE;
         assert!(mock(p.k, &bad).is_err(), "instance {i} not bound");
     }
+}
+
+/// A linear node whose weights need a finer scale than the values' (a mean and a small
+/// weight), so its remainder spans three limbs with a narrow top one.
+fn wide_rescale_graph() -> Graph {
+    let mut rows = SparseRows::new();
+    rows.push_row((0..4).map(|i| (v(i), 0.0123)));
+    rows.push_row([(v(0), 0.71), (v(1), -0.0009), (v(3), 0.5)]);
+    one_node(NodeKind::Linear { rows, bias: vec![0.05, -0.3] })
+}
+
+#[test]
+fn small_weights_get_a_finer_scale_with_an_exact_remainder_range() {
+    let q = quantize(&wide_rescale_graph(), SETTINGS).expect("quantize");
+    let QKind::Linear { shift, .. } = &q.nodes[0].kind else { panic!("linear") };
+    // L - 1 + log2(4) = 9: two limbs of 4 bits and a 1-bit top limb.
+    assert_eq!(*shift, 9);
+    assert_eq!(super::layout::cost::remainder_limbs(*shift, SETTINGS.scale_bits), 3);
+    assert_eq!(super::layout::cost::remainder_checks(*shift, SETTINGS.scale_bits), 3);
+    assert_sound(&wide_rescale_graph());
+}
+
+/// Layouts of a model whose every rescale went through `forge`.
+fn forged_layouts(q: &QModel, p: &ShardPlan, forge: super::layout::Forge) -> Vec<Layout> {
+    let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    p.shards
+        .iter()
+        .map(|s| {
+            let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
+            super::layout::build_forged(q, s, &vals, Fr::from(42u64), forge).expect("layout")
+        })
+        .collect()
+}
+
+/// `(y, r) -> (y - 1, r + 2^shift)`: the rescale equation still holds, the remainder is
+/// one past its range (and the activation output follows the forged `y`).
+fn shift_down(
+    q: &mut crate::quant::semantics::Requant,
+    shift: u32,
+    act: Activation,
+    limbs: &mut Vec<i64>,
+) {
+    if shift == 0 {
+        return;
+    }
+    q.y -= 1;
+    q.out = crate::quant::semantics::apply(act, q.y, SETTINGS.scale_bits);
+    q.r += 1 << shift;
+    let s = SETTINGS.scale_bits as usize;
+    let n = limbs.len();
+    *limbs = (0..n)
+        .map(|i| if i + 1 < n { (q.r >> (s * i)) & ((1 << s) - 1) } else { q.r >> (s * i) })
+        .collect();
+}
+
+/// Every model with rescales: a linear node of small weights (three limbs, narrow top), the
+/// tiny model (rescale at the value scale, one limb) and a product.
+fn rescaling_models() -> Vec<(&'static str, Graph)> {
+    vec![
+        ("wide rescale", wide_rescale_graph()),
+        ("tiny model", tiny_graph()),
+        ("mul", one_node(NodeKind::Mul { a: vec![v(0), v(1)], b: vec![v(2), v(3)] })),
+    ]
+}
+
+fn assert_forgery_rejected(forge: super::layout::Forge, what: &str) {
+    for (name, g) in rescaling_models() {
+        let q = quantize(&g, SETTINGS).expect("quantize");
+        let p = plan(&q, 11).expect("plan");
+        for l in forged_layouts(&q, &p, |_, _, _, _| {}) {
+            mock(p.k, &l).expect("the identity forgery is the honest witness");
+        }
+        for l in forged_layouts(&q, &p, forge) {
+            assert!(mock(p.k, &l).is_err(), "{name}: {what} accepted");
+        }
+    }
+}
+
+#[test]
+fn forged_rescale_one_remainder_past_its_range_is_rejected() {
+    // The activation output follows the forged y, and so does everything downstream.
+    assert_forgery_rejected(shift_down, "(y-1, r+2^shift)");
+}
+
+#[test]
+fn forged_limb_below_zero_compensated_by_the_next_is_rejected() {
+    assert_forgery_rejected(
+        |_, _, _, limbs| {
+            if limbs.len() >= 2 {
+                limbs[0] -= 1 << SETTINGS.scale_bits;
+                limbs[1] += 1;
+            } else if let Some(l) = limbs.first_mut() {
+                *l += 1 << SETTINGS.scale_bits;
+            }
+        },
+        "a limb out of range",
+    );
+}
+
+#[test]
+fn forged_limb_breaking_the_recomposition_is_rejected() {
+    assert_forgery_rejected(
+        |_, _, _, limbs| {
+            if let Some(l) = limbs.last_mut() {
+                *l += 1;
+            }
+        },
+        "a wrong recomposition",
+    );
 }

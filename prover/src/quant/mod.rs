@@ -156,6 +156,31 @@ fn integral(weights: &[f64]) -> bool {
     weights.iter().all(|w| w.fract() == 0.0 && w.abs() < (1u64 << 20) as f64)
 }
 
+/// Remainder limbs a rescale may use (the rescale row's spare advice cells).
+pub const MAX_RESCALE_LIMBS: u32 = crate::circuit::layout::REMAINDER_COLUMNS.len() as u32;
+
+/// The fixed-point scale of a linear node's weights (also its rescale exponent).
+///
+/// Rounding `w` to `2^-ws` moves an output by at most `nnz * 2^(-ws-1) * max|x|`; with
+/// inputs up to the lookup bound (`2^(L-1-s)` in real terms) that is at most half an output
+/// step (`2^(-s-1)`) once `ws >= L - 1 + log2(nnz)`. That many bits, at least the value scale
+/// and at most [`MAX_RESCALE_LIMBS`] limbs of it, keeps small weights (a mean's `1/n`, a
+/// normalization's `1/sigma`) from rounding to nothing. The bias, at `2^(s + ws)`, stays well
+/// inside 64 bits.
+pub fn weight_scale(rows: &SparseRows<f64>, settings: &QuantSettings) -> u32 {
+    let s = settings.scale_bits;
+    let nnz = (0..rows.len())
+        .map(|j| (rows.offsets[j + 1] - rows.offsets[j]) as usize)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let wanted = settings.lookup_bits - 1 + (nnz as f64).log2().ceil() as u32;
+    wanted.clamp(s, (MAX_RESCALE_LIMBS * s).min(MAX_BIAS_SCALE.saturating_sub(s)).max(s))
+}
+
+/// Largest scale of a bias (`2^(s + ws)`): biases up to `2^(63 - 48)` in magnitude fit i64.
+const MAX_BIAS_SCALE: u32 = 48;
+
 /// Quantizes a float graph: weights to fixed point, activations fused into the linear
 /// node that feeds them whenever that node has no other consumer.
 pub fn quantize(graph: &Graph, settings: QuantSettings) -> Result<QModel> {
@@ -207,7 +232,9 @@ pub fn quantize(graph: &Graph, settings: QuantSettings) -> Result<QModel> {
         let act = fused.map(|(_, a)| a).unwrap_or(Activation::Identity);
         let kind = match &node.kind {
             NodeKind::Linear { rows, bias } => {
-                let (wscale, shift) = if integral(&rows.weights) { (0, 0) } else { (s, s) };
+                let wscale =
+                    if integral(&rows.weights) { 0 } else { weight_scale(rows, &settings) };
+                let shift = wscale;
                 let mut q = SparseRows::<i64>::new();
                 for j in 0..rows.len() {
                     q.push_row(rows.row(j).map(|(src, w)| {

@@ -70,7 +70,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
     }
     let n = items.len();
     let item_cost: Vec<usize> =
-        items.iter().map(|&(ni, j)| cost::item(&model.nodes[ni].kind, j)).collect();
+        items.iter().map(|&(ni, j)| cost::item(&model.nodes[ni].kind, j, st.scale_bits)).collect();
 
     // produced[v]: item position + 1 (0 for model inputs); last[v]: last reading item, or n.
     let num_values = model.num_values();

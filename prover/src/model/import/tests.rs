@@ -17,11 +17,10 @@ const EXPECTED_UNSUPPORTED: &[(&str, &str)] = &[];
 fn model_dirs() -> Vec<PathBuf> {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut dirs = Vec::new();
-    for root in [manifest.join("../../shared/models"), manifest.join("../models")] {
-        let Ok(entries) = std::fs::read_dir(&root) else {
-            println!("note: {} not found, skipping its models", root.display());
-            continue;
-        };
+    let shared = zkattest_testkit::shared_dir("models");
+    for root in shared.into_iter().chain([manifest.join("../models")]) {
+        let entries = std::fs::read_dir(&root)
+            .unwrap_or_else(|e| panic!("test input {}: {e}", root.display()));
         let mut found: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.join("network.onnx").is_file() && p.join("input.json").is_file())
