@@ -32,11 +32,20 @@ ZKATTEST_AGGREGATION_CACHE="$(mktemp -d "${TMPDIR:-/tmp}/zkattest-agg-reuse.XXXX
 export ZKATTEST_AGGREGATION_CACHE
 
 TIMES=()
+RESULTS="$ZKATTEST_AGGREGATION_CACHE/results.log"
 report() {
-  rm -rf "$ZKATTEST_AGGREGATION_CACHE"
   echo "==> phase times ($TIER tier)"
   local line
   for line in "${TIMES[@]}"; do echo "    $line"; done
+  # One closing line over every runner: cargo's "test result" lines and forge's summary.
+  node -e '
+    const t = require("fs").existsSync(process.argv[1]) ? require("fs").readFileSync(process.argv[1], "utf8") : "";
+    let p = 0, f = 0;
+    for (const m of t.matchAll(/test result: \w+\. (\d+) passed; (\d+) failed/g)) { p += +m[1]; f += +m[2]; }
+    for (const m of t.matchAll(/(\d+) tests passed, (\d+) failed/g)) { p += +m[1]; f += +m[2]; }
+    console.log(`zkattest: ${p} passed, ${f} failed`);
+  ' "$RESULTS"
+  rm -rf "$ZKATTEST_AGGREGATION_CACHE"
 }
 trap report EXIT
 
@@ -44,7 +53,7 @@ phase() {  # phase <name> <command...>: runs it, records its time, fails the run
   local name="$1"; shift
   local start=$SECONDS status=0
   echo "==> $name"
-  "$@" || status=$?
+  "$@" 2>&1 | tee -a "$RESULTS" || status=$?
   TIMES+=("$(printf '%-58s %6d s%s' "$name" $((SECONDS - start)) "$([ $status = 0 ] || echo "  FAILED ($status)")")")
   return $status
 }
@@ -55,8 +64,9 @@ phase "build (release tests)" cargo test --release --workspace --no-run
 
 # Dev SRS and aggregation keys (generated once per machine, then cached), and the committed
 # verifier checked against them.
+TARGET="$(cargo metadata --format-version 1 --no-deps | node -e 'console.log(JSON.parse(require("fs").readFileSync(0, "utf8")).target_directory)')"
 phase "SRS and aggregation keys (gen-verifier --check)" \
-  cargo run --release -q -p zkattest -- gen-verifier --check --json --root "$ROOT"
+  "$TARGET/release/zkattest" gen-verifier --check --json --root "$ROOT"
 
 # Each test binary on its own, from its package folder as cargo runs it, so its time shows.
 IGNORED=()

@@ -159,8 +159,19 @@ struct GenReport {
 }
 
 pub fn gen_verifier(a: GenVerifierArgs, json: bool) -> anyhow::Result<()> {
-    let l = a.agg.keys(&a.srs, a.shard_k, json)?;
-    let code = generate(&l.agg_srs.params, l.keys.pk.get_vk());
+    // A check needs only the verifying key: read it alone when the keys are cached.
+    let cached = if a.check {
+        AggregationKeys::load_vk(&default_cache_dir(), a.agg.settings())?
+    } else {
+        None
+    };
+    let code = match cached {
+        Some(vk) => generate(&a.srs.load(a.agg.agg_k, json)?.params, &vk),
+        None => {
+            let l = a.agg.keys(&a.srs, a.shard_k, json)?;
+            generate(&l.agg_srs.params, l.keys.pk.get_vk())
+        }
+    };
     let source = a.root.join(VERIFIER_SOURCE);
     if a.check {
         let committed = std::fs::read_to_string(&source)
