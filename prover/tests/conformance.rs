@@ -114,8 +114,9 @@ fn op_family_1l_mean_proves_the_mean_within_a_hundredth() {
 }
 
 macro_rules! own {
-    ($($name:ident),* $(,)?) => {$(
+    ($($(#[$attr:meta])* $name:ident),* $(,)?) => {$(
         #[test]
+        $(#[$attr])*
         fn $name() {
             check(&repo().join("models").join(stringify!($name)));
         }
@@ -134,7 +135,16 @@ macro_rules! shared {
     )*};
 }
 
-own!(digits_mlp, digits_cnn, wide_mlp, lenet5, ops_mix, ops_mix2);
+// LeNet-5 (30 s) is the full tier's: its convolutions and pools are the shared corpus's too.
+own!(
+    digits_mlp,
+    digits_cnn,
+    wide_mlp,
+    ops_mix,
+    ops_mix2,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    lenet5,
+);
 
 // The PR tier proves one model of each op family of the corpus; the full tier all of them.
 shared!(

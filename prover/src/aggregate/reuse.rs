@@ -69,7 +69,11 @@ impl Statement {
             vks.iter().map(|vk| super::model_id::vk_witness(&srs.params, vk)).collect();
         let mut expected = vec![
             super::model_id::model_id(&witnesses),
-            proof.shards.first().map(|s| s.instances[instance::IN_COMMIT]).unwrap_or_default(),
+            proof
+                .shards
+                .first()
+                .and_then(|s| s.instances.get(instance::IN_COMMIT).copied())
+                .unwrap_or_default(),
         ];
         expected.extend(pack_outputs(&proof.outputs_q));
         Self { key: hex::encode(h.finalize()), expected }
