@@ -84,6 +84,15 @@ pub mod cost {
         shift.div_ceil(scale_bits) as usize
     }
 
+    /// `r` as `limbs` limbs of `scale_bits` bits, lowest first; the top one unmasked, so a
+    /// remainder past its range shows in it (and fails its check).
+    pub fn split_remainder(r: i64, limbs: usize, scale_bits: u32) -> Vec<i64> {
+        let s = scale_bits as usize;
+        (0..limbs)
+            .map(|i| if i + 1 < limbs { (r >> (s * i)) & ((1 << s) - 1) } else { r >> (s * i) })
+            .collect()
+    }
+
     /// Range checks of a remainder beyond the first limb's (checked in the rescale row):
     /// one per further limb, and one of the top limb shifted up when it is narrower than
     /// the table, so the remainder is exactly `[0, 2^shift)`.
@@ -389,18 +398,8 @@ impl<'a> Builder<'a> {
         let mut q = self.requant_checked(id, acc, shift, act)?;
         let s = self.model.settings.scale_bits;
         let limbs = cost::remainder_limbs(shift, s);
-        // Limbs of `s` bits; the top one unmasked, so a remainder past 2^shift shows in it.
         #[allow(unused_mut)]
-        let mut values: Vec<i64> = (0..limbs)
-            .map(|i| {
-                let v = q.r >> (s as usize * i);
-                if i + 1 < limbs {
-                    v & ((1i64 << s) - 1)
-                } else {
-                    v
-                }
-            })
-            .collect();
+        let mut values = cost::split_remainder(q.r, limbs, s);
         #[cfg(test)]
         if let Some(forge) = self.forge {
             forge(&mut q, shift, act, &mut values);

@@ -316,11 +316,7 @@ fn shift_down(
     q.y -= 1;
     q.out = crate::quant::semantics::apply(act, q.y, SETTINGS.scale_bits);
     q.r += 1 << shift;
-    let s = SETTINGS.scale_bits as usize;
-    let n = limbs.len();
-    *limbs = (0..n)
-        .map(|i| if i + 1 < n { (q.r >> (s * i)) & ((1 << s) - 1) } else { q.r >> (s * i) })
-        .collect();
+    *limbs = super::layout::cost::split_remainder(q.r, limbs.len(), SETTINGS.scale_bits);
 }
 
 /// Every model with rescales: a linear node of small weights (three limbs, narrow top), the
