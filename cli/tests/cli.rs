@@ -95,3 +95,43 @@ fn malformed_input_file_is_a_clear_error() {
     assert!(!ok);
     assert!(v["error"].as_str().expect("error").contains("input.json"), "{v}");
 }
+
+/// An input beyond what the model was calibrated on: `prove` stops with the range error
+/// (node, op, value, bound, the options that fix it) and writes no proof file.
+#[test]
+fn out_of_range_input_is_a_named_error_and_no_proof() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let art = dir.path().join("art");
+    let m = model("digits_mlp");
+    let (ok, c, err) = zkattest(&["compile", "--model", s(&m), "--out", s(&art)]);
+    assert!(ok, "compile failed: {c} {err}");
+    let (ok, setup, err) = zkattest(&["setup", "--artifacts", s(&art)]);
+    assert!(ok, "setup failed: {setup} {err}");
+
+    let sample: Value =
+        serde_json::from_slice(&std::fs::read(m.join("input.json")).expect("read")).expect("json");
+    let big: Vec<Vec<f64>> = sample["input_data"]
+        .as_array()
+        .expect("input_data")
+        .iter()
+        .map(|t| {
+            t.as_array()
+                .expect("list")
+                .iter()
+                .map(|x| x.as_f64().unwrap_or(0.0) * 8.0 + 1.0)
+                .collect()
+        })
+        .collect();
+    let input = dir.path().join("big.json");
+    std::fs::write(&input, serde_json::json!({ "input_data": big }).to_string()).expect("write");
+    let proof = dir.path().join("p.json");
+    let (ok, v, _) =
+        zkattest(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
+    assert!(!ok, "{v}");
+    let e = v["error"].as_str().expect("error");
+    for part in ["outside the proven range", "input", "--headroom", "--lookup-bits"] {
+        assert!(e.contains(part), "{part:?} missing from {e}");
+    }
+    assert!(!proof.exists(), "a proof file was written");
+    assert!(!dir.path().join("p.opening.json").exists(), "an opening file was written");
+}

@@ -82,9 +82,9 @@ impl Coordinator {
             salt: fr_to_hex(&salt),
             public_input: r.public_input,
             input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
-            outputs: outputs_q.iter().map(|v| q.settings.dequantize(*v)).collect(),
+            outputs: q.dequantize_outputs(&outputs_q),
             outputs_q,
-            scale_bits: q.settings.scale_bits,
+            scale_bits: q.output_scale(),
             shards,
         };
         // The manifest is written first: a resumed inference keeps its original salt, so its

@@ -43,16 +43,19 @@ pub enum ProverError {
     /// Input data does not match the model's inputs.
     #[error("input mismatch: {0}")]
     InputShape(String),
-    /// A quantized value does not fit the lookup tables; calibrate with a smaller scale.
-    #[error("value {value} at node {node:?} is outside the lookup range ±{bound} (scale 2^{scale_bits}); run `zkattest calibrate` or lower the scale")]
+    /// A quantized value does not fit the lookup domain the circuit range-checks: proving it
+    /// would need a saturated (wrong) value, so nothing is proven.
+    #[error("value {value} at node {node:?} ({op}) is outside the proven range ±{bound} (values at scale 2^{scale_bits}): the model was calibrated on smaller inputs; recompile on a sample like this input, with more `--headroom` or a wider `--lookup-bits`")]
     OutOfRange {
         /// Node name.
         node: String,
+        /// The node's ops, e.g. "Conv+Relu", or "input".
+        op: String,
         /// Offending quantized value.
         value: i128,
         /// Exclusive bound on |value|.
         bound: i128,
-        /// Scale exponent in use.
+        /// The node's scale exponent.
         scale_bits: u32,
     },
     /// Settings are inconsistent.

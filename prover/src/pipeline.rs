@@ -168,9 +168,9 @@ pub fn prove(
         version: INFERENCE_VERSION,
         model: compiled.name.clone(),
         input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
-        outputs: outputs_q.iter().map(|v| q.settings.dequantize(*v)).collect(),
+        outputs: q.dequantize_outputs(&outputs_q),
         outputs_q,
-        scale_bits: q.settings.scale_bits,
+        scale_bits: q.output_scale(),
         shards,
     };
     Ok((proof, timings))

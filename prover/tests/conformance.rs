@@ -113,6 +113,18 @@ fn op_family_1l_mean_proves_the_mean_within_a_hundredth() {
     assert!(proven.iter().all(|p| (p - 49.97).abs() <= 0.01), "{proven:?}");
 }
 
+/// `x / 10000` on 0/1 inputs: at one global scale the outputs were 0; each node at its own
+/// scale keeps them to the leading digits (issue 15).
+#[test]
+fn op_family_1l_tiny_div_keeps_the_outputs_leading_digits() {
+    let Some(dir) = zkattest_testkit::shared_dir("op-families") else { return };
+    let (proven, float) = check_within(&dir.join("1l_tiny_div"), 1e-6, MAX_K);
+    assert!(float.iter().any(|f| (f - 1e-4).abs() < 1e-9), "onnxruntime's 1e-4: {float:?}");
+    for (p, f) in proven.iter().zip(&float) {
+        assert!((p - f).abs() <= 0.005 * 1e-4, "proven {p} for {f}");
+    }
+}
+
 macro_rules! own {
     ($($(#[$attr:meta])* $name:ident),* $(,)?) => {$(
         #[test]

@@ -35,14 +35,31 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let values: Vec<Vec<Vec<f64>>> = samples.iter().map(|s| s.values.clone()).collect();
     let c = calibrate(&graph, &values, a.lookup_bits, a.headroom)?;
     crate::output::print(json, &c, || {
-        format!(
-            "scale 2^{} (lookup bits {}): peak {:.0}% of the lookup bound\nvs float over {} sample(s): max abs error {:.4}, argmax agreement {:.0}%",
+        let mut s = format!(
+            "input scale 2^{} (lookup bits {}): peak {:.0}% of the lookup bound\noutput step {:.3e}; vs float over {} sample(s): max abs error {:.4e}, argmax agreement {:.0}%\n\n{:<32} {:<18} {:>5} {:>11} {:>6}",
             c.settings.scale_bits,
             c.settings.lookup_bits,
             c.peak_fraction * 100.0,
+            c.output_step,
             c.accuracy.samples,
             c.accuracy.max_abs_error,
-            c.accuracy.argmax_agreement * 100.0
-        )
+            c.accuracy.argmax_agreement * 100.0,
+            "node",
+            "op",
+            "scale",
+            "max |x|",
+            "peak"
+        );
+        for n in &c.nodes {
+            s += &format!(
+                "\n{:<32} {:<18} {:>5} {:>11.4e} {:>5.0}%",
+                n.name,
+                n.op,
+                n.scale,
+                n.max_abs,
+                n.peak_fraction * 100.0
+            );
+        }
+        s
     })
 }

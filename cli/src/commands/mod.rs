@@ -83,9 +83,13 @@ pub struct CircuitArgs {
     /// [default: calibrated, 12, 14 or 16].
     #[arg(long)]
     pub lookup_bits: Option<u32>,
-    /// Fixed-point scale exponent [default: calibrated on the input].
+    /// Fixed-point scale exponent of the inputs [default: calibrated on the input].
     #[arg(long)]
     pub scale_bits: Option<u32>,
+    /// Calibration keeps every value's largest sample magnitude under bound/headroom, so
+    /// inputs up to headroom times larger still prove.
+    #[arg(long, default_value_t = DEFAULT_HEADROOM)]
+    pub headroom: f64,
     /// Pad the shard chain to this many shards, the slots of the aggregation circuit
     /// (needed before `aggregate`).
     #[arg(long)]
@@ -100,7 +104,7 @@ impl CircuitArgs {
             max_k: self.max_k,
             lookup_bits: self.lookup_bits,
             scale_bits: self.scale_bits,
-            headroom: DEFAULT_HEADROOM,
+            headroom: self.headroom,
             pad_to: self.shards,
         }
     }

@@ -12,17 +12,19 @@ use crate::model::import::import_onnx;
 use crate::model::input::InputData;
 use crate::proof::keys::write_atomic;
 use crate::quant::calibrate::{calibrate, Calibration};
-use crate::quant::{quantize, QModel, QuantSettings};
+use crate::quant::scales::ValueRanges;
+use crate::quant::{quantize, quantize_with_ranges, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
 /// Format version of `compiled.bin`.
-pub const COMPILED_VERSION: u32 = 1;
+pub const COMPILED_VERSION: u32 = 2;
 
 /// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB.
 pub const DEFAULT_MAX_K: u32 = 17;
 /// Lookup domains tried by calibration, smallest (cheapest tables) first.
 pub const AUTO_LOOKUP_BITS: [u32; 3] = [12, 14, 16];
-/// Calibration widens the lookup domain until the scale has at least this many bits.
+/// Calibration widens the lookup domain until every value (input and node) has at least
+/// this many fractional bits.
 pub const MIN_AUTO_SCALE_BITS: u32 = 8;
 /// Calibration keeps the largest sample value under half the lookup bound.
 pub const DEFAULT_HEADROOM: f64 = 2.0;
@@ -110,7 +112,14 @@ impl CompiledModel {
                     }
                 },
             };
-            let model = quantize(&graph, settings)?;
+            // Every node takes the scale its range on the samples fits at, whether the input
+            // scale was calibrated or given.
+            let model = if sample_values.is_empty() {
+                quantize(&graph, settings)?
+            } else {
+                let ranges = ValueRanges::measure(&graph, &sample_values);
+                quantize_with_ranges(&graph, settings, &ranges, opts.headroom)?
+            };
             let planned = match opts.k {
                 Some(k) => plan(&model, k),
                 None => auto_plan(&model, opts.max_k),
@@ -122,9 +131,9 @@ impl CompiledModel {
                     continue;
                 }
             };
-            let fine = settings.scale_bits >= MIN_AUTO_SCALE_BITS;
+            let fine = finest_common(&model) >= MIN_AUTO_SCALE_BITS;
             let better =
-                best.as_ref().is_none_or(|(m, _, _)| m.settings.scale_bits < settings.scale_bits);
+                best.as_ref().is_none_or(|(m, _, _)| finest_common(m) < finest_common(&model));
             if better {
                 best = Some((model, plan, calibration));
             }
@@ -187,6 +196,12 @@ impl CompiledModel {
         }
         Ok(me)
     }
+}
+
+/// The coarsest scale of any value: inputs' or a node's. Every value is at least this
+/// precise (`2^-scale`).
+fn finest_common(model: &QModel) -> u32 {
+    model.nodes.iter().map(|n| n.scale).fold(model.settings.scale_bits, u32::min)
 }
 
 /// The smallest `k <= max_k` whose single shard holds the model, else `max_k`.

@@ -117,7 +117,7 @@ pub mod cost {
                 let nnz = (rows.offsets[j + 1] - rows.offsets[j]) as usize;
                 nnz.div_ceil(WIDTH).max(1) + rescale(*shift, scale_bits)
             }
-            QKind::Mul { .. } => 1 + rescale(scale_bits, scale_bits),
+            QKind::Mul { shift, .. } => 1 + rescale(*shift, scale_bits),
             QKind::Act { .. } => 1,
             QKind::Max { windows } => 2 * (windows[j].len() - 1),
         }
@@ -328,7 +328,7 @@ impl<'a> Builder<'a> {
                 }
                 self.requant_row(id, acc, *shift, *act)
             }
-            QKind::Mul { a, b, act } => {
+            QKind::Mul { a, b, shift, act } => {
                 let r = self.row();
                 self.fix(r, f::Q_LIN, Fr::ONE);
                 self.fix(r, f::Q_Z, -Fr::ONE);
@@ -337,7 +337,7 @@ impl<'a> Builder<'a> {
                 let vb = self.place(r, 1, b[j])?;
                 let acc = va as i128 * vb as i128;
                 self.adv(r, Z, fe128(acc));
-                self.requant_row(id, acc, st.scale_bits, *act)
+                self.requant_row(id, acc, *shift, *act)
             }
             QKind::Act { input, act } => {
                 let r = self.row();
@@ -494,14 +494,13 @@ impl<'a> Builder<'a> {
             .model
             .nodes
             .iter()
-            .find(|n| id >= n.first && ((id - n.first) as usize) < n.kind.len())
-            .map(|n| n.name.clone())
-            .unwrap_or_default();
+            .find(|n| id >= n.first && ((id - n.first) as usize) < n.kind.len());
         ProverError::OutOfRange {
-            node,
+            node: node.map(|n| n.name.clone()).unwrap_or_default(),
+            op: node.map(|n| n.op.clone()).unwrap_or_default(),
             value,
             bound: self.model.settings.bound() as i128,
-            scale_bits: self.model.settings.scale_bits,
+            scale_bits: self.model.scale_of(id),
         }
     }
 }

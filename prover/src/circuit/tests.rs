@@ -11,7 +11,8 @@ use super::{fe, instance, ShardCircuit};
 use crate::model::graph::{
     Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo,
 };
-use crate::quant::{quantize, QKind, QModel, QuantSettings};
+use crate::quant::scales::ValueRanges;
+use crate::quant::{quantize, quantize_with_ranges, QKind, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
 const SETTINGS: QuantSettings = QuantSettings { scale_bits: 4, lookup_bits: 8 };
@@ -166,7 +167,11 @@ fn one_node(kind: NodeKind) -> Graph {
 
 /// Honest witness passes; every non-zero advice cell, changed by one, breaks the circuit.
 fn assert_sound(graph: &Graph) {
-    let q = quantize(graph, SETTINGS).expect("quantize");
+    assert_sound_model(&quantize(graph, SETTINGS).expect("quantize"));
+}
+
+fn assert_sound_model(q: &QModel) {
+    let q = q.clone();
     let p = plan(&q, 11).expect("plan");
     let honest = layouts(&q, &p).remove(0);
     mock(p.k, &honest).expect("honest witness satisfies");
@@ -319,19 +324,46 @@ fn shift_down(
     *limbs = super::layout::cost::split_remainder(q.r, limbs.len(), SETTINGS.scale_bits);
 }
 
+/// The tiny model with every node at the scale its values fit at on [`inputs`].
+fn per_node_scaled() -> QModel {
+    let g = tiny_graph();
+    let ranges = ValueRanges::measure(&g, &[inputs()]);
+    quantize_with_ranges(&g, SETTINGS, &ranges, 2.0).expect("quantize")
+}
+
+#[test]
+fn per_node_scales_are_sound() {
+    let q = per_node_scaled();
+    // The case this covers: scales that differ, a product rescaled by other than the
+    // settings' scale, and rescale nodes that align operands.
+    let scales: Vec<u32> = q.nodes.iter().map(|n| n.scale).collect();
+    assert!(scales.iter().any(|e| *e != SETTINGS.scale_bits), "{scales:?}");
+    assert!(
+        q.nodes
+            .iter()
+            .any(|n| matches!(n.kind, QKind::Mul { shift, .. } if shift != SETTINGS.scale_bits)),
+        "{:?}",
+        q.nodes
+    );
+    assert!(q.nodes.iter().any(|n| n.op.starts_with("Rescale")), "{:?}", q.nodes);
+    assert_sound_model(&q);
+}
+
 /// Every model with rescales: a linear node of small weights (three limbs, narrow top), the
-/// tiny model (rescale at the value scale, one limb) and a product.
-fn rescaling_models() -> Vec<(&'static str, Graph)> {
+/// tiny model (rescale at the value scale, one limb), a product, and the tiny model at
+/// per-node scales (rescales by other shifts, alignment rescales).
+fn rescaling_models() -> Vec<(&'static str, QModel)> {
+    let q = |g: Graph| quantize(&g, SETTINGS).expect("quantize");
     vec![
-        ("wide rescale", wide_rescale_graph()),
-        ("tiny model", tiny_graph()),
-        ("mul", one_node(NodeKind::Mul { a: vec![v(0), v(1)], b: vec![v(2), v(3)] })),
+        ("wide rescale", q(wide_rescale_graph())),
+        ("tiny model", q(tiny_graph())),
+        ("mul", q(one_node(NodeKind::Mul { a: vec![v(0), v(1)], b: vec![v(2), v(3)] }))),
+        ("per-node scales", per_node_scaled()),
     ]
 }
 
 fn assert_forgery_rejected(forge: super::layout::Forge, what: &str) {
-    for (name, g) in rescaling_models() {
-        let q = quantize(&g, SETTINGS).expect("quantize");
+    for (name, q) in rescaling_models() {
         let p = plan(&q, 11).expect("plan");
         for l in forged_layouts(&q, &p, |_, _, _, _| {}) {
             mock(p.k, &l).expect("the identity forgery is the honest witness");

@@ -1,5 +1,6 @@
 //! Structured reference strings, keys, shard proofs and their native verification.
 
+mod dev_srs;
 pub mod keys;
 pub mod shard_proof;
 pub mod srs;

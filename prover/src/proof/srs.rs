@@ -117,7 +117,7 @@ impl Srs {
         // The same seed at every k gives the same secret, so a dev SRS of any size is
         // consistent with the others (shard and aggregation proofs must share it).
         fs::create_dir_all(&dir).map_err(|e| ProverError::io(&dir, e))?;
-        let params = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(DEV_SEED));
+        let params = super::dev_srs::setup(k, ChaCha20Rng::from_seed(DEV_SEED));
         // Written aside and renamed, so a concurrent or interrupted run never reads half a file.
         crate::proof::keys::write_atomic(&path, |w| params.write(w))?;
         Ok(Self { params, origin: SrsOrigin::DevInsecure })

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{quantize, QModel, QuantSettings};
+use super::scales::ValueRanges;
+use super::semantics::scale_free;
+use super::{quantize_with_ranges, QModel, QuantSettings};
 use crate::error::{ProverError, Result};
 use crate::model::graph::Graph;
 
@@ -24,8 +26,13 @@ pub struct Calibration {
     pub settings: QuantSettings,
     /// Largest lookup input seen, as a fraction of the lookup bound.
     pub peak_fraction: f64,
+    /// The outputs' resolution: outputs are multiples of it, so rounding the last step
+    /// alone costs half of it.
+    pub output_step: f64,
     /// Accuracy at the chosen settings on the samples.
     pub accuracy: Accuracy,
+    /// Every node's scale and range, in model order.
+    pub nodes: Vec<NodeRange>,
 }
 
 /// Index of the largest element (first on ties).
@@ -62,8 +69,25 @@ pub fn accuracy(graph: &Graph, q: &QModel, samples: &[Vec<Vec<f64>>]) -> Result<
     Ok(acc)
 }
 
-/// Chooses the largest scale for which every lookup input of every sample stays within
-/// `1/headroom` of the lookup bound, so unseen inputs of similar magnitude still fit.
+/// One node's place in the lookup domain, for the calibration report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NodeRange {
+    /// Node name.
+    pub name: String,
+    /// Its ops, e.g. "Gemm+Relu".
+    pub op: String,
+    /// Exponent of its outputs: they are multiples of `2^-scale`.
+    pub scale: u32,
+    /// Largest |float value| of its lookup inputs on the samples.
+    pub max_abs: f64,
+    /// Largest quantized lookup input on the samples, as a fraction of the bound.
+    pub peak_fraction: f64,
+}
+
+/// Chooses the largest input scale for which every sample input, and every value entering
+/// a tabulated activation, stays within `1/headroom` of the lookup bound, so unseen inputs
+/// of similar magnitude still fit; every other node gets the largest scale its own float
+/// range fits at with the same headroom (see [`super::scales`]).
 pub fn calibrate(
     graph: &Graph,
     samples: &[Vec<Vec<f64>>],
@@ -73,35 +97,77 @@ pub fn calibrate(
     if samples.is_empty() {
         return Err(ProverError::Settings("calibration needs at least one sample input".into()));
     }
-    if headroom < 1.0 {
+    if headroom.is_nan() || headroom < 1.0 {
         return Err(ProverError::Settings(format!("headroom {headroom} must be >= 1")));
     }
+    let ranges = ValueRanges::measure(graph, samples);
     for scale_bits in (1..lookup_bits.saturating_sub(1)).rev() {
         let settings = QuantSettings { scale_bits, lookup_bits };
-        let q = quantize(graph, settings)?;
+        let q = match quantize_with_ranges(graph, settings, &ranges, headroom) {
+            Ok(q) => q,
+            // A rescale this scale cannot hold: a smaller one may.
+            Err(ProverError::Settings(_)) => continue,
+            Err(e) => return Err(e),
+        };
+        let Some(peaks) = peaks(&q, samples)? else { continue };
         let bound = settings.bound() as f64;
-        let mut peak = 0f64;
-        for inputs in samples {
-            let inputs_q = match q.quantize_inputs(inputs) {
-                Ok(v) => v,
-                // Too large at this scale: try a smaller one.
-                Err(ProverError::OutOfRange { .. }) => {
-                    peak = f64::INFINITY;
-                    break;
-                }
-                Err(e) => return Err(e),
-            };
-            let input_peak = inputs_q.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
-            let (_, stats) = q.eval_stats(&inputs_q)?;
-            let node_peak = stats.max_abs.iter().copied().max().unwrap_or(0);
-            peak = peak.max(input_peak as f64).max(node_peak as f64);
+        // Inputs and table domains keep the headroom; the other nodes got theirs when their
+        // scales were fitted, and need only stay inside the domain.
+        let fits = q.nodes.iter().zip(&peaks.nodes).all(|(n, p)| {
+            let tabulated = n.kind.activation().is_some_and(|a| !scale_free(a));
+            (*p as f64) * if tabulated { headroom } else { 1.0 } < bound
+        });
+        if !fits || peaks.inputs as f64 * headroom >= bound {
+            continue;
         }
-        if peak * headroom < bound {
-            let accuracy = accuracy(graph, &q, samples)?;
-            return Ok(Calibration { settings, peak_fraction: peak / bound, accuracy });
-        }
+        let accuracy = accuracy(graph, &q, samples)?;
+        let top = peaks.nodes.iter().copied().max().unwrap_or(0).max(peaks.inputs as i128);
+        let nodes = q
+            .nodes
+            .iter()
+            .zip(&peaks.nodes)
+            .map(|(n, p)| NodeRange {
+                name: n.name.clone(),
+                op: n.op.clone(),
+                scale: n.scale,
+                max_abs: *p as f64 / (1u64 << n.scale) as f64,
+                peak_fraction: *p as f64 / bound,
+            })
+            .collect();
+        return Ok(Calibration {
+            settings,
+            peak_fraction: top as f64 / bound,
+            output_step: 1.0 / (1u64 << q.output_scale()) as f64,
+            accuracy,
+            nodes,
+        });
     }
     Err(ProverError::Settings(format!(
         "no scale fits the samples within lookup_bits {lookup_bits}; raise lookup_bits"
     )))
+}
+
+/// Largest |quantized input| and largest |lookup input| per node over the samples.
+struct Peaks {
+    inputs: u64,
+    nodes: Vec<i128>,
+}
+
+/// The samples' peaks at `q`'s settings; none when an input does not fit at all.
+fn peaks(q: &QModel, samples: &[Vec<Vec<f64>>]) -> Result<Option<Peaks>> {
+    let mut peaks = Peaks { inputs: 0, nodes: vec![0; q.nodes.len()] };
+    for inputs in samples {
+        let inputs_q = match q.quantize_inputs(inputs) {
+            Ok(v) => v,
+            Err(ProverError::OutOfRange { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let top = inputs_q.iter().map(|v| v.unsigned_abs()).max().unwrap_or(0);
+        peaks.inputs = peaks.inputs.max(top);
+        let (_, stats) = q.eval_stats(&inputs_q)?;
+        for (p, m) in peaks.nodes.iter_mut().zip(stats.max_abs) {
+            *p = (*p).max(m);
+        }
+    }
+    Ok(Some(peaks))
 }

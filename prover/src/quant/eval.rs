@@ -61,6 +61,7 @@ impl QModel {
                 if !self.settings.in_range(q as i128) {
                     return Err(ProverError::OutOfRange {
                         node: format!("input {}", info.name),
+                        op: "input".into(),
                         value: q as i128,
                         bound: self.settings.bound() as i128,
                         scale_bits: self.settings.scale_bits,
@@ -100,9 +101,10 @@ impl QModel {
                     (None, true) => Ok(fallback),
                     (None, false) => Err(ProverError::OutOfRange {
                         node: node.name.clone(),
+                        op: node.op.clone(),
                         value: raw,
                         bound: st.bound() as i128,
-                        scale_bits: st.scale_bits,
+                        scale_bits: node.scale,
                     }),
                 }
             };
@@ -125,10 +127,10 @@ impl QModel {
                         t.values.push(v);
                     }
                 }
-                QKind::Mul { a, b, act } => {
+                QKind::Mul { a, b, shift, act } => {
                     for (x, y) in a.iter().zip(b) {
                         let acc = t.get(*x) as i128 * t.get(*y) as i128;
-                        let v = requant_out(acc, st.scale_bits, *act)?;
+                        let v = requant_out(acc, *shift, *act)?;
                         t.values.push(v);
                     }
                 }
@@ -160,7 +162,10 @@ impl QModel {
     pub fn outputs_f64(&self, trace: &Trace) -> Vec<Vec<f64>> {
         self.outputs
             .iter()
-            .map(|o| o.srcs.iter().map(|s| self.settings.dequantize(trace.get(*s))).collect())
+            .map(|o| {
+                let q: Vec<i64> = o.srcs.iter().map(|s| trace.get(*s)).collect();
+                self.dequantize_outputs(&q)
+            })
             .collect()
     }
 }

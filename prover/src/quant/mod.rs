@@ -2,14 +2,16 @@
 
 pub mod calibrate;
 pub mod eval;
+mod quantizer;
+pub mod scales;
 pub mod semantics;
+#[cfg(test)]
+mod tests;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ProverError, Result};
-use crate::model::graph::{
-    Activation, Graph, NodeKind, OutputTensor, SparseRows, Src, TensorInfo, ValueId,
-};
+use crate::error::Result;
+use crate::model::graph::{Activation, Graph, OutputTensor, SparseRows, Src, TensorInfo, ValueId};
 pub use semantics::QuantSettings;
 
 /// A quantized computation. Every kind ends in one lookup per output (a requantization
@@ -22,17 +24,19 @@ pub enum QKind {
         rows: SparseRows<i64>,
         /// Integer biases at scale `2^(scale + weight scale)`.
         bias: Vec<i64>,
-        /// Rescale exponent: the weights' scale (0 for integral weights).
+        /// Rescale exponent (0 for integral weights at the output's scale).
         shift: u32,
         /// Fused activation.
         act: Activation,
     },
-    /// `out_j = act(requant(a_j * b_j, scale))`.
+    /// `out_j = act(requant(a_j * b_j, shift))`.
     Mul {
         /// Left operands.
         a: Vec<Src>,
         /// Right operands.
         b: Vec<Src>,
+        /// Rescale exponent: the operands' scales less the output's.
+        shift: u32,
         /// Fused activation.
         act: Activation,
     },
@@ -98,9 +102,12 @@ pub struct QNode {
     pub first: ValueId,
     /// The computation.
     pub kind: QKind,
+    /// Fixed-point exponent of the node's outputs: output `j` stands for `value / 2^scale`.
+    pub scale: u32,
 }
 
-/// A quantized model: what the circuits prove.
+/// A quantized model: what the circuits prove. Inputs are at `settings.scale_bits`, each
+/// node's outputs at the node's own scale, and all model outputs at one scale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QModel {
     /// Fixed-point settings.
@@ -137,6 +144,33 @@ impl QModel {
         self.output_srcs().iter().map(|s| trace.get(*s)).collect()
     }
 
+    /// The fixed-point exponent of a value (inputs: the settings' scale).
+    pub fn scale_of(&self, v: ValueId) -> u32 {
+        // Nodes are in value order: the last one starting at or before `v` holds it.
+        let i = self.nodes.partition_point(|n| n.first <= v);
+        match i.checked_sub(1).map(|i| &self.nodes[i]) {
+            Some(n) if ((v - n.first) as usize) < n.kind.len() => n.scale,
+            _ => self.settings.scale_bits,
+        }
+    }
+
+    /// The one fixed-point exponent of every model output (quantization aligns them).
+    pub fn output_scale(&self) -> u32 {
+        self.output_srcs()
+            .iter()
+            .find_map(|s| match s {
+                Src::Value(v) => Some(self.scale_of(*v)),
+                Src::Zero => None,
+            })
+            .unwrap_or(self.settings.scale_bits)
+    }
+
+    /// The real numbers quantized outputs stand for.
+    pub fn dequantize_outputs(&self, outputs_q: &[i64]) -> Vec<f64> {
+        let scale = (1u64 << self.output_scale()) as f64;
+        outputs_q.iter().map(|v| *v as f64 / scale).collect()
+    }
+
     /// Activations used anywhere in the model.
     pub fn activations(&self) -> Vec<Activation> {
         let mut acts: Vec<Activation> = Vec::new();
@@ -159,14 +193,14 @@ fn integral(weights: &[f64]) -> bool {
 /// Remainder limbs a rescale may use (the rescale row's spare advice cells).
 pub const MAX_RESCALE_LIMBS: u32 = crate::circuit::layout::REMAINDER_COLUMNS.len() as u32;
 
-/// The fixed-point scale of a linear node's weights (also its rescale exponent).
+/// The rescale exponent of a linear node with `nnz` terms in its longest row.
 ///
-/// Rounding `w` to `2^-ws` moves an output by at most `nnz * 2^(-ws-1) * max|x|`; with
-/// inputs up to the lookup bound (`2^(L-1-s)` in real terms) that is at most half an output
-/// step (`2^(-s-1)`) once `ws >= L - 1 + log2(nnz)`. That many bits, at least the value scale
-/// and at most [`MAX_RESCALE_LIMBS`] limbs of it, keeps small weights (a mean's `1/n`, a
-/// normalization's `1/sigma`) from rounding to nothing. The bias, at `2^(s + ws)`, stays well
-/// inside 64 bits.
+/// Rounding a weight to an integer moves the accumulator by at most half an input value,
+/// which is below `2^(L-1)`; over `nnz` terms and after dividing by `2^shift` that is at
+/// most half an output step once `shift >= L - 1 + log2(nnz)`, whatever the scales of the
+/// operands and of the output (they only decide how the weights are written). That many
+/// bits, at least the value scale and at most [`MAX_RESCALE_LIMBS`] limbs, keeps small
+/// weights (a mean's `1/n`, a normalization's `1/sigma`) from rounding to nothing.
 pub fn weight_scale(rows: &SparseRows<f64>, settings: &QuantSettings) -> u32 {
     let s = settings.scale_bits;
     let nnz = (0..rows.len())
@@ -175,112 +209,24 @@ pub fn weight_scale(rows: &SparseRows<f64>, settings: &QuantSettings) -> u32 {
         .unwrap_or(1)
         .max(1);
     let wanted = settings.lookup_bits - 1 + (nnz as f64).log2().ceil() as u32;
-    wanted.clamp(s, (MAX_RESCALE_LIMBS * s).min(MAX_BIAS_SCALE.saturating_sub(s)).max(s))
+    wanted.clamp(s, MAX_RESCALE_LIMBS * s)
 }
 
-/// Largest scale of a bias (`2^(s + ws)`): biases up to `2^(63 - 48)` in magnitude fit i64.
-const MAX_BIAS_SCALE: u32 = 48;
-
-/// Quantizes a float graph: weights to fixed point, activations fused into the linear
-/// node that feeds them whenever that node has no other consumer.
+/// Quantizes a float graph with every value at the settings' scale: weights to fixed
+/// point, activations fused into the linear node that feeds them whenever that node has no
+/// other consumer.
 pub fn quantize(graph: &Graph, settings: QuantSettings) -> Result<QModel> {
-    settings.validate().map_err(ProverError::Settings)?;
-    let n_in = graph.num_input_values();
-    let mut uses = vec![0u32; graph.num_values()];
-    for node in &graph.nodes {
-        for s in node.kind.operands() {
-            if let Src::Value(v) = s {
-                uses[v as usize] += 1;
-            }
-        }
-    }
-    for o in &graph.outputs {
-        for s in &o.srcs {
-            if let Src::Value(v) = s {
-                uses[*v as usize] += 1;
-            }
-        }
-    }
+    quantizer::quantize(graph, settings, None)
+}
 
-    // remap[old id] = where that value lives in the quantized model.
-    let mut remap: Vec<Src> = (0..n_in as ValueId).map(Src::Value).collect();
-    remap.resize(graph.num_values(), Src::Zero);
-    let map = |remap: &Vec<Src>, s: Src| match s {
-        Src::Zero => Src::Zero,
-        Src::Value(v) => remap[v as usize],
-    };
-    let mut nodes: Vec<QNode> = Vec::with_capacity(graph.nodes.len());
-    let mut next = n_in as ValueId;
-    let s = settings.scale_bits;
-    let mut i = 0;
-    while i < graph.nodes.len() {
-        let node = &graph.nodes[i];
-        // An activation reading exactly this node's outputs, which nothing else reads, fuses.
-        let fused = graph.nodes.get(i + 1).and_then(|nx| match &nx.kind {
-            NodeKind::Act { input, act }
-                if matches!(node.kind, NodeKind::Linear { .. } | NodeKind::Mul { .. })
-                    && input.len() == node.kind.len()
-                    && input.iter().enumerate().all(|(j, src)| {
-                        *src == Src::Value(node.first + j as ValueId)
-                            && uses[(node.first as usize) + j] == 1
-                    }) =>
-            {
-                Some((nx, *act))
-            }
-            _ => None,
-        });
-        let act = fused.map(|(_, a)| a).unwrap_or(Activation::Identity);
-        let kind = match &node.kind {
-            NodeKind::Linear { rows, bias } => {
-                let wscale =
-                    if integral(&rows.weights) { 0 } else { weight_scale(rows, &settings) };
-                let shift = wscale;
-                let mut q = SparseRows::<i64>::new();
-                for j in 0..rows.len() {
-                    q.push_row(rows.row(j).map(|(src, w)| {
-                        (map(&remap, src), (w * (1u64 << wscale) as f64).round() as i64)
-                    }));
-                }
-                let bias = bias
-                    .iter()
-                    .map(|b| (b * (1u64 << (s + wscale)) as f64).round() as i64)
-                    .collect();
-                QKind::Linear { rows: q, bias, shift, act }
-            }
-            NodeKind::Mul { a, b } => QKind::Mul {
-                a: a.iter().map(|x| map(&remap, *x)).collect(),
-                b: b.iter().map(|x| map(&remap, *x)).collect(),
-                act,
-            },
-            NodeKind::Act { input, act } => {
-                QKind::Act { input: input.iter().map(|x| map(&remap, *x)).collect(), act: *act }
-            }
-            NodeKind::Max { windows } => QKind::Max {
-                windows: windows
-                    .iter()
-                    .map(|w| w.iter().map(|x| map(&remap, *x)).collect())
-                    .collect(),
-            },
-        };
-        let len = kind.len();
-        let (name, op, produced_by) = match fused {
-            Some((nx, _)) => (node.name.clone(), format!("{}+{}", node.op, nx.op), nx),
-            None => (node.name.clone(), node.op.clone(), node),
-        };
-        for j in 0..len {
-            remap[produced_by.first as usize + j] = Src::Value(next + j as ValueId);
-        }
-        nodes.push(QNode { name, op, first: next, kind });
-        next += len as ValueId;
-        i += if fused.is_some() { 2 } else { 1 };
-    }
-    let outputs = graph
-        .outputs
-        .iter()
-        .map(|o| OutputTensor {
-            info: o.info.clone(),
-            srcs: o.srcs.iter().map(|x| map(&remap, *x)).collect(),
-        })
-        .collect();
-    Ok(QModel { settings, inputs: graph.inputs.clone(), nodes, outputs })
+/// Quantizes a float graph giving every node the largest scale its values fit at, from
+/// their ranges on calibration samples (see [`scales`]).
+pub fn quantize_with_ranges(
+    graph: &Graph,
+    settings: QuantSettings,
+    ranges: &scales::ValueRanges,
+    headroom: f64,
+) -> Result<QModel> {
+    let policy = scales::ScalePolicy::new(&settings, headroom);
+    quantizer::quantize(graph, settings, Some((ranges, policy)))
 }

@@ -108,6 +108,12 @@ pub fn max_step(m: i64, v: i64, settings: &QuantSettings) -> Result<(i64, i64, i
     Ok((d, rd, m + rd))
 }
 
+/// Activations that commute with scaling (`f(2^k x) = 2^k f(x)`): their tables serve
+/// values at any scale. The others are tabulated at the settings' scale only.
+pub fn scale_free(act: Activation) -> bool {
+    matches!(act, Activation::Identity | Activation::Relu | Activation::LeakyRelu { .. })
+}
+
 /// The quantized activation table: input and output both at scale `2^scale_bits`.
 pub fn apply(act: Activation, y: i64, scale_bits: u32) -> i64 {
     let scale = (1u64 << scale_bits) as f64;

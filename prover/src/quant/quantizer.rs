@@ -1,0 +1,310 @@
+//! Lowering a float [`Graph`] to a [`QModel`]: weights to integers, activations fused into
+//! the node that feeds them, every node's outputs at their own scale.
+//!
+//! Where an op needs its operands at one scale (a max, an elementwise product, a
+//! table-driven activation, the model's outputs) and they are not, a rescale node (a
+//! linear node of single-term rows) brings them there; with one global scale none appears.
+
+use std::collections::HashMap;
+
+use super::scales::{ScalePolicy, ValueRanges};
+use super::semantics::scale_free;
+use super::{integral, weight_scale, QKind, QModel, QNode, QuantSettings, MAX_RESCALE_LIMBS};
+use crate::error::{ProverError, Result};
+use crate::model::graph::{
+    Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, ValueId,
+};
+
+/// Integer weights and biases stay below this, so sums of products fit i128 with room.
+const MAX_COEFFICIENT: f64 = (1u64 << 62) as f64;
+
+pub(super) fn quantize(
+    graph: &Graph,
+    settings: QuantSettings,
+    ranges: Option<(&ValueRanges, ScalePolicy)>,
+) -> Result<QModel> {
+    settings.validate().map_err(ProverError::Settings)?;
+    let n_in = graph.num_input_values();
+    let mut uses = vec![0u32; graph.num_values()];
+    let operands = graph.nodes.iter().flat_map(|n| n.kind.operands());
+    for s in operands.chain(graph.outputs.iter().flat_map(|o| o.srcs.iter().copied())) {
+        if let Src::Value(v) = s {
+            uses[v as usize] += 1;
+        }
+    }
+    let mut q = Quantizer {
+        settings,
+        ranges,
+        nodes: Vec::with_capacity(graph.nodes.len()),
+        next: n_in as ValueId,
+        n_in: n_in as ValueId,
+    };
+    // remap[old id] = where that value lives in the quantized model.
+    let mut remap: Vec<Src> = (0..n_in as ValueId).map(Src::Value).collect();
+    remap.resize(graph.num_values(), Src::Zero);
+    let map = |remap: &Vec<Src>, s: Src| match s {
+        Src::Zero => Src::Zero,
+        Src::Value(v) => remap[v as usize],
+    };
+    let mut i = 0;
+    while i < graph.nodes.len() {
+        let node = &graph.nodes[i];
+        // An activation reading exactly this node's outputs, which nothing else reads, fuses.
+        let fused = graph.nodes.get(i + 1).and_then(|nx| match &nx.kind {
+            NodeKind::Act { input, act }
+                if matches!(node.kind, NodeKind::Linear { .. } | NodeKind::Mul { .. })
+                    && input.len() == node.kind.len()
+                    && input.iter().enumerate().all(|(j, src)| {
+                        *src == Src::Value(node.first + j as ValueId)
+                            && uses[(node.first as usize) + j] == 1
+                    }) =>
+            {
+                Some((nx, *act))
+            }
+            _ => None,
+        });
+        let act = fused.map(|(_, a)| a).unwrap_or(Activation::Identity);
+        let (name, op, produced_by) = match fused {
+            Some((nx, _)) => (node.name.clone(), format!("{}+{}", node.op, nx.op), nx),
+            None => (node.name.clone(), node.op.clone(), node),
+        };
+        let outs = match &node.kind {
+            NodeKind::Linear { rows, bias } => {
+                let mut mapped = SparseRows::<f64>::new();
+                for j in 0..rows.len() {
+                    mapped.push_row(rows.row(j).map(|(s, w)| (map(&remap, s), w)));
+                }
+                let integral = integral(&rows.weights);
+                q.linear(&name, &op, node, &mapped, bias, integral, act)?
+            }
+            NodeKind::Mul { a, b } => {
+                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
+                let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
+                q.mul(&name, &op, node, a, b, act)?
+            }
+            NodeKind::Act { input, act } => {
+                let input: Vec<Src> = input.iter().map(|x| map(&remap, *x)).collect();
+                q.act(&name, &op, input, *act)?
+            }
+            NodeKind::Max { windows } => {
+                let windows: Vec<Vec<Src>> =
+                    windows.iter().map(|w| w.iter().map(|x| map(&remap, *x)).collect()).collect();
+                q.max(&name, &op, windows)?
+            }
+        };
+        for (j, out) in outs.into_iter().enumerate() {
+            remap[produced_by.first as usize + j] = out;
+        }
+        i += if fused.is_some() { 2 } else { 1 };
+    }
+    let mut outputs: Vec<OutputTensor> = graph
+        .outputs
+        .iter()
+        .map(|o| OutputTensor {
+            info: o.info.clone(),
+            srcs: o.srcs.iter().map(|x| map(&remap, *x)).collect(),
+        })
+        .collect();
+    // One output scale, so a verifier reads every output the same way.
+    let flat: Vec<Src> = outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect();
+    if let Some(target) = flat.iter().filter_map(|s| q.scale_of(*s)).min() {
+        let aligned = q.rescale("outputs", &flat, target, Activation::Identity)?;
+        let mut it = aligned.into_iter();
+        for o in &mut outputs {
+            for s in &mut o.srcs {
+                *s = it.next().unwrap_or(*s);
+            }
+        }
+    }
+    Ok(QModel { settings, inputs: graph.inputs.clone(), nodes: q.nodes, outputs })
+}
+
+struct Quantizer<'a> {
+    settings: QuantSettings,
+    ranges: Option<(&'a ValueRanges, ScalePolicy)>,
+    nodes: Vec<QNode>,
+    next: ValueId,
+    n_in: ValueId,
+}
+
+impl Quantizer<'_> {
+    /// The scale of a quantized value; none for the constant zero, which has every scale.
+    fn scale_of(&self, s: Src) -> Option<u32> {
+        let Src::Value(v) = s else { return None };
+        if v < self.n_in {
+            return Some(self.settings.scale_bits);
+        }
+        let i = self.nodes.partition_point(|n| n.first <= v);
+        i.checked_sub(1).map(|i| self.nodes[i].scale)
+    }
+
+    /// The scale a float node's values fit at (the settings' scale without ranges).
+    fn fitting(&self, node: &Node) -> u32 {
+        match self.ranges {
+            Some((ranges, policy)) => {
+                policy.fitting(ranges.of_node(node.first, &node.kind), &self.settings)
+            }
+            None => self.settings.scale_bits,
+        }
+    }
+
+    fn max_shift(&self) -> u32 {
+        MAX_RESCALE_LIMBS * self.settings.scale_bits
+    }
+
+    fn push(&mut self, name: String, op: String, kind: QKind, scale: u32) -> Vec<Src> {
+        let first = self.next;
+        let len = kind.len() as ValueId;
+        self.nodes.push(QNode { name, op, first, kind, scale });
+        self.next += len;
+        (first..first + len).map(Src::Value).collect()
+    }
+
+    /// `act` of `srcs` brought to scale `target`: one single-term linear row per distinct
+    /// value not already there (all of them when `act` is not the identity).
+    fn rescale(
+        &mut self,
+        name: &str,
+        srcs: &[Src],
+        target: u32,
+        act: Activation,
+    ) -> Result<Vec<Src>> {
+        let identity = act == Activation::Identity;
+        let mut todo: Vec<Src> = Vec::new();
+        let mut index: HashMap<Src, usize> = HashMap::new();
+        for s in srcs {
+            let moves = self.scale_of(*s).is_some_and(|e| e != target);
+            if (moves || !identity) && !index.contains_key(s) {
+                index.insert(*s, todo.len());
+                todo.push(*s);
+            }
+        }
+        if todo.is_empty() {
+            return Ok(srcs.to_vec());
+        }
+        let scales: Vec<u32> = todo.iter().map(|s| self.scale_of(*s).unwrap_or(target)).collect();
+        let shift = scales.iter().map(|e| e.saturating_sub(target)).max().unwrap_or(0);
+        if shift > self.max_shift() {
+            return Err(ProverError::Settings(format!(
+                "node {name:?}: bringing values from scale 2^{} to 2^{target} takes a rescale by \
+                 2^{shift}, more than the {} bits a rescale holds; lower the lookup bits",
+                target + shift,
+                self.max_shift()
+            )));
+        }
+        let mut rows = SparseRows::<i64>::new();
+        for (s, e) in todo.iter().zip(&scales) {
+            // target + shift >= e by the choice of shift: the weight is an exact power of two.
+            rows.push_row([(*s, 1i64 << (target + shift - e))]);
+        }
+        let bias = vec![0; todo.len()];
+        let kind = QKind::Linear { rows, bias, shift, act };
+        let op = if identity { "Rescale".to_string() } else { format!("Rescale+{act:?}") };
+        let outs = self.push(format!("{name}/rescale"), op, kind, target);
+        Ok(srcs.iter().map(|s| index.get(s).map(|&i| outs[i]).unwrap_or(*s)).collect())
+    }
+
+    /// `srcs` at one scale (their smallest, so nothing grows out of range), and that scale.
+    fn uniform(&mut self, name: &str, srcs: Vec<Src>) -> Result<(Vec<Src>, u32)> {
+        let Some(target) = srcs.iter().filter_map(|s| self.scale_of(*s)).min() else {
+            return Ok((srcs, self.settings.scale_bits));
+        };
+        Ok((self.rescale(name, &srcs, target, Activation::Identity)?, target))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn linear(
+        &mut self,
+        name: &str,
+        op: &str,
+        node: &Node,
+        rows: &SparseRows<f64>,
+        bias: &[f64],
+        integral: bool,
+        act: Activation,
+    ) -> Result<Vec<Src>> {
+        let out = if scale_free(act) { self.fitting(node) } else { self.settings.scale_bits };
+        let in_scales: Vec<i64> =
+            rows.srcs.iter().map(|s| self.scale_of(*s).unwrap_or(out) as i64).collect();
+        // Small integer weights on operands no finer than the output are exact without a
+        // rescale (sums, differences, pooling sums).
+        let exact = integral && in_scales.iter().all(|e| *e <= out as i64);
+        let mut shift = if exact { 0 } else { weight_scale(rows, &self.settings) };
+        loop {
+            let at = |e: i64| 2f64.powi((out + shift) as i32 - e as i32);
+            let weights: Vec<f64> =
+                rows.weights.iter().zip(&in_scales).map(|(w, e)| (w * at(*e)).round()).collect();
+            let biases: Vec<f64> = bias.iter().map(|b| (b * at(0)).round()).collect();
+            let fits = weights.iter().chain(&biases).all(|v| v.abs() < MAX_COEFFICIENT);
+            if fits {
+                let rows = SparseRows {
+                    offsets: rows.offsets.clone(),
+                    srcs: rows.srcs.clone(),
+                    weights: weights.iter().map(|w| *w as i64).collect(),
+                };
+                let bias = biases.iter().map(|b| *b as i64).collect();
+                let kind = QKind::Linear { rows, bias, shift, act };
+                return Ok(self.push(name.to_string(), op.to_string(), kind, out));
+            }
+            if shift == 0 {
+                return Err(ProverError::Settings(format!(
+                    "node {name:?} ({op}): a weight or bias does not fit 62 bits at output scale \
+                     2^{out}; lower the scale"
+                )));
+            }
+            shift -= 1;
+        }
+    }
+
+    fn mul(
+        &mut self,
+        name: &str,
+        op: &str,
+        node: &Node,
+        a: Vec<Src>,
+        b: Vec<Src>,
+        act: Activation,
+    ) -> Result<Vec<Src>> {
+        let (a, sa) = self.uniform(name, a)?;
+        let (b, sb) = self.uniform(name, b)?;
+        let product = sa + sb;
+        // The product is exact at 2^(sa+sb); the output may only be coarser, by at most
+        // what the rescale's limbs hold.
+        let fit = self.fitting(node);
+        let out = fit.min(product).max(product.saturating_sub(self.max_shift()));
+        if scale_free(act) || out == self.settings.scale_bits {
+            let kind = QKind::Mul { a, b, shift: product - out, act };
+            return Ok(self.push(name.to_string(), op.to_string(), kind, out));
+        }
+        // A tabulated activation reads the settings' scale, which this product cannot reach
+        // in one rescale: compute it at its own scale, then rescale into the table.
+        let kind = QKind::Mul { a, b, shift: product - out, act: Activation::Identity };
+        let outs = self.push(name.to_string(), op.to_string(), kind, out);
+        self.rescale(name, &outs, self.settings.scale_bits, act)
+    }
+
+    fn act(&mut self, name: &str, op: &str, input: Vec<Src>, act: Activation) -> Result<Vec<Src>> {
+        if scale_free(act) {
+            let (input, scale) = self.uniform(name, input)?;
+            return Ok(self.push(
+                name.to_string(),
+                op.to_string(),
+                QKind::Act { input, act },
+                scale,
+            ));
+        }
+        let s = self.settings.scale_bits;
+        if input.iter().all(|x| self.scale_of(*x).is_none_or(|e| e == s)) {
+            return Ok(self.push(name.to_string(), op.to_string(), QKind::Act { input, act }, s));
+        }
+        self.rescale(name, &input, s, act)
+    }
+
+    fn max(&mut self, name: &str, op: &str, windows: Vec<Vec<Src>>) -> Result<Vec<Src>> {
+        let sizes: Vec<usize> = windows.iter().map(Vec::len).collect();
+        let (flat, scale) = self.uniform(name, windows.into_iter().flatten().collect())?;
+        let mut it = flat.into_iter();
+        let windows = sizes.iter().map(|n| it.by_ref().take(*n).collect::<Vec<Src>>()).collect();
+        Ok(self.push(name.to_string(), op.to_string(), QKind::Max { windows }, scale))
+    }
+}

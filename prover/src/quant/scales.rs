@@ -1,0 +1,100 @@
+//! Per-node fixed-point scales, chosen from the float ranges seen on calibration samples.
+//!
+//! One global scale wastes the lookup domain: a node whose values stay near 1e-4 rounds to
+//! zero at the scale that keeps a node near 100 in range. Every node's outputs therefore get
+//! their own exponent, the largest that keeps the node's largest sample value `headroom`
+//! times inside the lookup bound. Precision of a rescale depends only on its shift (see
+//! [`super::weight_scale`]), so a node's scale only decides where its values sit in the
+//! domain: as high as they safely fit.
+
+use crate::model::graph::{Graph, NodeKind};
+
+use super::QuantSettings;
+
+/// Largest |value| per graph value id over some sample inputs.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ValueRanges {
+    /// Indexed by the float graph's value id.
+    pub max_abs: Vec<f64>,
+}
+
+impl ValueRanges {
+    /// Evaluates the float graph on every sample and keeps each value's largest magnitude.
+    pub fn measure(graph: &Graph, samples: &[Vec<Vec<f64>>]) -> Self {
+        let mut max_abs = vec![0f64; graph.num_values()];
+        for inputs in samples {
+            for (m, v) in max_abs.iter_mut().zip(graph.eval_f64(inputs)) {
+                // A NaN or infinity in the float model says nothing usable about the range.
+                if v.is_finite() {
+                    *m = m.max(v.abs());
+                }
+            }
+        }
+        Self { max_abs }
+    }
+
+    /// Largest |value| among the outputs of a float graph node.
+    pub fn of_node(&self, first: u32, kind: &NodeKind) -> f64 {
+        let first = first as usize;
+        self.max_abs
+            .get(first..first + kind.len())
+            .map(|vs| vs.iter().copied().fold(0.0, f64::max))
+            .unwrap_or(0.0)
+    }
+}
+
+/// Exponent bounds and headroom for per-node scales.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ScalePolicy {
+    /// Largest sample value times `headroom` must stay under the lookup bound.
+    pub headroom: f64,
+    /// No node gets more than this many fractional bits (bounds what an all-zero sample
+    /// value may claim).
+    pub max_scale: u32,
+}
+
+impl ScalePolicy {
+    /// The default policy for `settings`: at most `lookup_bits - 1` bits finer than the input.
+    pub fn new(settings: &QuantSettings, headroom: f64) -> Self {
+        Self { headroom, max_scale: settings.scale_bits + settings.lookup_bits - 1 }
+    }
+
+    /// The largest scale `e <= max_scale` with `max_abs * headroom * 2^e < bound`.
+    pub fn fitting(&self, max_abs: f64, settings: &QuantSettings) -> u32 {
+        let bound = settings.bound() as f64;
+        let need = max_abs * self.headroom;
+        if !(need > 0.0 && need.is_finite()) {
+            return self.max_scale;
+        }
+        let mut e = (bound / need).log2().floor().clamp(0.0, self.max_scale as f64) as u32;
+        // log2's rounding may land one too high at an exact power of two.
+        while e > 0 && need * 2f64.powi(e as i32) >= bound {
+            e -= 1;
+        }
+        e
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fitting_scale_keeps_the_headroom_and_its_bounds() {
+        let st = QuantSettings { scale_bits: 8, lookup_bits: 12 };
+        let p = ScalePolicy::new(&st, 2.0);
+        // 2^11 / (2 * 1.0) = 2^10: 1.0 at 2^10 times 2 is exactly the bound, so 2^9.
+        assert_eq!(p.fitting(1.0, &st), 9);
+        assert_eq!(p.fitting(1.01, &st), 9);
+        assert_eq!(p.fitting(0.99, &st), 10);
+        assert_eq!(p.fitting(1e-4, &st), p.max_scale);
+        assert_eq!(p.fitting(0.0, &st), p.max_scale);
+        assert_eq!(p.fitting(f64::NAN, &st), p.max_scale);
+        assert_eq!(p.fitting(1e9, &st), 0);
+        for m in [0.003, 0.7, 3.0, 41.0, 900.0] {
+            let e = p.fitting(m, &st);
+            assert!(m * 2.0 * 2f64.powi(e as i32) < 2048.0, "{m} at {e}");
+            assert!(e == p.max_scale || m * 2.0 * 2f64.powi(e as i32 + 1) >= 2048.0, "{m} at {e}");
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! Quantization against float: per op family, random models and inputs over the range
+//! calibration saw, error within what the scales allow.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::calibrate::calibrate;
+use super::scales::ValueRanges;
+use super::{quantize, quantize_with_ranges, QKind, QModel, QuantSettings};
+use crate::error::ProverError;
+use crate::model::graph::{
+    Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo, ValueId,
+};
+
+const SETTINGS: QuantSettings = QuantSettings { scale_bits: 8, lookup_bits: 12 };
+const HEADROOM: f64 = 2.0;
+
+fn v(i: u32) -> Src {
+    Src::Value(i)
+}
+
+/// `n` inputs and one node whose outputs are the model's outputs.
+fn one_node(n: usize, kind: NodeKind) -> Graph {
+    let len = kind.len();
+    Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![n] }],
+        nodes: vec![Node { name: "op".into(), op: "Op".into(), first: n as ValueId, kind }],
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![len] },
+            srcs: (n as u32..(n + len) as u32).map(v).collect(),
+        }],
+    }
+}
+
+/// As `compile` does: the input scale calibrated, every node at its own.
+fn calibrated(g: &Graph, samples: &[Vec<Vec<f64>>]) -> QModel {
+    let c = calibrate(g, samples, SETTINGS.lookup_bits, HEADROOM).expect("calibrate");
+    let ranges = ValueRanges::measure(g, samples);
+    quantize_with_ranges(g, c.settings, &ranges, HEADROOM).expect("quantize")
+}
+
+fn run(q: &QModel, inputs: &[Vec<f64>]) -> Vec<f64> {
+    let t = q.eval(&q.quantize_inputs(inputs).expect("inputs in range")).expect("eval");
+    q.outputs_f64(&t).concat()
+}
+
+/// Random inputs of magnitude up to `amp`: the first `samples` calibrate, the rest test.
+fn inputs(rng: &mut ChaCha8Rng, n: usize, amp: f64, count: usize) -> Vec<Vec<Vec<f64>>> {
+    (0..count).map(|_| vec![(0..n).map(|_| rng.gen_range(-amp..amp)).collect()]).collect()
+}
+
+/// The input quantization error, the largest a value read from an input may be off by.
+fn input_err(q: &QModel) -> f64 {
+    0.5 / (1u64 << q.settings.scale_bits) as f64
+}
+
+/// One output step, plus what a bias rounded at a finer scale may add to it.
+fn step(q: &QModel) -> f64 {
+    1.001 / (1u64 << q.output_scale()) as f64
+}
+
+#[test]
+fn linear_is_within_its_error_bound_over_the_calibrated_range() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for case in 0..40 {
+        let n = rng.gen_range(1..40);
+        let amp = 10f64.powf(rng.gen_range(-2.0..1.0));
+        let wamp = 10f64.powf(rng.gen_range(-4.0..1.0));
+        let mut rows = SparseRows::new();
+        let mut bias = Vec::new();
+        for _ in 0..rng.gen_range(1..6) {
+            rows.push_row((0..n).map(|i| (v(i as u32), rng.gen_range(-wamp..wamp))));
+            bias.push(rng.gen_range(-wamp..wamp));
+        }
+        let g = one_node(n, NodeKind::Linear { rows: rows.clone(), bias });
+        let all = inputs(&mut rng, n, amp, 20);
+        // Calibrated on every input: the property is about the representable range.
+        let q = calibrated(&g, &all);
+        for x in &all {
+            let want = g.gather_outputs(&g.eval_f64(x)).concat();
+            let got = run(&q, x);
+            for (j, (w, o)) in want.iter().zip(&got).enumerate() {
+                let l1: f64 = rows.row(j).map(|(_, w)| w.abs()).sum();
+                let bound = l1 * input_err(&q) + step(&q);
+                assert!((w - o).abs() <= bound, "case {case} out {j}: {w} vs {o} (bound {bound})");
+            }
+        }
+    }
+}
+
+#[test]
+fn mul_is_within_its_error_bound_over_the_calibrated_range() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    for case in 0..40 {
+        let amp = 10f64.powf(rng.gen_range(-2.0..1.2));
+        let g = one_node(4, NodeKind::Mul { a: vec![v(0), v(1)], b: vec![v(2), v(1)] });
+        let all = inputs(&mut rng, 4, amp, 20);
+        let q = calibrated(&g, &all);
+        for x in &all {
+            let want = g.gather_outputs(&g.eval_f64(x)).concat();
+            let got = run(&q, x);
+            let e = input_err(&q);
+            for (j, (w, o)) in want.iter().zip(&got).enumerate() {
+                let (a, b) = if j == 0 { (x[0][0], x[0][2]) } else { (x[0][1], x[0][1]) };
+                let bound = (a.abs() + b.abs()) * e + e * e + step(&q);
+                assert!((w - o).abs() <= bound, "case {case} out {j}: {w} vs {o} (bound {bound})");
+            }
+        }
+    }
+}
+
+#[test]
+fn sigmoid_and_max_are_within_their_error_bounds() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for case in 0..20 {
+        let amp = 10f64.powf(rng.gen_range(-1.0..0.9));
+        let sig =
+            one_node(3, NodeKind::Act { input: vec![v(0), v(1), v(2)], act: Activation::Sigmoid });
+        let windows = vec![vec![v(0), v(1), v(2)], vec![v(2), Src::Zero]];
+        let max = one_node(3, NodeKind::Max { windows });
+        let all = inputs(&mut rng, 3, amp, 20);
+        for (g, slope) in [(sig, 0.25), (max, 1.0)] {
+            let q = calibrated(&g, &all);
+            for x in &all {
+                let want = g.gather_outputs(&g.eval_f64(x)).concat();
+                for (w, o) in want.iter().zip(run(&q, x)) {
+                    let bound = slope * input_err(&q) + step(&q);
+                    assert!((w - o).abs() <= bound, "case {case}: {w} vs {o} (bound {bound})");
+                }
+            }
+        }
+    }
+}
+
+/// `x / 10000` on 0/1 inputs (the shared `1l_tiny_div` case): at one global scale the
+/// outputs round to 0; at their own scale they keep their leading digits.
+#[test]
+fn tiny_outputs_keep_their_leading_digits() {
+    let mut rows = SparseRows::new();
+    for i in 0..4 {
+        rows.push_row([(v(i), 1e-4)]);
+    }
+    let g = one_node(4, NodeKind::Linear { rows, bias: vec![0.0; 4] });
+    let x = vec![vec![1.0, 0.0, 1.0, 1.0]];
+    let global = quantize(&g, SETTINGS).expect("quantize");
+    assert_eq!(run(&global, &x), vec![0.0; 4], "the case this guards against");
+    let q = calibrated(&g, std::slice::from_ref(&x));
+    for (want, got) in [1e-4, 0.0, 1e-4, 1e-4].iter().zip(run(&q, &x)) {
+        assert!((want - got).abs() <= 5e-3 * 1e-4, "{want} vs {got}");
+    }
+}
+
+/// Branches at different scales meeting in a max and in the outputs get aligned.
+#[test]
+fn operands_at_different_scales_are_aligned() {
+    let branch = |first: u32, x: u32, w: f64| Node {
+        name: format!("branch{x}"),
+        op: "Gemm".into(),
+        first,
+        kind: NodeKind::Linear {
+            rows: {
+                let mut rows = SparseRows::new();
+                rows.push_row([(v(x), w)]);
+                rows
+            },
+            bias: vec![0.0],
+        },
+    };
+    let g = Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![2] }],
+        nodes: vec![
+            branch(2, 0, 30.0),
+            branch(3, 1, 0.01),
+            Node {
+                name: "max".into(),
+                op: "Max".into(),
+                first: 4,
+                kind: NodeKind::Max { windows: vec![vec![v(2), v(3)]] },
+            },
+        ],
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![2] },
+            srcs: vec![v(4), v(3)],
+        }],
+    };
+    let samples = vec![vec![vec![0.5, -0.7]], vec![vec![-0.01, 0.9]]];
+    let q = calibrated(&g, &samples);
+    assert_ne!(q.nodes[0].scale, q.nodes[1].scale, "{:?}", q.nodes);
+    assert!(q.nodes.iter().any(|n| n.op == "Rescale"), "{:?}", q.nodes);
+    for x in &samples {
+        let want = g.gather_outputs(&g.eval_f64(x)).concat();
+        for (w, o) in want.iter().zip(run(&q, x)) {
+            assert!((w - o).abs() <= 30.0 * input_err(&q) + step(&q), "{w} vs {o}");
+        }
+    }
+}
+
+/// An input beyond what calibration saw: a named error at the node, never a saturated value.
+#[test]
+fn values_beyond_the_calibrated_range_are_named_errors() {
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 3.0), (v(1), 2.0)]);
+    let lin = one_node(2, NodeKind::Linear { rows, bias: vec![0.0] });
+    let mul = one_node(2, NodeKind::Mul { a: vec![v(0)], b: vec![v(1)] });
+    let max = one_node(2, NodeKind::Max { windows: vec![vec![v(0), v(1)]] });
+    // (An activation node reads values already in range at its own scale: it cannot leave.)
+    for (what, g, big) in [
+        ("linear", lin, vec![vec![0.5, 0.0]]),
+        ("mul", mul, vec![vec![0.5, 0.5]]),
+        ("max", max, vec![vec![-1.5, 1.5]]),
+    ] {
+        let q = calibrated(&g, &[vec![vec![0.001, 0.002]]]);
+        let inputs_q = q.quantize_inputs(&big).expect("inputs fit");
+        match q.eval(&inputs_q) {
+            Err(ProverError::OutOfRange { node, op, value, bound, .. }) => {
+                assert_eq!(node, "op", "{what}");
+                assert_eq!(op, "Op", "{what}");
+                assert!(value.abs() >= bound, "{what}: {value} within ±{bound}");
+            }
+            other => panic!("{what}: expected a range error, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn one_global_scale_without_ranges_is_unchanged() {
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 0.5), (v(1), 1.0)]);
+    let g = one_node(2, NodeKind::Linear { rows, bias: vec![0.25] });
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    assert!(q.nodes.iter().all(|n| n.scale == SETTINGS.scale_bits));
+    let QKind::Linear { shift, .. } = &q.nodes[0].kind else { panic!("linear") };
+    // L - 1 + log2(2 terms).
+    assert_eq!(*shift, 12);
+}
