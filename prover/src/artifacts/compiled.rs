@@ -117,7 +117,7 @@ impl CompiledModel {
             let model = if sample_values.is_empty() {
                 quantize(&graph, settings)?
             } else {
-                let ranges = ValueRanges::measure(&graph, &sample_values);
+                let ranges = ValueRanges::measure(&graph, &sample_values)?;
                 quantize_with_ranges(&graph, settings, &ranges, opts.headroom)?
             };
             let planned = match opts.k {

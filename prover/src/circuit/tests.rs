@@ -327,7 +327,7 @@ fn shift_down(
 /// The tiny model with every node at the scale its values fit at on [`inputs`].
 fn per_node_scaled() -> QModel {
     let g = tiny_graph();
-    let ranges = ValueRanges::measure(&g, &[inputs()]);
+    let ranges = ValueRanges::measure(&g, &[inputs()]).expect("ranges");
     quantize_with_ranges(&g, SETTINGS, &ranges, 2.0).expect("quantize")
 }
 

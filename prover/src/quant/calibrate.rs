@@ -100,7 +100,7 @@ pub fn calibrate(
     if headroom.is_nan() || headroom < 1.0 {
         return Err(ProverError::Settings(format!("headroom {headroom} must be >= 1")));
     }
-    let ranges = ValueRanges::measure(graph, samples);
+    let ranges = ValueRanges::measure(graph, samples)?;
     for scale_bits in (1..lookup_bits.saturating_sub(1)).rev() {
         let settings = QuantSettings { scale_bits, lookup_bits };
         let q = match quantize_with_ranges(graph, settings, &ranges, headroom) {

@@ -7,6 +7,7 @@
 //! [`super::weight_scale`]), so a node's scale only decides where its values sit in the
 //! domain: as high as they safely fit.
 
+use crate::error::{ProverError, Result};
 use crate::model::graph::{Graph, NodeKind};
 
 use super::QuantSettings;
@@ -20,9 +21,10 @@ pub struct ValueRanges {
 
 impl ValueRanges {
     /// Evaluates the float graph on every sample and keeps each value's largest magnitude.
-    pub fn measure(graph: &Graph, samples: &[Vec<Vec<f64>>]) -> Self {
+    pub fn measure(graph: &Graph, samples: &[Vec<Vec<f64>>]) -> Result<Self> {
         let mut max_abs = vec![0f64; graph.num_values()];
         for inputs in samples {
+            check_shapes(graph, inputs)?;
             for (m, v) in max_abs.iter_mut().zip(graph.eval_f64(inputs)) {
                 // A NaN or infinity in the float model says nothing usable about the range.
                 if v.is_finite() {
@@ -30,7 +32,7 @@ impl ValueRanges {
                 }
             }
         }
-        Self { max_abs }
+        Ok(Self { max_abs })
     }
 
     /// Largest |value| among the outputs of a float graph node.
@@ -41,6 +43,29 @@ impl ValueRanges {
             .map(|vs| vs.iter().copied().fold(0.0, f64::max))
             .unwrap_or(0.0)
     }
+}
+
+/// Sample inputs that do not match the model's inputs are an error, not an index panic.
+fn check_shapes(graph: &Graph, inputs: &[Vec<f64>]) -> Result<()> {
+    if inputs.len() != graph.inputs.len() {
+        return Err(ProverError::InputShape(format!(
+            "model has {} inputs, input data has {}",
+            graph.inputs.len(),
+            inputs.len()
+        )));
+    }
+    for (info, data) in graph.inputs.iter().zip(inputs) {
+        if data.len() != info.numel() {
+            return Err(ProverError::InputShape(format!(
+                "input {:?} has shape {:?} ({} values), input data has {} values",
+                info.name,
+                info.shape,
+                info.numel(),
+                data.len()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Exponent bounds and headroom for per-node scales.
@@ -78,6 +103,19 @@ impl ScalePolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_of_the_wrong_shape_are_an_error() {
+        let g = Graph {
+            inputs: vec![crate::model::graph::TensorInfo { name: "x".into(), shape: vec![3] }],
+            nodes: vec![],
+            outputs: vec![],
+        };
+        assert!(ValueRanges::measure(&g, &[vec![vec![1.0, 2.0, 3.0]]]).is_ok());
+        for bad in [vec![vec![1.0, 2.0]], vec![], vec![vec![1.0; 3], vec![1.0]]] {
+            assert!(matches!(ValueRanges::measure(&g, &[bad]), Err(ProverError::InputShape(_))));
+        }
+    }
 
     #[test]
     fn fitting_scale_keeps_the_headroom_and_its_bounds() {

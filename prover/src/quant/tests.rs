@@ -35,7 +35,7 @@ fn one_node(n: usize, kind: NodeKind) -> Graph {
 /// As `compile` does: the input scale calibrated, every node at its own.
 fn calibrated(g: &Graph, samples: &[Vec<Vec<f64>>]) -> QModel {
     let c = calibrate(g, samples, SETTINGS.lookup_bits, HEADROOM).expect("calibrate");
-    let ranges = ValueRanges::measure(g, samples);
+    let ranges = ValueRanges::measure(g, samples).expect("ranges");
     quantize_with_ranges(g, c.settings, &ranges, HEADROOM).expect("quantize")
 }
 
