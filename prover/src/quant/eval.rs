@@ -1,5 +1,6 @@
 //! The quantized reference evaluator: the plain-Rust meaning of a [`QModel`].
 
+use super::scales::check_shapes;
 use super::semantics::{apply, max_step, requant};
 use super::{QKind, QModel};
 use crate::error::{ProverError, Result};
@@ -32,24 +33,9 @@ pub struct RangeStats {
 impl QModel {
     /// Quantizes flat float inputs (one list per input tensor) and checks their range.
     pub fn quantize_inputs(&self, inputs: &[Vec<f64>]) -> Result<Vec<i64>> {
-        if inputs.len() != self.inputs.len() {
-            return Err(ProverError::InputShape(format!(
-                "model has {} inputs, input data has {}",
-                self.inputs.len(),
-                inputs.len()
-            )));
-        }
+        check_shapes(&self.inputs, inputs)?;
         let mut out = Vec::with_capacity(self.num_input_values());
         for (info, data) in self.inputs.iter().zip(inputs) {
-            if data.len() != info.numel() {
-                return Err(ProverError::InputShape(format!(
-                    "input {:?} has shape {:?} ({} values), input data has {} values",
-                    info.name,
-                    info.shape,
-                    info.numel(),
-                    data.len()
-                )));
-            }
             for &x in data {
                 if !x.is_finite() {
                     return Err(ProverError::InputShape(format!(

@@ -8,7 +8,7 @@
 //! domain: as high as they safely fit.
 
 use crate::error::{ProverError, Result};
-use crate::model::graph::{Graph, NodeKind};
+use crate::model::graph::{Graph, NodeKind, TensorInfo};
 
 use super::QuantSettings;
 
@@ -24,7 +24,7 @@ impl ValueRanges {
     pub fn measure(graph: &Graph, samples: &[Vec<Vec<f64>>]) -> Result<Self> {
         let mut max_abs = vec![0f64; graph.num_values()];
         for inputs in samples {
-            check_shapes(graph, inputs)?;
+            check_shapes(&graph.inputs, inputs)?;
             for (m, v) in max_abs.iter_mut().zip(graph.eval_f64(inputs)) {
                 // A NaN or infinity in the float model says nothing usable about the range.
                 if v.is_finite() {
@@ -45,16 +45,16 @@ impl ValueRanges {
     }
 }
 
-/// Sample inputs that do not match the model's inputs are an error, not an index panic.
-fn check_shapes(graph: &Graph, inputs: &[Vec<f64>]) -> Result<()> {
-    if inputs.len() != graph.inputs.len() {
+/// Input data that does not match the model's input tensors is an error, not an index panic.
+pub(crate) fn check_shapes(tensors: &[TensorInfo], inputs: &[Vec<f64>]) -> Result<()> {
+    if inputs.len() != tensors.len() {
         return Err(ProverError::InputShape(format!(
             "model has {} inputs, input data has {}",
-            graph.inputs.len(),
+            tensors.len(),
             inputs.len()
         )));
     }
-    for (info, data) in graph.inputs.iter().zip(inputs) {
+    for (info, data) in tensors.iter().zip(inputs) {
         if data.len() != info.numel() {
             return Err(ProverError::InputShape(format!(
                 "input {:?} has shape {:?} ({} values), input data has {} values",
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn samples_of_the_wrong_shape_are_an_error() {
         let g = Graph {
-            inputs: vec![crate::model::graph::TensorInfo { name: "x".into(), shape: vec![3] }],
+            inputs: vec![TensorInfo { name: "x".into(), shape: vec![3] }],
             nodes: vec![],
             outputs: vec![],
         };
