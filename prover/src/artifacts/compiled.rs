@@ -101,6 +101,11 @@ impl CompiledModel {
         // else the finest scale that still plans within the row budget.
         let mut best: Option<(QModel, ShardPlan, Option<Calibration>)> = None;
         let mut last_err = None;
+        // The samples' float ranges do not depend on the lookup domain: measured once.
+        let ranges = match sample_values.is_empty() {
+            true => None,
+            false => Some(ValueRanges::measure(&graph, &sample_values)?),
+        };
         for bits in candidates {
             let (settings, calibration) = match opts.scale_bits {
                 Some(scale_bits) => (QuantSettings { scale_bits, lookup_bits: bits }, None),
@@ -114,11 +119,9 @@ impl CompiledModel {
             };
             // Every node takes the scale its range on the samples fits at, whether the input
             // scale was calibrated or given.
-            let model = if sample_values.is_empty() {
-                quantize(&graph, settings)?
-            } else {
-                let ranges = ValueRanges::measure(&graph, &sample_values)?;
-                quantize_with_ranges(&graph, settings, &ranges, opts.headroom)?
+            let model = match &ranges {
+                None => quantize(&graph, settings)?,
+                Some(ranges) => quantize_with_ranges(&graph, settings, ranges, opts.headroom)?,
             };
             let planned = match opts.k {
                 Some(k) => plan(&model, k),
