@@ -58,6 +58,22 @@ pub enum ProverError {
         /// The node's scale exponent.
         scale_bits: u32,
     },
+    /// A value lies inside the lookup domain but outside the activation's own: the function
+    /// is undefined there (the logarithm of a non-positive number) or too large to represent
+    /// (the exponential of a large number). No table row exists, so nothing is proven.
+    #[error("input {value} of {function} at node {node:?} ({op}) is outside the function's domain: it is undefined there or exceeds 2^40 at scale 2^{scale_bits}")]
+    OutOfDomain {
+        /// Node name.
+        node: String,
+        /// The node's ops.
+        op: String,
+        /// The function, e.g. "Ln".
+        function: String,
+        /// The offending input, as a real number.
+        value: f64,
+        /// The table's scale exponent.
+        scale_bits: u32,
+    },
     /// Settings are inconsistent.
     #[error("invalid settings: {0}")]
     Settings(String),

@@ -180,6 +180,97 @@ shared!(
     #[ignore = "full tier (scripts/test.sh --full)"] shared_3l_relu_conv_fc => "3l_relu_conv_fc",
 );
 
+macro_rules! family {
+    ($($(#[$attr:meta])* $test:ident => $dir:literal within $tol:expr),* $(,)?) => {$(
+        #[test]
+        $(#[$attr])*
+        fn $test() {
+            if let Some(families) = zkattest_testkit::shared_dir("op-families") {
+                check_within(&families.join($dir), $tol, MAX_K);
+            }
+        }
+    )*};
+}
+
+// Issue 16: the op families that now lower. The PR tier proves one per gadget (a partial
+// table, a pattern fused into one table, a product with a table, softmax's exp and
+// division, layer norm's square root and division); the full tier all of them.
+family!(
+    #[ignore = "full tier (scripts/test.sh --full)"] family_tanh => "1l_tanh" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_erf => "1l_erf" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_exp => "exp" within 0.05,
+    family_log => "log" within 0.05,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_sqrt => "1l_sqrt" within 0.05,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_softplus => "softplus" within 0.02,
+    family_gelu => "1l_gelu_noappx" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_gelu_tanh => "1l_gelu_tanh_appx" within 0.05,
+    family_softmax => "1l_softmax" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_softsign => "softsign" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_eltwise_div => "1l_eltwise_div" within 0.05,
+    family_elu => "1l_elu" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_var => "1l_var" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_instance_norm => "1l_instance_norm" within 0.05,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_rnn => "rnn" within 0.05,
+    family_layernorm => "layernorm" within 0.05,
+);
+
+/// The op families with no lowering yet stop at compile with a typed error that names the op
+/// or the input type (never a panic, never a proof).
+const NOT_LOWERED_YET: &[&str] = &[
+    "1l_conv_transpose",
+    "1l_topk",
+    "1l_upsample",
+    "1l_where",
+    "boolean",
+    "decision_tree",
+    "gather_elements",
+    "gru",
+    "integer_div",
+    "lstm",
+    "random_forest",
+    "self_attention",
+    "xgboost",
+];
+
+#[test]
+fn op_families_not_lowered_yet_are_clear_errors() {
+    let Some(families) = zkattest_testkit::shared_dir("op-families") else { return };
+    let mut unexpected = Vec::new();
+    for name in NOT_LOWERED_YET {
+        let dir = families.join(name);
+        let input = InputData::from_file(dir.join("input.json")).expect("input.json");
+        let opts = CompileOptions { max_k: MAX_K, ..CompileOptions::default() };
+        match CompiledModel::compile(&dir.join("network.onnx"), std::slice::from_ref(&input), &opts)
+        {
+            Err(
+                e @ (ProverError::UnsupportedOp { .. }
+                | ProverError::Onnx { .. }
+                | ProverError::InputShape(_)),
+            ) => {
+                println!("{name}: {e}");
+            }
+            other => unexpected.push(format!("{name}: {:?}", other.map(|_| ()))),
+        }
+    }
+    assert!(unexpected.is_empty(), "not the expected error: {unexpected:#?}");
+}
+
+/// Every op family is either proven above or listed as not lowered yet.
+#[test]
+fn op_families_are_fully_listed() {
+    let Some(dir) = zkattest_testkit::shared_dir("op-families") else { return };
+    let listed = include_str!("conformance.rs");
+    for e in std::fs::read_dir(&dir).expect("../shared/op-families").flatten() {
+        if e.path().join("network.onnx").is_file() {
+            let name = e.file_name().to_string_lossy().to_string();
+            assert!(
+                listed.contains(&format!("\"{name}\"")),
+                "{name} is neither proven nor listed as not lowered yet"
+            );
+        }
+    }
+}
+
 /// Every model folder of the corpus is listed above, so a new one is not silently skipped.
 #[test]
 fn shared_corpus_is_fully_listed() {

@@ -16,8 +16,8 @@ use super::table::{Tables, IDENTITY_TAG, RANGE_TAG};
 use super::{fe, pow2};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Activation, Src, ValueId};
-use crate::quant::semantics::{max_step, requant, Requant};
-use crate::quant::{QKind, QModel};
+use crate::quant::semantics::{divide, max_step, requant, Division, Reject, Requant};
+use crate::quant::{QKind, QModel, QNode};
 use crate::shard::plan::ShardSpec;
 
 /// Advice columns of the rescale row holding remainder limbs, lowest first (`x0` holds the
@@ -120,6 +120,7 @@ pub mod cost {
             QKind::Mul { shift, .. } => 1 + rescale(*shift, scale_bits),
             QKind::Act { .. } => 1,
             QKind::Max { windows } => 2 * (windows[j].len() - 1),
+            QKind::Div { .. } => 2,
         }
     }
 
@@ -349,6 +350,47 @@ impl<'a> Builder<'a> {
                 self.set_home(id, out, q.out);
                 Ok(())
             }
+            QKind::Div { a, b, shift, act } => {
+                // Row A: 2^(shift+1) a + b - 2 q b - r = 0, q -> act(q) by lookup b, and
+                // b in [0, 2^(L-1)) by lookup a on the ReLU table (relu(b) = b).
+                let relu = Fr::from(self.tables.tag(Activation::Relu));
+                let ra = self.row();
+                self.fix(ra, f::Q_LIN, Fr::ONE);
+                self.fix(ra, f::M, -Fr::from(2u64));
+                self.fix(ra, f::C0 + 1, Fr::ONE);
+                self.fix(ra, f::C0 + 2, pow2(shift + 1));
+                self.fix(ra, f::C0 + 4, -Fr::ONE);
+                self.fix(ra, f::TAG_A, relu);
+                self.fix(ra, f::TAG_B, Fr::from(self.tables.tag(*act)));
+                let vb = self.place(ra, 1, b[j])?;
+                let va = self.place(ra, 2, a[j])?;
+                let d = match divide(va, vb, *shift, *act, &st) {
+                    Ok(d) => d,
+                    Err(e) if self.strict => return Err(self.division_error(id, e, b[j])),
+                    Err(_) => Division { q: 0, r: 0, out: 0 },
+                };
+                self.adv(ra, 0, fe(d.q));
+                let r_a = self.adv(ra, 4, fe(d.r));
+                let out = self.adv(ra, 3, fe(d.out));
+                self.set_home(id, out, d.out);
+                // Row B: t = 2b - 1 - r; r and t in [0, 2^(L-1)) by the ReLU table, so
+                // 0 <= r < 2b and q is the rounded quotient.
+                let rb = self.row();
+                self.fix(rb, f::Q_LIN, Fr::ONE);
+                self.fix(rb, f::C0, Fr::ONE);
+                self.fix(rb, f::C0 + 1, Fr::ONE);
+                self.fix(rb, f::C0 + 2, -Fr::from(2u64));
+                self.fix(rb, f::K, Fr::ONE);
+                self.fix(rb, f::TAG_A, relu);
+                self.fix(rb, f::TAG_B, relu);
+                let r0 = self.adv(rb, 0, fe(d.r));
+                let r3 = self.adv(rb, 3, fe(d.r));
+                self.copies.push((r_a, r0));
+                self.copies.push((r0, r3));
+                self.adv(rb, 1, fe(2 * vb - 1 - d.r));
+                self.place(rb, 2, b[j])?;
+                Ok(())
+            }
             QKind::Max { windows } => {
                 let w = &windows[j];
                 let (mut m_cell, mut m) = self.lookup(w[0])?;
@@ -484,17 +526,48 @@ impl<'a> Builder<'a> {
         let st = &self.model.settings;
         match requant(acc, shift, act, st) {
             Ok(q) => Ok(q),
-            Err(y) if self.strict => Err(self.range_error(id, y)),
+            Err(Reject::Range(y)) if self.strict => Err(self.range_error(id, y)),
+            Err(Reject::Domain(y)) if self.strict => {
+                let node = self.node_of(id);
+                Err(ProverError::OutOfDomain {
+                    node: node.map(|n| n.name.clone()).unwrap_or_default(),
+                    op: node.map(|n| n.op.clone()).unwrap_or_default(),
+                    function: format!("{act:?}"),
+                    value: st.dequantize(y),
+                    scale_bits: st.scale_bits,
+                })
+            }
             Err(_) => Ok(Requant { y: 0, r: 0, out: 0 }),
         }
     }
 
+    fn division_error(&self, id: ValueId, e: Reject, b: Src) -> ProverError {
+        let node = self.node_of(id);
+        match (e, node) {
+            (Reject::Range(v), _) => self.range_error(id, v),
+            (Reject::Denominator(v), Some(n)) => {
+                let e = match b {
+                    Src::Value(b) => self.model.scale_of(b),
+                    Src::Zero => self.model.settings.scale_bits,
+                };
+                crate::quant::eval::denominator_error(n, v as f64 / 2f64.powi(e as i32), e)
+            }
+            (Reject::Domain(v), Some(n)) => {
+                let st = self.model.settings;
+                let act = n.kind.activation().unwrap_or(Activation::Identity);
+                crate::quant::eval::domain_error(n, act, st.dequantize(v), st.scale_bits)
+            }
+            (_, None) => self.range_error(id, 0),
+        }
+    }
+
+    /// The node that computes value `id`.
+    fn node_of(&self, id: ValueId) -> Option<&QNode> {
+        self.model.nodes.iter().find(|n| id >= n.first && ((id - n.first) as usize) < n.kind.len())
+    }
+
     fn range_error(&self, id: ValueId, value: i128) -> ProverError {
-        let node = self
-            .model
-            .nodes
-            .iter()
-            .find(|n| id >= n.first && ((id - n.first) as usize) < n.kind.len());
+        let node = self.node_of(id);
         ProverError::OutOfRange {
             node: node.map(|n| n.name.clone()).unwrap_or_default(),
             op: node.map(|n| n.op.clone()).unwrap_or_default(),
@@ -523,6 +596,9 @@ pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
         match kind.activation() {
             Some(a) => t.register(a),
             None => t.register(Activation::Relu),
+        }
+        if matches!(kind, QKind::Div { .. }) {
+            t.register(Activation::Relu);
         }
     }
     t

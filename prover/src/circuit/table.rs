@@ -39,10 +39,21 @@ impl Tables {
 
     /// Number of table rows, including the leading all-zero row.
     pub fn rows(&self, st: &QuantSettings) -> usize {
-        1 + (1usize << st.scale_bits) + (1 + self.acts.len()) * (1usize << st.lookup_bits)
+        let b = st.bound();
+        let defined = |act: Activation| {
+            if act.is_piecewise_linear() {
+                2 * b as usize
+            } else {
+                (-b..b).filter(|v| apply(act, *v, st.scale_bits).is_some()).count()
+            }
+        };
+        1 + (1usize << st.scale_bits)
+            + 2 * b as usize
+            + self.acts.iter().map(|a| defined(*a)).sum::<usize>()
     }
 
-    /// The table rows `(tag, tag*in, tag*out)`; row 0 is all zero.
+    /// The table rows `(tag, tag*in, tag*out)`; row 0 is all zero. A function has no row
+    /// where it is undefined (see [`apply`]), so no lookup can claim a value there.
     pub fn entries(&self, st: &QuantSettings) -> Vec<[Fr; 3]> {
         let mut out = Vec::with_capacity(self.rows(st));
         out.push([Fr::zero(); 3]);
@@ -60,7 +71,9 @@ impl Tables {
         for act in &self.acts {
             let tag = self.tag(*act);
             for v in -b..b {
-                push(tag, v, apply(*act, v, st.scale_bits));
+                if let Some(f) = apply(*act, v, st.scale_bits) {
+                    push(tag, v, f);
+                }
             }
         }
         out

@@ -244,6 +244,171 @@ fn op_leaky_relu_is_sound() {
     assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
 }
 
+/// The tabulated functions of issue 16: each output is a table row of its input.
+#[test]
+fn op_tabulated_functions_are_sound() {
+    for act in [
+        Activation::Tanh,
+        Activation::Exp,
+        Activation::Erf,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus,
+        Activation::Elu { alpha: 1.0 },
+    ] {
+        assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
+    }
+}
+
+/// `x + 1.5 > 0` on the test inputs, then `f` of it: for functions defined on positives.
+fn positive_then(act: Activation) -> Graph {
+    let mut rows = SparseRows::new();
+    for i in 0..4 {
+        rows.push_row([(v(i), 1.0)]);
+    }
+    let mut g = one_node(NodeKind::Linear { rows, bias: vec![1.5; 4] });
+    g.nodes.push(Node {
+        name: "f".into(),
+        op: format!("{act:?}"),
+        first: 8,
+        kind: NodeKind::Act { input: (4..8).map(v).collect(), act },
+    });
+    g.outputs[0].srcs = (8..12).map(v).collect();
+    g
+}
+
+#[test]
+fn op_ln_and_sqrt_are_sound() {
+    assert_sound(&positive_then(Activation::Ln));
+    assert_sound(&positive_then(Activation::Sqrt));
+}
+
+/// Several cells at once: every activation output moved to another row of the same table
+/// (`f(y+1)`), and every input and output moved together (`y+1, f(y+1)`, a valid row that
+/// does not match the copied input). Both are rejected.
+#[test]
+fn tabulated_outputs_forged_to_other_table_rows_fail() {
+    for act in [Activation::Tanh, Activation::Erf, Activation::Softplus] {
+        let q =
+            quantize(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }), SETTINGS)
+                .expect("quantize");
+        let p = plan(&q, 11).expect("plan");
+        let honest = layouts(&q, &p).remove(0);
+        let tag = super::table::Tables { acts: vec![act] }.tag(act);
+        let rows: Vec<usize> = (0..honest.fixed[super::config::fixed::TAG_B].len())
+            .filter(|r| honest.fixed[super::config::fixed::TAG_B][*r] == Fr::from(tag))
+            .collect();
+        assert_eq!(rows.len(), 4, "{act:?}: one lookup row per value");
+        let xs = q.quantize_inputs(&inputs()).expect("inputs");
+        let mut outputs_only = honest.clone();
+        let mut both = honest.clone();
+        for (&r, x) in rows.iter().zip(&xs) {
+            assert_eq!(honest.advice[0][r], fe(*x), "{act:?}: the input cell");
+            let y = x + 1;
+            let f = crate::quant::semantics::apply(act, y, SETTINGS.scale_bits).expect("row");
+            outputs_only.advice[3][r] = fe(f);
+            both.advice[0][r] = fe(y);
+            both.advice[3][r] = fe(f);
+        }
+        assert!(mock(p.k, &outputs_only).is_err(), "{act:?}: forged outputs accepted");
+        assert!(mock(p.k, &both).is_err(), "{act:?}: forged input/output pairs accepted");
+    }
+}
+
+/// `x_j / (x_j + 1.5)` on the test inputs: numerators of both signs, positive denominators.
+fn division_graph() -> Graph {
+    let mut rows = SparseRows::new();
+    for i in 0..4 {
+        rows.push_row([(v(i), 1.0)]);
+    }
+    let mut g = one_node(NodeKind::Linear { rows, bias: vec![1.5; 4] });
+    g.nodes.push(Node {
+        name: "div".into(),
+        op: "Div".into(),
+        first: 8,
+        kind: NodeKind::Div { a: (0..4).map(v).collect(), b: (4..8).map(v).collect() },
+    });
+    g.outputs[0].srcs = (8..12).map(v).collect();
+    g
+}
+
+#[test]
+fn op_div_is_sound() {
+    assert_sound(&division_graph());
+}
+
+/// Small integer of a field element (the test's values lie in `[-2^16, 2^16)`).
+fn small(f: Fr) -> i64 {
+    (-(1i64 << 16)..1 << 16).find(|v| fe(*v) == f).expect("a small value")
+}
+
+/// Every division of the shard forged at once, two ways that keep its equation
+/// `2bq + r = 2^(shift+1) a + b` true over the field: another remainder in `[0, 2b)` with
+/// the field's quotient for it (not a small integer: only its lookup can fail), and the next
+/// lower integer quotient with a remainder past `2b` (only the remainder's check can fail).
+/// The quotients are read by nothing (the model outputs the denominators), so no commitment
+/// or public output changes with them: each rejection is the division's own check.
+#[test]
+fn forged_divisions_fail() {
+    use super::config::fixed as fx;
+    let mut g = division_graph();
+    g.outputs[0].srcs = (4..8).map(v).collect();
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let honest = layouts(&q, &p).remove(0);
+    mock(p.k, &honest).expect("honest witness satisfies");
+    let rows: Vec<usize> = (0..honest.fixed[fx::M].len())
+        .filter(|r| honest.fixed[fx::M][*r] == -Fr::from(2u64))
+        .collect();
+    assert_eq!(rows.len(), 4, "one division row per output");
+    let two = Fr::from(2u64);
+    let mut other_remainder = honest.clone();
+    let mut lower_quotient = honest.clone();
+    for &r in &rows {
+        let (b, a, k) = (honest.advice[1][r], honest.advice[2][r], honest.fixed[fx::C0 + 2][r]);
+        let (bi, ri) = (small(b), small(honest.advice[4][r]));
+        // Another remainder in [0, 2b), and the field quotient that satisfies the equation.
+        let r2 = if ri + 1 < 2 * bi { ri + 1 } else { ri - 1 };
+        let q2 = (k * a + b - fe(r2)) * (two * b).invert().expect("b != 0");
+        for (l, q, rem) in [
+            (&mut other_remainder, q2, r2),
+            (&mut lower_quotient, honest.advice[0][r] - Fr::ONE, ri + 2 * bi),
+        ] {
+            l.advice[0][r] = q;
+            l.advice[3][r] = q;
+            l.advice[4][r] = fe(rem);
+            l.advice[0][r + 1] = fe(rem);
+            l.advice[3][r + 1] = fe(rem);
+            l.advice[1][r + 1] = fe(2 * bi - 1 - rem);
+            // The equations still hold, so only the lookups can reject.
+            let lhs = -two * l.advice[0][r] * b + b + k * a - l.advice[4][r];
+            assert_eq!(lhs, Fr::ZERO, "the forged row satisfies the division gate");
+        }
+    }
+    assert!(mock(p.k, &other_remainder).is_err(), "a non-integer quotient was accepted");
+    assert!(mock(p.k, &lower_quotient).is_err(), "a remainder past 2b was accepted");
+}
+
+#[test]
+fn undefined_inputs_have_no_table_row() {
+    let st = QuantSettings { scale_bits: 4, lookup_bits: 8 };
+    let tables = super::table::Tables { acts: vec![Activation::Ln, Activation::Sqrt] };
+    let entries = tables.entries(&st);
+    assert_eq!(entries.len(), tables.rows(&st));
+    for act in [Activation::Ln, Activation::Sqrt] {
+        let t = Fr::from(tables.tag(act));
+        let inputs: Vec<Fr> = entries
+            .iter()
+            .filter(|e| e[0] == t)
+            .map(|e| e[1] * t.invert().expect("non-zero tag"))
+            .collect();
+        assert!(!inputs.contains(&fe(-1)), "{act:?} has a row at -1");
+        assert_eq!(inputs.contains(&fe(0)), act == Activation::Sqrt, "{act:?} at 0");
+        assert!(inputs.contains(&fe(1)));
+    }
+}
+
 #[test]
 fn op_max_is_sound() {
     let windows = vec![vec![v(0), v(1), v(2), v(3)], vec![v(3), Src::Zero], vec![v(2)]];
@@ -319,7 +484,7 @@ fn shift_down(
         return;
     }
     q.y -= 1;
-    q.out = crate::quant::semantics::apply(act, q.y, SETTINGS.scale_bits);
+    q.out = crate::quant::semantics::apply(act, q.y, SETTINGS.scale_bits).expect("in the table");
     q.r += 1 << shift;
     *limbs = super::layout::cost::split_remainder(q.r, limbs.len(), SETTINGS.scale_bits);
 }

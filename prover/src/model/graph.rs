@@ -34,6 +34,29 @@ pub enum Activation {
         /// Slope for negative inputs.
         alpha: f32,
     },
+    /// y = tanh(x).
+    Tanh,
+    /// y = e^x.
+    Exp,
+    /// y = ln(x), defined for x > 0.
+    Ln,
+    /// y = sqrt(x), defined for x >= 0.
+    Sqrt,
+    /// y = erf(x).
+    Erf,
+    /// y = x * Phi(x) (GELU, exact form).
+    Gelu,
+    /// y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) (GELU, tanh form).
+    GeluTanh,
+    /// y = x * sigmoid(x) (SiLU, swish).
+    Silu,
+    /// y = ln(1 + e^x).
+    Softplus,
+    /// y = x for x > 0, alpha * (e^x - 1) otherwise.
+    Elu {
+        /// Scale of the negative part.
+        alpha: f32,
+    },
 }
 
 /// Rows of a sparse matrix in compressed form: row `j` owns `srcs[offsets[j]..offsets[j+1]]`.
@@ -118,6 +141,14 @@ pub enum NodeKind {
         /// One non-empty window per output.
         windows: Vec<Vec<Src>>,
     },
+    /// `y_j = a_j / b_j` for a positive `b_j` (softmax normalization, softsign, division by
+    /// a tensor).
+    Div {
+        /// Numerators.
+        a: Vec<Src>,
+        /// Denominators, positive.
+        b: Vec<Src>,
+    },
 }
 
 impl NodeKind {
@@ -128,6 +159,7 @@ impl NodeKind {
             NodeKind::Mul { a, .. } => a.len(),
             NodeKind::Act { input, .. } => input.len(),
             NodeKind::Max { windows } => windows.len(),
+            NodeKind::Div { a, .. } => a.len(),
         }
     }
 
@@ -143,6 +175,7 @@ impl NodeKind {
             NodeKind::Mul { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
             NodeKind::Act { input, .. } => Box::new(input.iter().copied()),
             NodeKind::Max { windows } => Box::new(windows.iter().flatten().copied()),
+            NodeKind::Div { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
         }
     }
 }
@@ -256,6 +289,12 @@ impl Graph {
                         v.push(m);
                     }
                 }
+                NodeKind::Div { a, b } => {
+                    for (x, y) in a.iter().zip(b) {
+                        let q = get(&v, *x) / get(&v, *y);
+                        v.push(q);
+                    }
+                }
             }
         }
         v
@@ -292,6 +331,33 @@ impl Activation {
                     alpha as f64 * x
                 }
             }
+            // libm, not the platform's: a table entry must not depend on the machine that
+            // builds it (it is part of the verifying key).
+            Activation::Tanh => libm::tanh(x),
+            Activation::Exp => libm::exp(x),
+            Activation::Ln => libm::log(x),
+            Activation::Sqrt => libm::sqrt(x),
+            Activation::Erf => libm::erf(x),
+            Activation::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
+            Activation::GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                0.5 * x * (1.0 + libm::tanh(c * (x + 0.044715 * x * x * x)))
+            }
+            Activation::Silu => x / (1.0 + libm::exp(-x)),
+            // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|), without overflow for large x.
+            Activation::Softplus => x.max(0.0) + libm::log1p(libm::exp(-x.abs())),
+            Activation::Elu { alpha } => {
+                if x > 0.0 {
+                    x
+                } else {
+                    alpha as f64 * libm::expm1(x)
+                }
+            }
         }
+    }
+
+    /// True for the piecewise-linear activations (exact in integers at any scale).
+    pub fn is_piecewise_linear(&self) -> bool {
+        matches!(self, Activation::Identity | Activation::Relu | Activation::LeakyRelu { .. })
     }
 }

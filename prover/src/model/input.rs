@@ -14,12 +14,46 @@ use crate::error::{ProverError, Result};
 /// The values fed to a model: one flat row-major list per model input.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputData {
-    /// Flat values of each input, in the model's input order.
-    #[serde(rename = "input_data")]
+    /// Flat values of each input, in the model's input order. Booleans (EZKL writes them
+    /// for boolean inputs) read as 0 and 1.
+    #[serde(rename = "input_data", deserialize_with = "numbers_or_booleans")]
     pub values: Vec<Vec<f64>>,
     /// Shape of each input, when the file gives them (EZKL files often omit the batch axis).
     #[serde(rename = "input_shapes", default, skip_serializing_if = "Option::is_none")]
     pub shapes: Option<Vec<Vec<usize>>>,
+}
+
+/// One element of `input_data`: a number, or a boolean read as 0 or 1.
+struct Element(f64);
+
+impl<'de> Deserialize<'de> for Element {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Element;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number or a boolean")
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Element, E> {
+                Ok(Element(v))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Element, E> {
+                Ok(Element(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Element, E> {
+                Ok(Element(v as f64))
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Element, E> {
+                Ok(Element(f64::from(u8::from(v))))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn numbers_or_booleans<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<f64>>, D::Error> {
+    let lists: Vec<Vec<Element>> = Vec::deserialize(d)?;
+    Ok(lists.into_iter().map(|l| l.into_iter().map(|e| e.0).collect()).collect())
 }
 
 impl InputData {
@@ -34,8 +68,14 @@ impl InputData {
     pub fn from_json(text: &str, path: &Path) -> Result<InputData> {
         let json_err = |reason: String| ProverError::Json { path: path.to_path_buf(), reason };
         // serde_json's message carries line and column, which is what a user needs to fix it.
-        let data: InputData = serde_json::from_str(text).map_err(|e| json_err(e.to_string()))?;
+        let mut data: InputData =
+            serde_json::from_str(text).map_err(|e| json_err(e.to_string()))?;
         data.check().map_err(json_err)?;
+        // EZKL's example files may list more shapes than inputs (`1l_elu`: three shapes, one
+        // input); the ones past the inputs describe nothing, and `check` has matched the rest.
+        if let Some(shapes) = &mut data.shapes {
+            shapes.truncate(data.values.len());
+        }
         Ok(data)
     }
 
@@ -60,7 +100,7 @@ impl InputData {
         let Some(shapes) = &self.shapes else {
             return Ok(());
         };
-        if shapes.len() != self.values.len() {
+        if shapes.len() < self.values.len() {
             return Err(format!(
                 "`input_shapes` has {} shapes but `input_data` has {} inputs",
                 shapes.len(),
@@ -135,8 +175,19 @@ mod tests {
         );
         assert!(reason.contains("[2, 2]"), "{reason}");
         let reason =
-            json_reason(parse(r#"{"input_data": [[1]], "input_shapes": [[1], [1]]}"#).unwrap_err());
-        assert!(reason.contains("2 shapes"), "{reason}");
+            json_reason(parse(r#"{"input_data": [[1], [2]], "input_shapes": [[1]]}"#).unwrap_err());
+        assert!(reason.contains("1 shapes"), "{reason}");
+        // Shapes past the inputs (EZKL's example files) describe nothing and are dropped.
+        let data = parse(r#"{"input_data": [[1]], "input_shapes": [[1], [3, 2]]}"#).expect("ok");
+        assert_eq!(data.shapes, Some(vec![vec![1]]));
+    }
+
+    #[test]
+    fn test_booleans_read_as_zero_and_one() {
+        let data = parse(r#"{"input_data": [[true, false, 2.5]]}"#).expect("valid");
+        assert_eq!(data.values, vec![vec![1.0, 0.0, 2.5]]);
+        let reason = json_reason(parse(r#"{"input_data": [["a"]]}"#).unwrap_err());
+        assert!(reason.contains("expected a number or a boolean"), "{reason}");
     }
 
     #[test]

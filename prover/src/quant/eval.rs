@@ -1,9 +1,10 @@
 //! The quantized reference evaluator: the plain-Rust meaning of a [`QModel`].
 
 use super::scales::check_shapes;
-use super::semantics::{apply, max_step, requant};
-use super::{QKind, QModel};
+use super::semantics::{apply, divide, max_step, requant, Reject};
+use super::{QKind, QModel, QNode};
 use crate::error::{ProverError, Result};
+use crate::model::graph::Activation;
 use crate::model::graph::Src;
 
 /// Every value of one quantized inference, indexed by value id.
@@ -75,6 +76,7 @@ impl QModel {
         let st = self.settings;
         let mut t = Trace { values: Vec::with_capacity(self.num_values()) };
         t.values.extend_from_slice(inputs_q);
+        let lookup_stats_only = stats.is_some();
         for (ni, node) in self.nodes.iter().enumerate() {
             // A lookup input out of range is an error, or, when collecting statistics,
             // recorded and replaced by the exact float-free fallback so evaluation goes on.
@@ -97,9 +99,15 @@ impl QModel {
             let mut requant_out = |acc: i128, shift: u32, act| -> Result<i64> {
                 match requant(acc, shift, act, &st) {
                     Ok(q) => lookup(q.y as i128, Some(q.out), 0),
-                    Err(y) => {
+                    Err(Reject::Range(y)) => {
                         let clamped = y.clamp(-(st.bound() as i128), st.bound() as i128 - 1) as i64;
-                        lookup(y, None, apply(act, clamped, st.scale_bits))
+                        lookup(y, None, apply(act, clamped, st.scale_bits).unwrap_or(0))
+                    }
+                    // Calibration goes on past it (the strict run reports it), the way it
+                    // goes on past a range error.
+                    Err(Reject::Domain(_) | Reject::Denominator(_)) if lookup_stats_only => Ok(0),
+                    Err(Reject::Domain(y) | Reject::Denominator(y)) => {
+                        Err(domain_error(node, act, st.dequantize(y), st.scale_bits))
                     }
                 }
             };
@@ -123,6 +131,32 @@ impl QModel {
                 QKind::Act { input, act } => {
                     for x in input {
                         let v = requant_out(t.get(*x) as i128, 0, *act)?;
+                        t.values.push(v);
+                    }
+                }
+                QKind::Div { a, b, shift, act } => {
+                    for (x, y) in a.iter().zip(b) {
+                        let v = match divide(t.get(*x), t.get(*y), *shift, *act, &st) {
+                            Ok(d) => lookup(d.q as i128, Some(d.out), 0)?,
+                            Err(Reject::Range(v)) => lookup(v, None, 0)?,
+                            Err(_) if lookup_stats_only => 0,
+                            Err(Reject::Denominator(v)) => {
+                                let e = match y {
+                                    Src::Value(id) => self.scale_of(*id),
+                                    Src::Zero => st.scale_bits,
+                                };
+                                let value = v as f64 / 2f64.powi(e as i32);
+                                return Err(denominator_error(node, value, e));
+                            }
+                            Err(Reject::Domain(v)) => {
+                                return Err(domain_error(
+                                    node,
+                                    *act,
+                                    st.dequantize(v),
+                                    st.scale_bits,
+                                ))
+                            }
+                        };
                         t.values.push(v);
                     }
                 }
@@ -153,5 +187,32 @@ impl QModel {
                 self.dequantize_outputs(&q)
             })
             .collect()
+    }
+}
+
+/// An activation input outside the function's domain.
+pub(crate) fn domain_error(
+    node: &QNode,
+    act: Activation,
+    value: f64,
+    scale_bits: u32,
+) -> ProverError {
+    ProverError::OutOfDomain {
+        node: node.name.clone(),
+        op: node.op.clone(),
+        function: format!("{act:?}"),
+        value,
+        scale_bits,
+    }
+}
+
+/// A division by a value that is not positive.
+pub(crate) fn denominator_error(node: &QNode, value: f64, scale_bits: u32) -> ProverError {
+    ProverError::OutOfDomain {
+        node: node.name.clone(),
+        op: node.op.clone(),
+        function: "a division's denominator (must be positive)".into(),
+        value,
+        scale_bits,
     }
 }

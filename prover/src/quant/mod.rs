@@ -52,6 +52,19 @@ pub enum QKind {
         /// Non-empty windows.
         windows: Vec<Vec<Src>>,
     },
+    /// `out_j = act(round(a_j * 2^shift / b_j))` for `0 < b_j <= 2^(lookup_bits-2)`
+    /// (see [`semantics::divide`]).
+    Div {
+        /// Numerators.
+        a: Vec<Src>,
+        /// Denominators.
+        b: Vec<Src>,
+        /// The numerator's extra scale: the output's scale plus the denominator's less the
+        /// numerator's.
+        shift: u32,
+        /// Fused activation.
+        act: Activation,
+    },
 }
 
 impl QKind {
@@ -62,6 +75,7 @@ impl QKind {
             QKind::Mul { a, .. } => a.len(),
             QKind::Act { input, .. } => input.len(),
             QKind::Max { windows } => windows.len(),
+            QKind::Div { a, .. } => a.len(),
         }
     }
 
@@ -77,15 +91,17 @@ impl QKind {
             QKind::Mul { a, b, .. } => vec![a[j], b[j]],
             QKind::Act { input, .. } => vec![input[j]],
             QKind::Max { windows } => windows[j].clone(),
+            QKind::Div { a, b, .. } => vec![a[j], b[j]],
         }
     }
 
     /// The activation applied to the outputs, if any.
     pub fn activation(&self) -> Option<Activation> {
         match self {
-            QKind::Linear { act, .. } | QKind::Mul { act, .. } | QKind::Act { act, .. } => {
-                Some(*act)
-            }
+            QKind::Linear { act, .. }
+            | QKind::Mul { act, .. }
+            | QKind::Act { act, .. }
+            | QKind::Div { act, .. } => Some(*act),
             QKind::Max { .. } => None,
         }
     }

@@ -91,6 +91,20 @@ pub(super) fn quantize(
                     windows.iter().map(|w| w.iter().map(|x| map(&remap, *x)).collect()).collect();
                 q.max(&name, &op, windows)?
             }
+            NodeKind::Div { a, b } => {
+                // The denominators' float range, for the scale that keeps 2b in the domain.
+                let max_b = q.ranges.map(|(r, _)| {
+                    b.iter()
+                        .filter_map(|s| match s {
+                            Src::Value(v) => r.max_abs.get(*v as usize).copied(),
+                            Src::Zero => None,
+                        })
+                        .fold(0.0, f64::max)
+                });
+                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
+                let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
+                q.div(&name, &op, node, a, b, max_b)?
+            }
         };
         for (j, out) in outs.into_iter().enumerate() {
             remap[produced_by.first as usize + j] = out;
@@ -298,6 +312,41 @@ impl Quantizer<'_> {
             return Ok(self.push(name.to_string(), op.to_string(), QKind::Act { input, act }, s));
         }
         self.rescale(name, &input, s, act)
+    }
+
+    /// `a / b`: the denominators at the finest scale where twice their largest sample value
+    /// fits (their checks cover `[0, 2b)`), the quotient at its own fitting scale.
+    fn div(
+        &mut self,
+        name: &str,
+        op: &str,
+        node: &Node,
+        a: Vec<Src>,
+        b: Vec<Src>,
+        max_b: Option<f64>,
+    ) -> Result<Vec<Src>> {
+        let (b, eb) = self.uniform(name, b)?;
+        let eb = match (max_b, self.ranges) {
+            (Some(m), Some((_, policy))) => eb.min(policy.fitting(2.0 * m, &self.settings)),
+            _ => eb,
+        };
+        let b = self.rescale(&format!("{name}/denominator"), &b, eb, Activation::Identity)?;
+        let (mut a, mut ea) = self.uniform(name, a)?;
+        // shift = e + eb - ea in [0, max_shift]: the output no finer than that allows, the
+        // numerator brought down to e + eb when the output is coarser still.
+        let e_max = (ea + self.max_shift()).checked_sub(eb).ok_or_else(|| {
+            ProverError::Settings(format!(
+                "node {name:?} ({op}): the denominators' scale 2^{eb} is too fine for the \
+                 numerators' 2^{ea}; lower the lookup bits"
+            ))
+        })?;
+        let e = self.fitting(node).min(e_max);
+        if e + eb < ea {
+            a = self.rescale(&format!("{name}/numerator"), &a, e + eb, Activation::Identity)?;
+            ea = e + eb;
+        }
+        let kind = QKind::Div { a, b, shift: e + eb - ea, act: Activation::Identity };
+        Ok(self.push(name.to_string(), op.to_string(), kind, e))
     }
 
     fn max(&mut self, name: &str, op: &str, windows: Vec<Vec<Src>>) -> Result<Vec<Src>> {

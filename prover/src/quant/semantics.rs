@@ -72,15 +72,25 @@ pub struct Requant {
     pub out: i64,
 }
 
+/// Why a value cannot go through a lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// The rescaled value lies outside the lookup domain.
+    Range(i128),
+    /// The value is inside the lookup domain but outside the activation's own domain (the
+    /// logarithm of a non-positive number, an exponential too large to represent).
+    Domain(i64),
+    /// A division's denominator is not positive.
+    Denominator(i64),
+}
+
 /// Rescales `acc` by `2^shift` with round-half-up and applies `act`.
-///
-/// Returns `Err(y)` when the rescaled value falls outside the lookup domain.
 pub fn requant(
     acc: i128,
     shift: u32,
     act: Activation,
     settings: &QuantSettings,
-) -> Result<Requant, i128> {
+) -> Result<Requant, Reject> {
     let (y, r) = if shift == 0 {
         (acc, 0)
     } else {
@@ -89,10 +99,49 @@ pub fn requant(
         (y, num - (y << shift))
     };
     if !settings.in_range(y) {
-        return Err(y);
+        return Err(Reject::Range(y));
     }
     let y = y as i64;
-    Ok(Requant { y, r: r as i64, out: apply(act, y, settings.scale_bits) })
+    let out = apply(act, y, settings.scale_bits).ok_or(Reject::Domain(y))?;
+    Ok(Requant { y, r: r as i64, out })
+}
+
+/// One division as the circuit proves it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Division {
+    /// The quotient, the lookup input: `round(a * 2^shift / b)`, halves up.
+    pub q: i64,
+    /// Remainder in `[0, 2b)`: `2b q + r = 2^(shift+1) a + b`.
+    pub r: i64,
+    /// Activation output (table lookup of `q`).
+    pub out: i64,
+}
+
+/// `round(a * 2^shift / b)` for `0 < b` with `2b <= 2^(lookup_bits-1)`, so both `r` and
+/// `2b - 1 - r` are range-checked by one lookup each; the quotient is a lookup input.
+pub fn divide(
+    a: i64,
+    b: i64,
+    shift: u32,
+    act: Activation,
+    settings: &QuantSettings,
+) -> Result<Division, Reject> {
+    if b <= 0 {
+        return Err(Reject::Denominator(b));
+    }
+    let den = 2 * b as i128;
+    if den > settings.bound() as i128 {
+        return Err(Reject::Range(den));
+    }
+    let num = ((a as i128) << (shift + 1)) + b as i128;
+    let q = num.div_euclid(den);
+    let r = num - q * den;
+    if !settings.in_range(q) {
+        return Err(Reject::Range(q));
+    }
+    let q = q as i64;
+    let out = apply(act, q, settings.scale_bits).ok_or(Reject::Domain(q))?;
+    Ok(Division { q, r: r as i64, out })
 }
 
 /// One step of a running maximum: `m' = m + relu(v - m)`. Returns `(d, relu(d), m')`.
@@ -111,22 +160,27 @@ pub fn max_step(m: i64, v: i64, settings: &QuantSettings) -> Result<(i64, i64, i
 /// Activations that commute with scaling (`f(2^k x) = 2^k f(x)`): their tables serve
 /// values at any scale. The others are tabulated at the settings' scale only.
 pub fn scale_free(act: Activation) -> bool {
-    matches!(act, Activation::Identity | Activation::Relu | Activation::LeakyRelu { .. })
+    act.is_piecewise_linear()
 }
 
-/// The quantized activation table: input and output both at scale `2^scale_bits`.
-pub fn apply(act: Activation, y: i64, scale_bits: u32) -> i64 {
+/// Largest |output| a table stores. Beyond it a function (the exponential, say) is outside
+/// its tabulated domain: such an input is an error, never a clipped value.
+pub const MAX_TABLE_OUTPUT: i64 = 1 << 40;
+
+/// The quantized activation table: input and output both at scale `2^scale_bits`; `None`
+/// where the function is undefined or its output exceeds [`MAX_TABLE_OUTPUT`] (no table row).
+pub fn apply(act: Activation, y: i64, scale_bits: u32) -> Option<i64> {
     let scale = (1u64 << scale_bits) as f64;
     match act {
-        Activation::Identity => y,
-        Activation::Relu => y.max(0),
-        Activation::Sigmoid => (scale / (1.0 + (-(y as f64) / scale).exp())).round() as i64,
+        Activation::Identity => Some(y),
+        Activation::Relu => Some(y.max(0)),
+        Activation::Sigmoid => Some((scale / (1.0 + (-(y as f64) / scale).exp())).round() as i64),
         Activation::LeakyRelu { alpha } => {
-            if y >= 0 {
-                y
-            } else {
-                (alpha as f64 * y as f64).round() as i64
-            }
+            Some(if y >= 0 { y } else { (alpha as f64 * y as f64).round() as i64 })
+        }
+        _ => {
+            let out = (act.apply_f64(y as f64 / scale) * scale).round();
+            (out.is_finite() && out.abs() <= MAX_TABLE_OUTPUT as f64).then_some(out as i64)
         }
     }
 }
@@ -151,21 +205,92 @@ mod tests {
     fn requant_rejects_out_of_range() {
         let s = QuantSettings { scale_bits: 4, lookup_bits: 8 };
         assert!(requant(127, 0, Activation::Relu, &s).is_ok());
-        assert_eq!(requant(128, 0, Activation::Relu, &s), Err(128));
-        assert_eq!(requant(-129, 0, Activation::Relu, &s), Err(-129));
+        assert_eq!(requant(128, 0, Activation::Relu, &s), Err(Reject::Range(128)));
+        assert_eq!(requant(-129, 0, Activation::Relu, &s), Err(Reject::Range(-129)));
     }
+
+    /// Every activation, in the order a test walks them.
+    pub(crate) const ALL: [Activation; 14] = [
+        Activation::Relu,
+        Activation::Sigmoid,
+        Activation::LeakyRelu { alpha: 0.1 },
+        Activation::Tanh,
+        Activation::Exp,
+        Activation::Ln,
+        Activation::Sqrt,
+        Activation::Erf,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::Silu,
+        Activation::Softplus,
+        Activation::Elu { alpha: 1.0 },
+        Activation::Identity,
+    ];
 
     #[test]
     fn activations_match_float_within_half_ulp() {
         let s = QuantSettings::default();
         for y in -2000..2000 {
             let x = s.dequantize(y);
-            for act in [Activation::Sigmoid, Activation::LeakyRelu { alpha: 0.1 }, Activation::Relu]
-            {
-                let q = s.dequantize(apply(act, y, s.scale_bits));
-                assert!((q - act.apply_f64(x)).abs() <= 0.5 / 128.0 + 1e-9, "{act:?} {y}");
+            for act in ALL {
+                let f = act.apply_f64(x);
+                match apply(act, y, s.scale_bits) {
+                    Some(q) => assert!(
+                        (s.dequantize(q) - f).abs() <= 0.5 / 128.0 + 1e-9,
+                        "{act:?} at {x}: {q} for {f}"
+                    ),
+                    None => assert!(
+                        !f.is_finite() || (f * 128.0).abs() > MAX_TABLE_OUTPUT as f64,
+                        "{act:?} at {x}: no table row for {f}"
+                    ),
+                }
             }
         }
+    }
+
+    #[test]
+    fn partial_functions_have_no_row_outside_their_domain() {
+        let s = QuantSettings { scale_bits: 7, lookup_bits: 16 };
+        assert_eq!(apply(Activation::Ln, 0, 7), None);
+        assert_eq!(apply(Activation::Ln, -5, 7), None);
+        assert_eq!(apply(Activation::Ln, 128, 7), Some(0));
+        assert_eq!(apply(Activation::Sqrt, -1, 7), None);
+        assert_eq!(apply(Activation::Sqrt, 0, 7), Some(0));
+        // e^x at scale 2^7 exceeds 2^40 from x = 33 * ln 2 = 22.87 on.
+        assert!(apply(Activation::Exp, 22 * 128, 7).is_some());
+        assert_eq!(apply(Activation::Exp, 23 * 128, 7), None);
+        assert_eq!(requant(0, 0, Activation::Ln, &s), Err(Reject::Domain(0)));
+        assert_eq!(requant(-300, 1, Activation::Sqrt, &s), Err(Reject::Domain(-150)));
+        assert_eq!(requant(1 << 20, 0, Activation::Ln, &s), Err(Reject::Range(1 << 20)));
+    }
+
+    #[test]
+    fn divide_rounds_half_up_within_its_ranges() {
+        let s = QuantSettings { scale_bits: 6, lookup_bits: 12 };
+        for a in -300i64..300 {
+            for b in 1i64..=1024 {
+                for shift in [0u32, 3, 7] {
+                    let exact = (a as f64) * 2f64.powi(shift as i32) / b as f64;
+                    match divide(a, b, shift, Activation::Identity, &s) {
+                        Ok(d) => {
+                            assert_eq!(
+                                2 * b as i128 * d.q as i128 + d.r as i128,
+                                ((a as i128) << (shift + 1)) + b as i128
+                            );
+                            assert!((0..2 * b).contains(&d.r));
+                            assert!(d.q as f64 - exact <= 0.5 && exact - (d.q as f64) < 0.5);
+                        }
+                        Err(Reject::Range(v)) => {
+                            assert!(2 * b > 2048 || !s.in_range(v), "{a}/{b} << {shift}")
+                        }
+                        Err(e) => panic!("{a}/{b}: {e:?}"),
+                    }
+                }
+            }
+        }
+        assert_eq!(divide(5, 0, 0, Activation::Identity, &s), Err(Reject::Denominator(0)));
+        assert_eq!(divide(5, -3, 0, Activation::Identity, &s), Err(Reject::Denominator(-3)));
+        assert_eq!(divide(5, 1025, 0, Activation::Identity, &s), Err(Reject::Range(2050)));
     }
 
     #[test]

@@ -109,6 +109,74 @@ fn mul_is_within_its_error_bound_over_the_calibrated_range() {
     }
 }
 
+/// `x0 / (x2 + c)` and `x1 / (x3 + c)` with `c` keeping the denominators positive.
+#[test]
+fn div_is_within_its_error_bound_over_the_calibrated_range() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    for case in 0..40 {
+        let amp = 10f64.powf(rng.gen_range(-1.5..1.2));
+        let c = amp * rng.gen_range(1.05..4.0);
+        let mut rows = SparseRows::new();
+        rows.push_row([(v(2), 1.0)]);
+        rows.push_row([(v(3), 1.0)]);
+        let mut g = one_node(4, NodeKind::Linear { rows, bias: vec![c, c] });
+        g.nodes.push(Node {
+            name: "div".into(),
+            op: "Div".into(),
+            first: 6,
+            kind: NodeKind::Div { a: vec![v(0), v(1)], b: vec![v(4), v(5)] },
+        });
+        g.outputs[0].srcs = vec![v(6), v(7)];
+        let all = inputs(&mut rng, 4, amp, 20);
+        let q = calibrated(&g, &all);
+        let b0 = q.nodes.iter().find_map(|n| match &n.kind {
+            QKind::Div { b, .. } => match b[0] {
+                Src::Value(id) => Some(id),
+                Src::Zero => None,
+            },
+            _ => None,
+        });
+        let b0 = b0.expect("a division by a value");
+        let b_step = 1.0 / (1u64 << q.scale_of(b0)) as f64;
+        for x in &all {
+            let want = g.gather_outputs(&g.eval_f64(x)).concat();
+            let got = run(&q, x);
+            let e = input_err(&q);
+            for (j, (w, o)) in want.iter().zip(&got).enumerate() {
+                let (a, d) = (x[0][j], x[0][j + 2] + c);
+                let bound = e / d + a.abs() * (e + b_step) / (d * (d - e - b_step)) + step(&q);
+                assert!((w - o).abs() <= bound, "case {case} out {j}: {w} vs {o} (bound {bound})");
+            }
+        }
+    }
+}
+
+#[test]
+fn division_by_a_non_positive_value_is_a_named_error() {
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(1), 1.0)]);
+    let mut g = one_node(2, NodeKind::Linear { rows, bias: vec![0.0] });
+    g.nodes.push(Node {
+        name: "div".into(),
+        op: "Div".into(),
+        first: 3,
+        kind: NodeKind::Div { a: vec![v(0)], b: vec![v(2)] },
+    });
+    g.outputs[0].srcs = vec![v(3)];
+    let q = calibrated(&g, &[vec![vec![1.0, 2.0]], vec![vec![-1.0, 0.5]]]);
+    assert!(run(&q, &[vec![1.0, 1.0]]).iter().all(|y| (y - 1.0).abs() < 0.01));
+    for bad in [0.0, -0.5] {
+        match q.eval(&q.quantize_inputs(&[vec![1.0, bad]]).expect("inputs")) {
+            Err(ProverError::OutOfDomain { node, function, value, .. }) => {
+                assert_eq!(node, "div");
+                assert!(function.contains("denominator"), "{function}");
+                assert_eq!(value, bad);
+            }
+            other => panic!("1 / {bad}: {other:?}"),
+        }
+    }
+}
+
 #[test]
 fn sigmoid_and_max_are_within_their_error_bounds() {
     let mut rng = ChaCha8Rng::seed_from_u64(3);

@@ -12,7 +12,7 @@ use super::builder::{broadcast, const_f32, GraphBuilder, Origin, SymTensor};
 use super::plan::BinKind;
 use super::window::{kernel_positions, Window};
 use crate::error::Result;
-use crate::model::graph::Src;
+use crate::model::graph::{NodeKind, Src};
 
 /// One output row: its terms and bias.
 type Row = (Vec<(Src, f64)>, f64);
@@ -39,6 +39,37 @@ pub(super) fn einsum(
         }
         rows.push((terms, 0.0));
     }
+    b.linear(origin, "", rows, out_shape)
+}
+
+/// `EinSum` of two symbolic operands: every product a node of products (one circuit row and
+/// a rescale each), then each output the sum of its products.
+pub(super) fn einsum_products(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    op: &EinSum,
+    x: &SymTensor,
+    y: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let axes = EinsumAxes::new(origin, op, 0, x.shape(), y.shape(), out_shape)?;
+    let summed = kernel_positions(&axes.summed_sizes());
+    let outputs = kernel_positions(out_shape);
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for out in &outputs {
+        for s in &summed {
+            let (ix, iy) = axes.operand_indices(out, s, x.ndim(), y.ndim());
+            left.push(x[IxDyn(&ix)]);
+            right.push(y[IxDyn(&iy)]);
+        }
+    }
+    let n = left.len();
+    let products = b.push(origin, ".products", NodeKind::Mul { a: left, b: right }, &[n])?;
+    let mut terms = products.iter().copied();
+    let rows: Vec<Row> = outputs
+        .iter()
+        .map(|_| (terms.by_ref().take(summed.len()).map(|p| (p, 1.0)).collect(), 0.0))
+        .collect();
     b.linear(origin, "", rows, out_shape)
 }
 
@@ -247,17 +278,20 @@ pub(super) fn reduction_windows(
     Ok(kernel_positions(out_shape).into_iter().map(window).collect())
 }
 
-/// Sum over `axes`.
+/// Sum (or mean, plus `offset`) over `axes`.
 pub(super) fn reduce_sum(
     b: &mut GraphBuilder,
     origin: &Origin,
     x: &SymTensor,
     axes: &[usize],
     out_shape: &[usize],
+    mean: bool,
+    offset: f64,
 ) -> Result<SymTensor> {
-    let rows = reduction_windows(origin, x, axes, out_shape)?
-        .into_iter()
-        .map(|w| (w.into_iter().map(|s| (s, 1.0)).collect(), 0.0));
+    let rows = reduction_windows(origin, x, axes, out_shape)?.into_iter().map(|w| {
+        let weight = if mean { 1.0 / w.len() as f64 } else { 1.0 };
+        (w.into_iter().map(|s| (s, weight)).collect(), offset)
+    });
     b.linear(origin, "", rows, out_shape)
 }
 

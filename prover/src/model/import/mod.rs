@@ -29,6 +29,7 @@ mod tests;
 use std::collections::HashMap;
 use std::path::Path;
 
+use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::Reducer;
 
@@ -36,7 +37,7 @@ use self::builder::{concrete_shape, GraphBuilder, Origin, SymTensor, Wire};
 use self::load::{input_infos, input_tensors, load, onnx_err, typed_model};
 use self::plan::{BinKind, Step};
 use crate::error::{ProverError, Result};
-use crate::model::graph::{Graph, OutputTensor, TensorInfo};
+use crate::model::graph::{Activation, Graph, OutputTensor, TensorInfo};
 use crate::model::input::InputData;
 
 /// Imports an ONNX model as a float [`Graph`].
@@ -140,13 +141,22 @@ fn lower_node(
         Step::EinSum { op, sym: s } => {
             linear::einsum(b, origin, op, *s, sym(*s)?, konst(1 - s)?, &shape)?
         }
+        Step::EinSumProducts(op) => {
+            linear::einsum_products(b, origin, op, sym(0)?, sym(1)?, &shape)?
+        }
         Step::Conv(op) => linear::conv(b, origin, op, sym(0)?, konst(1)?, konst(2)?, &shape)?,
         Step::SumPool(op) => linear::sum_pool(b, origin, op, sym(0)?, &shape)?,
         Step::MaxPool(op) => nonlinear::max_pool(b, origin, op, sym(0)?, &shape)?,
         Step::Reduce(op) => match op.reducer {
-            Reducer::Sum => linear::reduce_sum(b, origin, sym(0)?, &op.axes, &shape)?,
+            Reducer::Sum => linear::reduce_sum(b, origin, sym(0)?, &op.axes, &shape, false, 0.0)?,
             Reducer::Max => nonlinear::reduce_max(b, origin, sym(0)?, &op.axes, &shape, false)?,
             Reducer::Min => nonlinear::reduce_max(b, origin, sym(0)?, &op.axes, &shape, true)?,
+            Reducer::MeanOfSquares => {
+                // tract's fusion of `mean(x * x)` (variance, RMS norm): the squares, then the mean.
+                let x = sym(0)?;
+                let squares = nonlinear::mul(b, origin, x, x, x.shape())?;
+                linear::reduce_sum(b, origin, &squares, &op.axes, &shape, true, 0.0)?
+            }
             _ => return Err(origin.unsupported("reduction kind")),
         },
         Step::ConstBin { kind, sym: s } => {
@@ -155,17 +165,52 @@ fn lower_node(
                 BinKind::Max | BinKind::Min => {
                     nonlinear::clamp(b, origin, x, c, &shape, *kind == BinKind::Min)?
                 }
+                // A constant divided by a tensor.
+                BinKind::Div if *s == 1 => nonlinear::div_const_by(b, origin, c, x, &shape)?,
                 _ => linear::affine(b, origin, *kind, *s == 0, x, c, &shape)?,
             }
         }
         Step::SymBin(kind) => match kind {
             BinKind::Mul => nonlinear::mul(b, origin, sym(0)?, sym(1)?, &shape)?,
+            BinKind::Div => nonlinear::div(b, origin, sym(0)?, sym(1)?, &shape)?,
             BinKind::Max | BinKind::Min => {
                 nonlinear::max_min(b, origin, sym(0)?, sym(1)?, &shape, *kind == BinKind::Min)?
             }
             _ => linear::add_sub(b, origin, *kind, sym(0)?, sym(1)?, &shape)?,
         },
         Step::Act(act) => nonlinear::act(b, origin, "", sym(0)?, *act)?,
+        Step::ActOf { act, x, op } => {
+            let origin = &Origin { name: origin.name, op };
+            nonlinear::act(b, origin, "", as_sym(origin, Some(wire(x)?))?, *act)?
+        }
+        Step::Abs => {
+            // |x| = 2 relu(x) - x, the PReLU of slope -1: no table of its own.
+            let minus_one = tensor0(-1f32);
+            nonlinear::prelu(b, origin, sym(0)?, &minus_one, &shape)?
+        }
+        Step::Recip => {
+            let one = tensor0(1f32);
+            nonlinear::div_const_by(b, origin, &one, sym(0)?, &shape)?
+        }
+        Step::Rsqrt => {
+            let root = nonlinear::act(b, origin, ".sqrt", sym(0)?, Activation::Sqrt)?;
+            nonlinear::div_const_by(b, origin, &tensor0(1f32), &root, &shape)?
+        }
+        Step::RmsNorm { axis, eps } => nonlinear::rms_norm(b, origin, sym(0)?, *axis, *eps)?,
+        Step::Softmax { axes, log, x } => {
+            let x = match x {
+                Some(x) => as_sym(origin, Some(wire(x)?))?,
+                None => sym(0)?,
+            };
+            let origin =
+                &Origin { name: origin.name, op: if *log { "LogSoftmax" } else { "Softmax" } };
+            nonlinear::softmax(b, origin, x, axes, *log)?
+        }
+        Step::Neg => {
+            let x = sym(0)?;
+            let zeros = ArrayD::zeros(IxDyn(x.shape()));
+            linear::scale_shift(b, origin, "", x, -1.0, &zeros)?
+        }
         Step::Square => nonlinear::mul(b, origin, sym(0)?, sym(0)?, &shape)?,
         Step::Prelu { x, slope } => {
             // tract's node is an Iff; name the graph nodes for what they compute.

@@ -11,7 +11,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::cnn::MaxPool;
 
 use super::builder::{broadcast, const_f32, GraphBuilder, Origin, SymTensor};
-use super::linear::{reduction_windows, scale_shift};
+use super::linear::{reduce_sum, reduction_windows, scale_shift};
 use super::window::{kernel_positions, Window};
 use crate::error::Result;
 use crate::model::graph::{Activation, NodeKind, Src};
@@ -36,9 +36,97 @@ pub(super) fn mul(
     y: &SymTensor,
     out_shape: &[usize],
 ) -> Result<SymTensor> {
+    let (a, c) = broadcast_pair(origin, x, y, out_shape)?;
+    b.push(origin, "", NodeKind::Mul { a, b: c }, out_shape)
+}
+
+/// Two symbolic tensors broadcast to `out_shape`, flat.
+fn broadcast_pair(
+    origin: &Origin,
+    x: &SymTensor,
+    y: &SymTensor,
+    out_shape: &[usize],
+) -> Result<(Vec<Src>, Vec<Src>)> {
     let a = broadcast(origin, x, out_shape)?.iter().copied().collect();
     let c = broadcast(origin, y, out_shape)?.iter().copied().collect();
-    b.push(origin, "", NodeKind::Mul { a, b: c }, out_shape)
+    Ok((a, c))
+}
+
+/// The elementwise quotient of two symbolic tensors (broadcast to `out_shape`); the
+/// denominators must be positive (the circuit proves `0 <= r < 2b`).
+pub(super) fn div(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    y: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let (a, d) = broadcast_pair(origin, x, y, out_shape)?;
+    b.push(origin, "", NodeKind::Div { a, b: d }, out_shape)
+}
+
+/// `c / x` for a constant `c`: the constants as a node of biases, then a division.
+pub(super) fn div_const_by(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    c: &Tensor,
+    x: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let c = broadcast(origin, &const_f32(origin, c)?, out_shape)?;
+    let rows = c.iter().map(|v| (Vec::new(), f64::from(*v)));
+    let numerators = b.linear(origin, ".numerator", rows, out_shape)?;
+    div(b, origin, &numerators, x, out_shape)
+}
+
+/// Softmax (or log-softmax) over `axes`: `e = exp(x - max)`, then `e / sum(e)` (or
+/// `x - max - ln(sum(e))`). The exponentials lie in `(0, 1]` and the sums in
+/// `[1, n]`, which is what keeps every step inside the lookup domain.
+pub(super) fn softmax(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    axes: &[usize],
+    log: bool,
+) -> Result<SymTensor> {
+    let shape = x.shape().to_vec();
+    let mut reduced = shape.clone();
+    for &a in axes {
+        reduced[a] = 1;
+    }
+    let windows = reduction_windows(origin, x, axes, &reduced)?;
+    let max = max_windows(b, origin, windows, &reduced, false)?;
+    let max = broadcast(origin, &max, &shape)?;
+    let rows = x.iter().zip(max.iter()).map(|(&s, &m)| (vec![(s, 1.0), (m, -1.0)], 0.0));
+    let shifted = b.linear(origin, ".shifted", rows, &shape)?;
+    let e = act(b, origin, ".exp", &shifted, Activation::Exp)?;
+    let sum = reduce_sum(b, origin, &e, axes, &reduced, false, 0.0)?;
+    if !log {
+        let sum = broadcast(origin, &sum, &shape)?;
+        return div(b, origin, &e, &sum, &shape);
+    }
+    let ln = act(b, origin, ".ln", &sum, Activation::Ln)?;
+    let ln = broadcast(origin, &ln, &shape)?;
+    let rows = shifted.iter().zip(ln.iter()).map(|(&d, &l)| (vec![(d, 1.0), (l, -1.0)], 0.0));
+    b.linear(origin, "", rows, &shape)
+}
+
+/// `x / sqrt(mean(x^2, axis) + eps)`: squares, their mean (plus `eps`), a square root by
+/// table, a division.
+pub(super) fn rms_norm(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    axis: usize,
+    eps: f64,
+) -> Result<SymTensor> {
+    let shape = x.shape().to_vec();
+    let mut reduced = shape.clone();
+    *reduced.get_mut(axis).ok_or_else(|| origin.failed("normalized axis out of range"))? = 1;
+    let squares = mul(b, origin, x, x, &shape)?;
+    let mean = reduce_sum(b, origin, &squares, &[axis], &reduced, true, eps)?;
+    let root = act(b, origin, ".sqrt", &mean, Activation::Sqrt)?;
+    div(b, origin, x, &broadcast(origin, &root, &shape)?, &shape)
 }
 
 /// A max node over windows, or a min as `-max(-x)` when `min` is set.

@@ -16,8 +16,13 @@ use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::identity::Identity;
 use tract_onnx::tract_core::ops::logic::{CompGT, CompGTE, CompLT, CompLTE, Iff};
-use tract_onnx::tract_core::ops::math::{Add, Div, Max, Min, Mul, Square, Sub, SubF};
-use tract_onnx::tract_core::ops::nn::{LeakyRelu, Reduce, Reducer, Sigmoid};
+use tract_onnx::tract_core::ops::math::{
+    Abs, Add, Div, Erf, Exp, Ln, Max, Min, Mul, Neg, Recip, Rsqrt, Sqrt, Square, Sub, SubF, Tanh,
+};
+use tract_onnx::tract_core::ops::nn::{
+    GeluApproximate, GeluExact, LeakyRelu, Reduce, Reducer, RmsNorm, Sigmoid, Silu, Softmax,
+    SoftmaxKind,
+};
 use tract_onnx::tract_core::ops::source::TypedSource;
 
 use super::builder::Origin;
@@ -39,6 +44,8 @@ pub(super) enum Step {
     Move { data: Vec<usize> },
     /// Contraction of a symbolic operand (`sym`) with a constant one.
     EinSum { op: Box<EinSum>, sym: usize },
+    /// Contraction of two symbolic operands (attention's `Q K^T` and `A V`).
+    EinSumProducts(Box<EinSum>),
     /// Convolution with constant kernel and bias.
     Conv(Box<Conv>),
     /// Sum or average pooling.
@@ -59,6 +66,23 @@ pub(super) enum Step {
     PreluTest,
     /// `Iff(x > 0, x, x * slope)`.
     Prelu { x: OutletId, slope: OutletId },
+    /// `|x|`, as the PReLU of slope -1.
+    Abs,
+    /// `-x`.
+    Neg,
+    /// `1 / x`.
+    Recip,
+    /// `1 / sqrt(x)`.
+    Rsqrt,
+    /// `x / sqrt(mean(x^2, axis) + eps)` (tract's fusion of RMS and layer norms).
+    RmsNorm { axis: usize, eps: f64 },
+    /// Softmax or log-softmax over axes, of the node's input or of `x` (tract expands
+    /// LogSoftmax into `ln(softmax(x))`, which is computed as `x - max - ln(sum)`).
+    Softmax { axes: Vec<usize>, log: bool, x: Option<OutletId> },
+    /// A tabulated activation of `x`, recognized in the pattern tract expands an ONNX op
+    /// into (Softplus `ln(e^x + 1)`, Elu `Iff(x > 0, x, alpha (e^x - 1))`); the pattern's
+    /// inner nodes are lowered too and dropped as unused.
+    ActOf { act: Activation, x: OutletId, op: &'static str },
 }
 
 /// The elementwise binary ops zkattest lowers.
@@ -166,23 +190,46 @@ fn plan_symbolic(
     }
     if let Some(op) = node.op_as::<Reduce>() {
         return match op.reducer {
-            Reducer::Sum | Reducer::Max | Reducer::Min => Ok(Step::Reduce(Box::new(op.clone()))),
+            Reducer::Sum | Reducer::Max | Reducer::Min | Reducer::MeanOfSquares => {
+                Ok(Step::Reduce(Box::new(op.clone())))
+            }
             other => Err(origin.unsupported(format!("reduction {other:?}"))),
         };
     }
     if let Some(op) = node.op_as::<TypedBinOp>() {
         return plan_binary(model, node, op, origin, is_const);
     }
+    if let Some(op) = node.op_as::<RmsNorm>() {
+        let eps = op.eps.cast_to_scalar::<f32>().map_err(|e| origin.failed(e))?;
+        return Ok(Step::RmsNorm { axis: op.axis, eps: f64::from(eps) });
+    }
+    if let Some(op) = node.op_as::<Softmax>() {
+        if op.quant_output_dt.is_some() {
+            return Err(origin.unsupported("quantized softmax"));
+        }
+        let log = matches!(op.kind, SoftmaxKind::LogSoftmax);
+        return Ok(Step::Softmax { axes: op.axes.to_vec(), log, x: None });
+    }
     if let Some(op) = node.op_as::<ElementWiseOp>() {
+        if let Some(x) = match_softplus(model, node, is_const) {
+            return Ok(Step::ActOf { act: Activation::Softplus, x, op: "Softplus" });
+        }
+        if let Some((x, axes)) = match_log_softmax(model, node) {
+            return Ok(Step::Softmax { axes, log: true, x: Some(x) });
+        }
         return plan_element_wise(op, origin);
     }
     if node.op_is::<Iff>() {
-        return match match_prelu(model, node, is_const) {
-            Some(m) => Ok(Step::Prelu { x: m.x, slope: m.slope }),
-            None => {
-                Err(origin.unsupported("only the PReLU form Iff(x > 0, x, x * slope) is supported"))
-            }
-        };
+        if let Some(m) = match_prelu(model, node, is_const) {
+            return Ok(Step::Prelu { x: m.x, slope: m.slope });
+        }
+        if let Some((x, alpha)) = match_elu(model, node, is_const) {
+            return Ok(Step::ActOf { act: Activation::Elu { alpha }, x, op: "Elu" });
+        }
+        return Err(origin.unsupported(
+            "only the PReLU form Iff(x > 0, x, x * slope) and the Elu form \
+             Iff(x > 0, x, alpha * (exp(x) - 1)) are supported",
+        ));
     }
     Err(origin.unsupported("zkattest has no lowering for this op"))
 }
@@ -237,10 +284,8 @@ fn plan_einsum(
     match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
         (false, true) => Ok(Step::EinSum { op: Box::new(op.clone()), sym: 0 }),
         (true, false) => Ok(Step::EinSum { op: Box::new(op.clone()), sym: 1 }),
-        _ => Err(origin.unsupported(format!(
-            "EinSum {} multiplies two tensors that both depend on the input",
-            op.axes
-        ))),
+        (false, false) => Ok(Step::EinSumProducts(Box::new(op.clone()))),
+        (true, true) => Err(origin.failed("a constant EinSum was not folded")),
     }
 }
 
@@ -275,14 +320,8 @@ fn plan_binary(
     let kind = bin_kind(op.0.as_ref())
         .ok_or_else(|| origin.unsupported("zkattest has no lowering for this op"))?;
     match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
-        (true, false) if kind == BinKind::Div => {
-            Err(origin.unsupported("division by a tensor that depends on the input"))
-        }
         (false, true) => Ok(Step::ConstBin { kind, sym: 0 }),
         (true, false) => Ok(Step::ConstBin { kind, sym: 1 }),
-        _ if kind == BinKind::Div => {
-            Err(origin.unsupported("division by a tensor that depends on the input"))
-        }
         _ => Ok(Step::SymBin(kind)),
     }
 }
@@ -320,14 +359,16 @@ fn plan_comparison(
 ) -> Result<Step> {
     let out = OutletId::new(node.id, 0);
     let consumers = &node.outputs[0].successors;
-    let all_prelu = !consumers.is_empty()
+    let all_gates = !consumers.is_empty()
         && consumers.iter().all(|inlet| {
-            match_prelu(model, &model.nodes[inlet.node], is_const).is_some_and(|m| m.test == out)
+            let iff = &model.nodes[inlet.node];
+            match_prelu(model, iff, is_const).is_some_and(|m| m.test == out)
+                || (match_elu(model, iff, is_const).is_some() && iff.inputs[0] == out)
         });
-    if all_prelu {
+    if all_gates {
         Ok(Step::PreluTest)
     } else {
-        Err(origin.unsupported("comparisons are only supported as the test of a PReLU"))
+        Err(origin.unsupported("comparisons are only supported as the test of a PReLU or an Elu"))
     }
 }
 
@@ -336,15 +377,40 @@ fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
         return Err(origin.unsupported("elementwise op with a forced output type"));
     }
     let mini = op.0.as_ref();
-    if mini.is::<Sigmoid>() {
-        Ok(Step::Act(Activation::Sigmoid))
+    let act = if mini.is::<Sigmoid>() {
+        Activation::Sigmoid
     } else if let Some(l) = mini.downcast_ref::<LeakyRelu>() {
-        Ok(Step::Act(Activation::LeakyRelu { alpha: l.alpha }))
+        Activation::LeakyRelu { alpha: l.alpha }
+    } else if mini.is::<Tanh>() {
+        Activation::Tanh
+    } else if mini.is::<Exp>() {
+        Activation::Exp
+    } else if mini.is::<Ln>() {
+        Activation::Ln
+    } else if mini.is::<Sqrt>() {
+        Activation::Sqrt
+    } else if mini.is::<Erf>() {
+        Activation::Erf
+    } else if mini.is::<GeluExact>() {
+        Activation::Gelu
+    } else if mini.downcast_ref::<GeluApproximate>().is_some_and(|g| !g.fast_impl) {
+        Activation::GeluTanh
+    } else if mini.is::<Silu>() {
+        Activation::Silu
     } else if mini.is::<Square>() {
-        Ok(Step::Square)
+        return Ok(Step::Square);
+    } else if mini.is::<Abs>() {
+        return Ok(Step::Abs);
+    } else if mini.is::<Neg>() {
+        return Ok(Step::Neg);
+    } else if mini.is::<Recip>() {
+        return Ok(Step::Recip);
+    } else if mini.is::<Rsqrt>() {
+        return Ok(Step::Rsqrt);
     } else {
-        Err(origin.unsupported("zkattest has no lowering for this op"))
-    }
+        return Err(origin.unsupported("zkattest has no lowering for this op"));
+    };
+    Ok(Step::Act(act))
 }
 
 /// Values depending on the input must be f32 (integers and booleans cannot be proven here).
@@ -377,7 +443,22 @@ pub(super) fn match_prelu(
     if !iff.op_is::<Iff>() || iff.inputs.len() != 3 {
         return None;
     }
-    let (test, t, f) = (iff.inputs[0], iff.inputs[1], iff.inputs[2]);
+    let (x, positive, negative) = gated_by_sign(model, iff, is_const)?;
+    if positive != x {
+        return None;
+    }
+    let slope = scaled_by_const(model, negative, x, is_const)?;
+    Some(PreluMatch { test: iff.inputs[0], x, slope })
+}
+
+/// For `Iff(test, t, f)` whose test compares a symbolic `x` with zero, returns `x` and the
+/// branches taken for `x > 0` and for `x < 0` (at 0 the gates zkattest lowers agree).
+fn gated_by_sign(
+    model: &TypedModel,
+    iff: &TypedNode,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Option<(OutletId, OutletId, OutletId)> {
+    let (test, t, f) = (*iff.inputs.first()?, *iff.inputs.get(1)?, *iff.inputs.get(2)?);
     let cmp_node = &model.nodes[test.node];
     let cmp = cmp_node.op_as::<TypedBinOp>()?;
     if !is_comparison(cmp.0.as_ref()) {
@@ -393,12 +474,107 @@ pub(super) fn match_prelu(
     } else {
         return None;
     };
-    let (positive, negative) = if true_if_positive { (t, f) } else { (f, t) };
+    Some(if true_if_positive { (x, t, f) } else { (x, f, t) })
+}
+
+/// Matches `ln(e^x + 1)` (tract's Softplus) at the `Ln` node; returns `x`.
+fn match_softplus(
+    model: &TypedModel,
+    ln: &TypedNode,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Option<OutletId> {
+    if !is_mini::<Ln>(ln) {
+        return None;
+    }
+    let (scale, offset, exp) = affine_of(model, *ln.inputs.first()?, is_const)?;
+    let exp_node = &model.nodes[exp.node];
+    (is_mini::<Exp>(exp_node) && scale == 1.0 && offset == 1.0).then(|| exp_node.inputs[0])
+}
+
+/// Matches `ln(softmax(x))` at the `Ln` node; returns `x` and the softmax axes.
+fn match_log_softmax(model: &TypedModel, ln: &TypedNode) -> Option<(OutletId, Vec<usize>)> {
+    if !is_mini::<Ln>(ln) {
+        return None;
+    }
+    let softmax = &model.nodes[ln.inputs.first()?.node];
+    let op = softmax.op_as::<Softmax>()?;
+    let plain = matches!(op.kind, SoftmaxKind::Softmax) && op.quant_output_dt.is_none();
+    plain.then(|| (softmax.inputs[0], op.axes.to_vec()))
+}
+
+/// Matches `Iff(x > 0, x, alpha * (e^x - 1))` (tract's Elu); returns `x` and `alpha`.
+fn match_elu(
+    model: &TypedModel,
+    iff: &TypedNode,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Option<(OutletId, f32)> {
+    if !iff.op_is::<Iff>() || iff.inputs.len() != 3 {
+        return None;
+    }
+    let (x, positive, negative) = gated_by_sign(model, iff, is_const)?;
     if positive != x {
         return None;
     }
-    let slope = scaled_by_const(model, negative, x, is_const)?;
-    Some(PreluMatch { test, x, slope })
+    let (alpha, offset, exp) = affine_of(model, negative, is_const)?;
+    let exp_node = &model.nodes[exp.node];
+    let tight = (alpha + offset).abs() <= 1e-6 * alpha.abs().max(1.0);
+    (is_mini::<Exp>(exp_node) && exp_node.inputs[0] == x && tight).then_some((x, alpha as f32))
+}
+
+/// If `outlet` is `a * y + c` through a chain of binary ops with scalar constants, returns
+/// `(a, c, y)` (`(1, 0, outlet)` for no such op).
+fn affine_of(
+    model: &TypedModel,
+    outlet: OutletId,
+    is_const: &dyn Fn(OutletId) -> bool,
+) -> Option<(f64, f64, OutletId)> {
+    let node = &model.nodes[outlet.node];
+    let Some(op) = node.op_as::<TypedBinOp>() else { return Some((1.0, 0.0, outlet)) };
+    let (a, b) = (*node.inputs.first()?, *node.inputs.get(1)?);
+    let (y, c, const_first) = match (is_const(a), is_const(b)) {
+        (false, true) => (a, scalar(model, b)?, false),
+        (true, false) => (b, scalar(model, a)?, true),
+        _ => return Some((1.0, 0.0, outlet)),
+    };
+    let (inner_a, inner_c, y) = affine_of(model, y, is_const)?;
+    let op = op.0.as_ref();
+    // `a * y + c` composed with this node's `op(y, c)` (or `op(c, y)`).
+    let (m, k) = if op.is::<Add>() {
+        (1.0, c)
+    } else if op.is::<Mul>() {
+        (c, 0.0)
+    } else if op.is::<Sub>() {
+        if const_first {
+            (-1.0, c)
+        } else {
+            (1.0, -c)
+        }
+    } else if op.is::<SubF>() {
+        if const_first {
+            (1.0, -c)
+        } else {
+            (-1.0, c)
+        }
+    } else {
+        return Some((1.0, 0.0, outlet));
+    };
+    Some((m * inner_a, m * inner_c + k, y))
+}
+
+/// The value of a constant outlet holding one number (or the same number everywhere).
+fn scalar(model: &TypedModel, outlet: OutletId) -> Option<f64> {
+    let t = model.outlet_fact(outlet).ok()?.konst.clone()?;
+    let t = t.cast_to::<f32>().ok()?;
+    let view = t.to_plain_array_view::<f32>().ok()?;
+    let first = *view.iter().next()?;
+    view.iter().all(|v| *v == first).then_some(f64::from(first))
+}
+
+/// Whether a node is the elementwise op `T`.
+fn is_mini<T: tract_onnx::tract_core::ops::element_wise::ElementWiseMiniOp>(
+    node: &TypedNode,
+) -> bool {
+    node.op_as::<ElementWiseOp>().is_some_and(|e| e.0.is::<T>())
 }
 
 /// If `outlet` is `x * c` (either order) with a constant `c`, returns `c`.

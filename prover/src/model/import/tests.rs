@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::model::graph::{NodeKind, Src};
+use crate::model::graph::{Activation, NodeKind, Src};
 
 mod onnx_builder;
 
@@ -90,17 +90,23 @@ fn unsupported(result: Result<Graph>) -> (String, String, String) {
 }
 
 fn count_kinds(graph: &Graph) -> String {
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; 5];
     for n in &graph.nodes {
         let k = match n.kind {
             NodeKind::Linear { .. } => 0,
             NodeKind::Mul { .. } => 1,
             NodeKind::Act { .. } => 2,
             NodeKind::Max { .. } => 3,
+            NodeKind::Div { .. } => 4,
         };
         counts[k] += 1;
     }
-    format!("linear {} mul {} act {} max {}", counts[0], counts[1], counts[2], counts[3])
+    let [l, m, a, x, d] = counts;
+    if d == 0 {
+        format!("linear {l} mul {m} act {a} max {x}")
+    } else {
+        format!("linear {l} mul {m} act {a} max {x} div {d}")
+    }
 }
 
 /// Every corpus model imports and matches tract's float output to 1e-4, or is a listed
@@ -343,24 +349,92 @@ fn test_unsupported_op_names_op_and_node() {
     let mut m = OnnxBuilder::new(13);
     let x = m.input("x", &[Some(1), Some(4)]);
     let r = m.node("Relu", &[&x], vec![]);
-    let s = m.node("Softmax", &[&r], vec![int("axis", 1)]);
+    let s = m.node("Cos", &[&r], vec![]);
     m.output(&s);
     let (op, node, _) = unsupported(import_proto(&m.build(), &[1, 4]));
-    assert!(op.contains("Softmax"), "{op}");
+    assert!(op.contains("Cos"), "{op}");
     assert!(node.starts_with(&s), "{node}");
 }
 
+/// Issue 16: each ONNX op that lowers to a tabulated function, as one graph `Act` node (the
+/// ones tract expands, Softplus and Elu, recognized in their expansion).
 #[test]
-fn test_product_of_two_activations_as_matmul_is_unsupported() {
+fn test_tabulated_functions_match_tract() {
+    for (op, attrs, act) in [
+        ("Tanh", vec![], Activation::Tanh),
+        ("Exp", vec![], Activation::Exp),
+        ("Erf", vec![], Activation::Erf),
+        ("Softplus", vec![], Activation::Softplus),
+        ("Elu", vec![float("alpha", 0.7)], Activation::Elu { alpha: 0.7 }),
+        ("Sigmoid", vec![], Activation::Sigmoid),
+    ] {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(2), Some(5)]);
+        let y = m.node(op, &[&x], attrs);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[2, 5]);
+        assert_eq!(count_kinds(&g), "linear 0 mul 0 act 1 max 0", "{op}");
+        assert!(matches!(g.nodes[0].kind, NodeKind::Act { act: a, .. } if a == act), "{op}");
+    }
+}
+
+/// `ln(|x| + 0.5)` and `sqrt(|x| + 0.5)`: Abs is a ReLU and a linear node, no table of its own.
+#[test]
+fn test_log_sqrt_and_abs_match_tract() {
+    for op in ["Log", "Sqrt"] {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(1), Some(6)]);
+        let a = m.node("Abs", &[&x], vec![]);
+        let half = m.weights(&[1], vec![0.5]);
+        let p = m.node("Add", &[&a, &half], vec![]);
+        let y = m.node(op, &[&p], vec![]);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[1, 6]);
+        assert_eq!(count_kinds(&g), "linear 1 mul 0 act 2 max 0", "{op}");
+    }
+}
+
+/// Softmax and log-softmax over the last axis, softsign (a division by `1 + |x|`),
+/// Reciprocal and the quotient of two tensors.
+#[test]
+fn test_softmax_and_divisions_match_tract() {
+    for (op, attrs) in [
+        ("Softmax", vec![int("axis", -1)]),
+        ("LogSoftmax", vec![int("axis", -1)]),
+        ("Softsign", vec![]),
+    ] {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(3), Some(4)]);
+        let y = m.node(op, &[&x], attrs);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[3, 4]);
+        let divs = g.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Div { .. })).count();
+        assert_eq!(divs, usize::from(op != "LogSoftmax"), "{op}");
+    }
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(3)]);
+    let e = m.node("Exp", &[&x], vec![]);
+    let r = m.node("Reciprocal", &[&e], vec![]);
+    let q = m.node("Div", &[&x, &e], vec![]);
+    let y = m.node("Add", &[&r, &q], vec![]);
+    m.output(&y);
+    // tract rewrites `x / e` as `x * recip(e)`: one reciprocal serves both.
+    let g = assert_matches_tract(&m.build(), &[2, 3]);
+    assert_eq!(count_kinds(&g), "linear 2 mul 1 act 1 max 0 div 1");
+}
+
+/// Attention's `x x^T`: both operands depend on the input, so every product is a product
+/// node, then each output their sum.
+#[test]
+fn test_product_of_two_activations_as_matmul_matches_tract() {
     let mut m = OnnxBuilder::new(13);
     let x = m.input("x", &[Some(2), Some(3)]);
     let t = m.node("Transpose", &[&x], vec![ints("perm", &[1, 0])]);
     let y = m.node("MatMul", &[&x, &t], vec![]);
     m.output(&y);
-    let (op, node, reason) = unsupported(import_proto(&m.build(), &[2, 3]));
-    assert_eq!(op, "EinSum");
-    assert!(node.starts_with(&y), "{node}");
-    assert!(reason.contains("both depend on the input"), "{reason}");
+    let g = assert_matches_tract(&m.build(), &[2, 3]);
+    assert_eq!(count_kinds(&g), "linear 1 mul 1 act 0 max 0");
+    assert_eq!(g.nodes[0].kind.len(), 2 * 2 * 3, "one product per term");
 }
 
 #[test]
