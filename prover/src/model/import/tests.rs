@@ -502,3 +502,50 @@ fn test_float_reference_checks_input_sizes() {
     let err = run_float(parse(&m.build()), &inputs, Path::new("t.onnx")).unwrap_err();
     assert!(matches!(err, ProverError::InputShape(_)), "{err:?}");
 }
+
+/// docs/ops.md cannot drift: every op of its elementwise table imports as a one-node model,
+/// and every test the page names exists.
+#[test]
+fn ops_doc_matches_the_importer() {
+    let doc = include_str!("../../../../docs/ops.md");
+    let sources = [
+        include_str!("tests.rs"),
+        include_str!("../../circuit/tests.rs"),
+        include_str!("../../../tests/conformance.rs"),
+    ];
+    let table = doc
+        .split("## Elementwise functions")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("the elementwise table");
+    let mut ops = 0;
+    for line in table.lines().filter(|l| l.starts_with("| `")) {
+        let op = line.split('`').nth(1).expect("an op name");
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(2), Some(5)]);
+        let y = if op == "PRelu" {
+            let slope = m.weights(&[1], vec![0.25]);
+            m.node(op, &[&x, &slope], vec![])
+        } else {
+            m.node(op, &[&x], vec![])
+        };
+        m.output(&y);
+        import_proto(&m.build(), &[2, 5]).unwrap_or_else(|e| panic!("docs/ops.md lists {op}: {e}"));
+        ops += 1;
+    }
+    assert!(ops >= 15, "only {ops} ops read from the table");
+    let mut named = 0;
+    for line in doc.lines().filter(|l| l.starts_with("| `")) {
+        let tests = line.rsplit('|').nth(1).expect("a tests column");
+        for name in tests.split('`').skip(1).step_by(2) {
+            let exists = sources.iter().any(|s| {
+                s.contains(&format!("fn {name}("))
+                    || s.contains(&format!(" {name} =>"))
+                    || s.contains(&format!("    {name},"))
+            });
+            assert!(exists, "docs/ops.md names a test that does not exist: {name}");
+            named += 1;
+        }
+    }
+    assert!(named >= 30, "only {named} tests read from the tables");
+}
