@@ -242,10 +242,14 @@ fn op_families_not_lowered_yet_are_clear_errors() {
         let opts = CompileOptions { max_k: MAX_K, ..CompileOptions::default() };
         match CompiledModel::compile(&dir.join("network.onnx"), std::slice::from_ref(&input), &opts)
         {
+            // self_attention imports (masks, products, softmax, layer norms) but the square
+            // root of its layer norms, tabulated at the value scale, is 0 on its near-constant
+            // rows: a named domain error, not a wrong answer.
             Err(
                 e @ (ProverError::UnsupportedOp { .. }
                 | ProverError::Onnx { .. }
-                | ProverError::InputShape(_)),
+                | ProverError::InputShape(_)
+                | ProverError::OutOfDomain { .. }),
             ) => {
                 println!("{name}: {e}");
             }

@@ -33,7 +33,7 @@ use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::Reducer;
 
-use self::builder::{concrete_shape, GraphBuilder, Origin, SymTensor, Wire};
+use self::builder::{broadcast, concrete_shape, const_f32, GraphBuilder, Origin, SymTensor, Wire};
 use self::load::{input_infos, input_tensors, load, onnx_err, typed_model};
 use self::plan::{BinKind, Step};
 use crate::error::{ProverError, Result};
@@ -183,6 +183,29 @@ fn lower_node(
             let origin = &Origin { name: origin.name, op };
             nonlinear::act(b, origin, "", as_sym(origin, Some(wire(x)?))?, *act)?
         }
+        Step::Select => {
+            let cond = konst(0)?.cast_to::<bool>().map_err(|e| origin.failed(e))?;
+            let cond = cond.to_plain_array_view::<bool>().map_err(|e| origin.failed(e))?;
+            let cond = broadcast(origin, &cond.to_owned(), &shape)?;
+            let branch = |k: usize| -> Result<ArrayD<Branch>> {
+                match inputs.get(k).copied() {
+                    Some(Wire::Sym(t)) => Ok(broadcast(origin, t, &shape)?.mapv(Branch::Src)),
+                    Some(Wire::Const(c)) => {
+                        let c = const_f32(origin, c)?;
+                        Ok(broadcast(origin, &c, &shape)?.mapv(|v| Branch::Const(f64::from(v))))
+                    }
+                    _ => Err(origin.failed("expected a tensor operand")),
+                }
+            };
+            let (t, f) = (branch(1)?, branch(2)?);
+            let rows = cond.iter().zip(t.iter().zip(f.iter())).map(|(c, (t, f))| {
+                match if *c { t } else { f } {
+                    Branch::Src(s) => (vec![(*s, 1.0)], 0.0),
+                    Branch::Const(v) => (Vec::new(), *v),
+                }
+            });
+            b.linear(origin, "", rows, &shape)?
+        }
         Step::Abs => {
             // |x| = 2 relu(x) - x, the PReLU of slope -1: no table of its own.
             let minus_one = tensor0(-1f32);
@@ -221,6 +244,13 @@ fn lower_node(
         }
     };
     Ok(tvec![Wire::Sym(out)])
+}
+
+/// One element of a `Select` branch.
+#[derive(Clone, Copy)]
+enum Branch {
+    Src(crate::model::graph::Src),
+    Const(f64),
 }
 
 fn as_sym<'a>(origin: &Origin, w: Option<&'a Wire>) -> Result<&'a SymTensor> {

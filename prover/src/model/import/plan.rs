@@ -66,6 +66,9 @@ pub(super) enum Step {
     PreluTest,
     /// `Iff(x > 0, x, x * slope)`.
     Prelu { x: OutletId, slope: OutletId },
+    /// `Iff(c, t, f)` with a constant condition (attention masks): an element-by-element
+    /// choice between two operands, either of which may be constant.
+    Select,
     /// `|x|`, as the PReLU of slope -1.
     Abs,
     /// `-x`.
@@ -220,6 +223,9 @@ fn plan_symbolic(
         return plan_element_wise(op, origin);
     }
     if node.op_is::<Iff>() {
+        if node.inputs.first().is_some_and(|c| is_const(*c)) {
+            return Ok(Step::Select);
+        }
         if let Some(m) = match_prelu(model, node, is_const) {
             return Ok(Step::Prelu { x: m.x, slope: m.slope });
         }

@@ -423,6 +423,22 @@ fn test_softmax_and_divisions_match_tract() {
     assert_eq!(count_kinds(&g), "linear 2 mul 1 act 1 max 0 div 1");
 }
 
+/// `Where` on a constant condition (attention's causal mask): each element taken from the
+/// input or from the constant, as one linear node.
+#[test]
+fn test_where_on_a_constant_condition_matches_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(3)]);
+    let mask = m.ints(&[2, 3], vec![1, 0, 1, 0, 1, 1]);
+    let cond = m.node("Cast", &[&mask], vec![int("to", 9)]);
+    let fill = m.weights(&[1], vec![-10.0]);
+    let y = m.node("Where", &[&cond, &x, &fill], vec![]);
+    let s = m.node("Softmax", &[&y], vec![int("axis", -1)]);
+    m.output(&s);
+    let g = assert_matches_tract(&m.build(), &[2, 3]);
+    assert!(count_kinds(&g).starts_with("linear 3 "), "{}", count_kinds(&g));
+}
+
 /// Attention's `x x^T`: both operands depend on the input, so every product is a product
 /// node, then each output their sum.
 #[test]
