@@ -527,16 +527,12 @@ impl<'a> Builder<'a> {
         match requant(acc, shift, act, st) {
             Ok(q) => Ok(q),
             Err(Reject::Range(y)) if self.strict => Err(self.range_error(id, y)),
-            Err(Reject::Domain(y)) if self.strict => {
-                let node = self.node_of(id);
-                Err(ProverError::OutOfDomain {
-                    node: node.map(|n| n.name.clone()).unwrap_or_default(),
-                    op: node.map(|n| n.op.clone()).unwrap_or_default(),
-                    function: format!("{act:?}"),
-                    value: st.dequantize(y),
-                    scale_bits: st.scale_bits,
-                })
-            }
+            Err(Reject::Domain(y)) if self.strict => Err(match self.node_of(id) {
+                Some(n) => {
+                    crate::quant::eval::domain_error(n, act, st.dequantize(y), st.scale_bits)
+                }
+                None => self.range_error(id, y as i128),
+            }),
             Err(_) => Ok(Requant { y: 0, r: 0, out: 0 }),
         }
     }
@@ -546,11 +542,7 @@ impl<'a> Builder<'a> {
         match (e, node) {
             (Reject::Range(v), _) => self.range_error(id, v),
             (Reject::Denominator(v), Some(n)) => {
-                let e = match b {
-                    Src::Value(b) => self.model.scale_of(b),
-                    Src::Zero => self.model.settings.scale_bits,
-                };
-                crate::quant::eval::denominator_error(n, v as f64 / 2f64.powi(e as i32), e)
+                crate::quant::eval::denominator_error(self.model, n, b, v)
             }
             (Reject::Domain(v), Some(n)) => {
                 let st = self.model.settings;

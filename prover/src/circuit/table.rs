@@ -55,7 +55,10 @@ impl Tables {
     /// The table rows `(tag, tag*in, tag*out)`; row 0 is all zero. A function has no row
     /// where it is undefined (see [`apply`]), so no lookup can claim a value there.
     pub fn entries(&self, st: &QuantSettings) -> Vec<[Fr; 3]> {
-        let mut out = Vec::with_capacity(self.rows(st));
+        // An upper bound: counting the defined rows first would evaluate every function twice.
+        let mut out = Vec::with_capacity(
+            1 + (1usize << st.scale_bits) + (1 + self.acts.len()) * (1usize << st.lookup_bits),
+        );
         out.push([Fr::zero(); 3]);
         let mut push = |tag: u64, v: i64, f: i64| {
             let t = Fr::from(tag);

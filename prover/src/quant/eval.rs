@@ -141,12 +141,7 @@ impl QModel {
                             Err(Reject::Range(v)) => lookup(v, None, 0)?,
                             Err(_) if lookup_stats_only => 0,
                             Err(Reject::Denominator(v)) => {
-                                let e = match y {
-                                    Src::Value(id) => self.scale_of(*id),
-                                    Src::Zero => st.scale_bits,
-                                };
-                                let value = v as f64 / 2f64.powi(e as i32);
-                                return Err(denominator_error(node, value, e));
+                                return Err(denominator_error(self, node, *y, v));
                             }
                             Err(Reject::Domain(v)) => {
                                 return Err(domain_error(
@@ -206,13 +201,17 @@ pub(crate) fn domain_error(
     }
 }
 
-/// A division by a value that is not positive.
-pub(crate) fn denominator_error(node: &QNode, value: f64, scale_bits: u32) -> ProverError {
+/// A division of `node` by `b`, whose quantized value `v` is not positive.
+pub(crate) fn denominator_error(model: &QModel, node: &QNode, b: Src, v: i64) -> ProverError {
+    let scale_bits = match b {
+        Src::Value(id) => model.scale_of(id),
+        Src::Zero => model.settings.scale_bits,
+    };
     ProverError::OutOfDomain {
         node: node.name.clone(),
         op: node.op.clone(),
         function: "a division's denominator (must be positive)".into(),
-        value,
+        value: v as f64 / 2f64.powi(scale_bits as i32),
         scale_bits,
     }
 }
