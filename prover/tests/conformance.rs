@@ -54,8 +54,15 @@ fn check_within(dir: &Path, tolerance: f64, max_k: u32) -> (Vec<f64>, Vec<f64>) 
     assert_eq!(float.len(), reference.len(), "{name}: output count");
     let err = float.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(err <= tolerance, "{name}: max abs error {err} > {tolerance}");
-    if float.len() > 1 {
-        assert_eq!(argmax(&float), argmax(&reference), "{name}: argmax differs");
+    if let (Some(f), Some(r)) = (argmax(&float), argmax(&reference)) {
+        // Values closer than the quantization error may tie after rounding: the proven
+        // argmax must be a float maximum up to twice the measured error.
+        assert!(
+            float[r] >= float[f] - 2.0 * err,
+            "{name}: argmax {r} ({}) is not a maximum ({f}: {})",
+            float[r],
+            float[f]
+        );
     }
 
     // Real proofs.
@@ -212,25 +219,19 @@ family!(
     #[ignore = "full tier (scripts/test.sh --full)"] family_instance_norm => "1l_instance_norm" within 0.05,
     #[ignore = "full tier (scripts/test.sh --full)"] family_rnn => "rnn" within 0.05,
     family_layernorm => "layernorm" within 0.05,
+    family_conv_transpose => "1l_conv_transpose" within 0.05,
+    family_upsample => "1l_upsample" within 0.02,
+    family_where => "1l_where" within 0.02,
+    family_boolean => "boolean" within 0.0,
+    family_decision_tree => "decision_tree" within 0.0,
+    family_random_forest => "random_forest" within 1e-3,
+    family_gather_elements => "gather_elements" within 0.02,
 );
 
 /// The op families with no lowering yet stop at compile with a typed error that names the op
 /// or the input type (never a panic, never a proof).
-const NOT_LOWERED_YET: &[&str] = &[
-    "1l_conv_transpose",
-    "1l_topk",
-    "1l_upsample",
-    "1l_where",
-    "boolean",
-    "decision_tree",
-    "gather_elements",
-    "gru",
-    "integer_div",
-    "lstm",
-    "random_forest",
-    "self_attention",
-    "xgboost",
-];
+const NOT_LOWERED_YET: &[&str] =
+    &["1l_topk", "gru", "integer_div", "lstm", "self_attention", "xgboost"];
 
 #[test]
 fn op_families_not_lowered_yet_are_clear_errors() {
@@ -249,7 +250,8 @@ fn op_families_not_lowered_yet_are_clear_errors() {
                 e @ (ProverError::UnsupportedOp { .. }
                 | ProverError::Onnx { .. }
                 | ProverError::InputShape(_)
-                | ProverError::OutOfDomain { .. }),
+                | ProverError::OutOfDomain { .. }
+                | ProverError::Settings(_)),
             ) => {
                 println!("{name}: {e}");
             }

@@ -82,7 +82,7 @@ pub fn cache_dir(root: &Path, s: &AggregationSettings) -> PathBuf {
 /// any shard works, since keys and `k` are witnesses. Also what cell-budget measurements use.
 pub fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
     let graph = Graph {
-        inputs: vec![TensorInfo { name: "x".into(), shape: vec![2] }],
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![2], ..Default::default() }],
         nodes: vec![Node {
             name: "relu".into(),
             op: "Max".into(),
@@ -93,7 +93,7 @@ pub fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
             },
         }],
         outputs: vec![OutputTensor {
-            info: TensorInfo { name: "y".into(), shape: vec![2] },
+            info: TensorInfo { name: "y".into(), shape: vec![2], ..Default::default() },
             srcs: vec![Src::Value(2), Src::Value(3)],
         }],
     };

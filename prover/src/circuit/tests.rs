@@ -76,10 +76,10 @@ fn tiny_graph() -> Graph {
         },
     ];
     Graph {
-        inputs: vec![TensorInfo { name: "x".into(), shape: vec![1, 4] }],
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![1, 4], ..Default::default() }],
         nodes,
         outputs: vec![OutputTensor {
-            info: TensorInfo { name: "y".into(), shape: vec![5] },
+            info: TensorInfo { name: "y".into(), shape: vec![5], ..Default::default() },
             srcs: vec![v(14), v(15), v(16), v(17), Src::Zero],
         }],
     }
@@ -156,10 +156,10 @@ fn small_k_splits_into_several_shards_that_chain() {
 fn one_node(kind: NodeKind) -> Graph {
     let n = kind.len();
     Graph {
-        inputs: vec![TensorInfo { name: "x".into(), shape: vec![4] }],
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![4], ..Default::default() }],
         nodes: vec![Node { name: "op".into(), op: "Op".into(), first: 4, kind }],
         outputs: vec![OutputTensor {
-            info: TensorInfo { name: "y".into(), shape: vec![n] },
+            info: TensorInfo { name: "y".into(), shape: vec![n], ..Default::default() },
             srcs: (4..4 + n as u32).map(v).collect(),
         }],
     }
@@ -266,6 +266,51 @@ fn op_every_tabulated_function_is_sound() {
         Activation::Elu { alpha: 0.3 },
     ] {
         assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
+    }
+}
+
+/// Comparisons are step functions of a difference: `[x > 0]` and `[x >= 0]` by table.
+#[test]
+fn op_comparisons_are_sound() {
+    for act in [Activation::Positive, Activation::NonNegative] {
+        assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
+    }
+}
+
+/// A comparison's forgeries: each 0/1 output flipped alone (the zeros are out of reach of
+/// the +1 tampering of `assert_sound`), all flipped together, and every input negated with
+/// its output moved to the matching row (a valid table row that does not match the copied
+/// input). All are rejected.
+#[test]
+fn comparison_outputs_forged_fail() {
+    for act in [Activation::Positive, Activation::NonNegative] {
+        let q =
+            quantize(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }), SETTINGS)
+                .expect("quantize");
+        let p = plan(&q, 11).expect("plan");
+        let honest = layouts(&q, &p).remove(0);
+        let tag = super::table::Tables { acts: vec![act] }.tag(act);
+        let rows: Vec<usize> = (0..honest.fixed[super::config::fixed::TAG_B].len())
+            .filter(|r| honest.fixed[super::config::fixed::TAG_B][*r] == Fr::from(tag))
+            .collect();
+        assert_eq!(rows.len(), 4, "{act:?}: one lookup row per value");
+        let one = 1i64 << SETTINGS.scale_bits;
+        let xs = q.quantize_inputs(&inputs()).expect("inputs");
+        let step = |y: i64| crate::quant::semantics::apply(act, y, SETTINGS.scale_bits);
+        let mut all_flipped = honest.clone();
+        let mut both = honest.clone();
+        for (&r, x) in rows.iter().zip(&xs) {
+            let out = step(*x).expect("row");
+            assert_eq!(honest.advice[3][r], fe(out), "{act:?}: the output cell");
+            let mut flipped = honest.clone();
+            flipped.advice[3][r] = fe(one - out);
+            assert!(mock(p.k, &flipped).is_err(), "{act:?}: output of {x} flipped accepted");
+            all_flipped.advice[3][r] = fe(one - out);
+            both.advice[0][r] = fe(-x);
+            both.advice[3][r] = fe(step(-x).expect("row"));
+        }
+        assert!(mock(p.k, &all_flipped).is_err(), "{act:?}: all outputs flipped accepted");
+        assert!(mock(p.k, &both).is_err(), "{act:?}: negated inputs with their rows accepted");
     }
 }
 

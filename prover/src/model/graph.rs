@@ -57,6 +57,10 @@ pub enum Activation {
         /// Scale of the negative part.
         alpha: f32,
     },
+    /// y = 1 for x > 0, else 0 (the strict comparisons Less and Greater of a difference).
+    Positive,
+    /// y = 1 for x >= 0, else 0 (LessOrEqual, GreaterOrEqual, Equal).
+    NonNegative,
 }
 
 /// Rows of a sparse matrix in compressed form: row `j` owns `srcs[offsets[j]..offsets[j+1]]`.
@@ -194,12 +198,45 @@ pub struct Node {
 }
 
 /// A named tensor of the model's interface.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct TensorInfo {
     /// ONNX name.
     pub name: String,
     /// Shape, fully concrete.
     pub shape: Vec<usize>,
+    /// What the ONNX type allows as a value (left out of files for floats).
+    #[serde(default, skip_serializing_if = "ElemType::is_float")]
+    pub elem: ElemType,
+}
+
+/// The kind of number an ONNX tensor holds; all are proven as fixed-point values, exactly
+/// for integers and booleans.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ElemType {
+    /// Any real number (quantized).
+    #[default]
+    Float,
+    /// Whole numbers only.
+    Integer,
+    /// 0 or 1.
+    Bool,
+}
+
+impl ElemType {
+    /// True for [`ElemType::Float`].
+    pub fn is_float(&self) -> bool {
+        *self == ElemType::Float
+    }
+
+    /// Why `x` is not a value of this type, if it is not.
+    pub fn reject(&self, x: f64) -> Option<&'static str> {
+        match self {
+            ElemType::Float => None,
+            ElemType::Integer => (x.fract() != 0.0).then_some("an integer"),
+            ElemType::Bool => (x != 0.0 && x != 1.0).then_some("a boolean (0 or 1)"),
+        }
+    }
 }
 
 impl TensorInfo {
@@ -353,6 +390,8 @@ impl Activation {
                     alpha as f64 * libm::expm1(x)
                 }
             }
+            Activation::Positive => f64::from(u8::from(x > 0.0)),
+            Activation::NonNegative => f64::from(u8::from(x >= 0.0)),
         }
     }
 

@@ -44,6 +44,12 @@ impl QModel {
                         info.name
                     )));
                 }
+                if let Some(what) = info.elem.reject(x) {
+                    return Err(ProverError::InputShape(format!(
+                        "input {:?} holds {x}, not {what}",
+                        info.name
+                    )));
+                }
                 let q = self.settings.quantize(x);
                 if !self.settings.in_range(q as i128) {
                     return Err(ProverError::OutOfRange {

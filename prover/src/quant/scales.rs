@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn samples_of_the_wrong_shape_are_an_error() {
         let g = Graph {
-            inputs: vec![TensorInfo { name: "x".into(), shape: vec![3] }],
+            inputs: vec![TensorInfo { name: "x".into(), shape: vec![3], ..Default::default() }],
             nodes: vec![],
             outputs: vec![],
         };

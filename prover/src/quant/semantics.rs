@@ -210,7 +210,7 @@ mod tests {
     }
 
     /// Every activation, in the order a test walks them.
-    pub(crate) const ALL: [Activation; 14] = [
+    pub(crate) const ALL: [Activation; 16] = [
         Activation::Relu,
         Activation::Sigmoid,
         Activation::LeakyRelu { alpha: 0.1 },
@@ -224,6 +224,8 @@ mod tests {
         Activation::Silu,
         Activation::Softplus,
         Activation::Elu { alpha: 1.0 },
+        Activation::Positive,
+        Activation::NonNegative,
         Activation::Identity,
     ];
 

@@ -23,10 +23,10 @@ fn v(i: u32) -> Src {
 fn one_node(n: usize, kind: NodeKind) -> Graph {
     let len = kind.len();
     Graph {
-        inputs: vec![TensorInfo { name: "x".into(), shape: vec![n] }],
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![n], ..Default::default() }],
         nodes: vec![Node { name: "op".into(), op: "Op".into(), first: n as ValueId, kind }],
         outputs: vec![OutputTensor {
-            info: TensorInfo { name: "y".into(), shape: vec![len] },
+            info: TensorInfo { name: "y".into(), shape: vec![len], ..Default::default() },
             srcs: (n as u32..(n + len) as u32).map(v).collect(),
         }],
     }
@@ -235,7 +235,7 @@ fn operands_at_different_scales_are_aligned() {
         },
     };
     let g = Graph {
-        inputs: vec![TensorInfo { name: "x".into(), shape: vec![2] }],
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![2], ..Default::default() }],
         nodes: vec![
             branch(2, 0, 30.0),
             branch(3, 1, 0.01),
@@ -247,7 +247,7 @@ fn operands_at_different_scales_are_aligned() {
             },
         ],
         outputs: vec![OutputTensor {
-            info: TensorInfo { name: "y".into(), shape: vec![2] },
+            info: TensorInfo { name: "y".into(), shape: vec![2], ..Default::default() },
             srcs: vec![v(4), v(3)],
         }],
     };

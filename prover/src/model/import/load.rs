@@ -7,7 +7,7 @@ use tract_onnx::tract_hir::infer::Factoid;
 use tract_onnx::tract_hir::internal::DimLike;
 
 use crate::error::{ProverError, Result};
-use crate::model::graph::TensorInfo;
+use crate::model::graph::{ElemType, TensorInfo};
 use crate::model::input::InputData;
 
 /// Wraps a tract error about the model at `path`.
@@ -39,15 +39,21 @@ pub(super) fn typed_model(
     for i in 0..n {
         let name = model.node(model.inputs[i].node).name.clone();
         let fact = model.input_fact(i).map_err(onnx_err(path))?.clone();
-        if let Some(dt) = fact.datum_type.concretize() {
-            if !dt.is_float() {
+        // Floats of every width are computed in f32; integers and booleans keep their type,
+        // so integer ops keep their semantics (the plan refuses those that differ).
+        let dt = match fact.datum_type.concretize() {
+            None => f32::datum_type(),
+            Some(dt) if dt.is_float() => f32::datum_type(),
+            Some(dt) if elem_type(dt).is_some() => dt,
+            Some(dt) => {
                 return Err(ProverError::InputShape(format!(
-                    "input {name} has type {dt:?}; only float inputs are supported"
-                )));
+                    "input {name} has type {dt:?}; float, integer and boolean inputs are \
+                     supported"
+                )))
             }
-        }
+        };
         let shape = resolve_shape(&name, &fact, shapes.map(|s| s[i].as_slice()))?;
-        model.set_input_fact(i, f32::fact(shape).into()).map_err(onnx_err(path))?;
+        model.set_input_fact(i, dt.fact(shape).into()).map_err(onnx_err(path))?;
     }
     model.into_typed().map_err(onnx_err(path))
 }
@@ -105,9 +111,20 @@ pub(super) fn input_tensors(model: &TypedModel, inputs: &InputData) -> Result<TV
         let shape = fact.shape.as_concrete().ok_or_else(|| {
             ProverError::InputShape(format!("input {name} has symbolic shape {:?}", fact.shape))
         })?;
+        if let Some(elem) = elem_type(fact.datum_type) {
+            if let Some((x, what)) = values.iter().find_map(|&x| Some((x, elem.reject(x.into())?)))
+            {
+                return Err(ProverError::InputShape(format!("input {name} holds {x}, not {what}")));
+            }
+        }
         let tensor = tract_ndarray::ArrayD::from_shape_vec(shape, values).map_err(|e| {
             ProverError::InputShape(format!("input {name} of shape {shape:?}: {e}"))
         })?;
+        let tensor = tensor
+            .into_tensor()
+            .cast_to_dt(fact.datum_type)
+            .map_err(|e| ProverError::InputShape(format!("input {name}: {e}")))?
+            .into_owned();
         tensors.push(tensor.into_tvalue());
     }
     Ok(tensors)
@@ -131,7 +148,22 @@ pub(super) fn input_infos(model: &TypedModel) -> Result<Vec<TensorInfo>> {
                     ))
                 })?
                 .to_vec();
-            Ok(TensorInfo { name, shape })
+            let elem = elem_type(fact.datum_type).unwrap_or_default();
+            Ok(TensorInfo { name, shape, elem })
         })
         .collect()
+}
+
+/// The kind of number a tensor of type `dt` holds, `None` for types zkattest cannot read
+/// (strings, quantized and complex types).
+pub(super) fn elem_type(dt: DatumType) -> Option<ElemType> {
+    if dt.is_float() {
+        Some(ElemType::Float)
+    } else if dt == bool::datum_type() {
+        Some(ElemType::Bool)
+    } else if dt.is_integer() && !dt.is_quantized() {
+        Some(ElemType::Integer)
+    } else {
+        None
+    }
 }

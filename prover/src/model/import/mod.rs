@@ -18,9 +18,11 @@ mod builder;
 mod fold;
 mod linear;
 mod load;
+mod logic;
 mod movement;
 mod nonlinear;
 mod plan;
+mod probe;
 mod window;
 
 #[cfg(test)]
@@ -33,9 +35,10 @@ use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::nn::Reducer;
 
-use self::builder::{broadcast, concrete_shape, const_f32, GraphBuilder, Origin, SymTensor, Wire};
+use self::builder::{broadcast, concrete_shape, GraphBuilder, Origin, SymTensor, Wire};
 use self::load::{input_infos, input_tensors, load, onnx_err, typed_model};
-use self::plan::{BinKind, Step};
+use self::logic::Elem;
+use self::plan::{BinKind, LogicKind, Step};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Activation, Graph, OutputTensor, TensorInfo};
 use crate::model::input::InputData;
@@ -125,11 +128,14 @@ fn lower_node(
     let sym = |k: usize| as_sym(&origin, inputs.get(k).copied());
     let konst = |k: usize| as_const(&origin, inputs.get(k).copied());
     let shape = match node.outputs.first() {
-        Some(o) if !matches!(step, Step::Fold | Step::Move { .. } | Step::PreluTest) => {
+        Some(o)
+            if !matches!(step, Step::Fold | Step::Move { .. } | Step::PreluTest | Step::Cast) =>
+        {
             concrete_shape(&origin, &o.fact)?
         }
         _ => Vec::new(),
     };
+    let operand = |k: usize| logic::operand(&origin, inputs.get(k).copied(), &shape);
     let origin = &origin;
     let out = match step {
         Step::Input(k) => {
@@ -138,6 +144,13 @@ fn lower_node(
         Step::Fold => return movement::fold(origin, node, &inputs),
         Step::Move { data } => return movement::move_data(origin, node, data, &inputs),
         Step::PreluTest => return Ok(tvec![Wire::PreluTest]),
+        // Booleans and integers are numbers like any other here: the cast keeps each value.
+        Step::Cast => {
+            return Ok(tvec![inputs
+                .first()
+                .map(|w| (*w).clone())
+                .ok_or_else(|| { origin.failed("cast without an input") })?])
+        }
         Step::EinSum { op, sym: s } => {
             linear::einsum(b, origin, op, *s, sym(*s)?, konst(1 - s)?, &shape)?
         }
@@ -187,24 +200,49 @@ fn lower_node(
             let cond = konst(0)?.cast_to::<bool>().map_err(|e| origin.failed(e))?;
             let cond = cond.to_plain_array_view::<bool>().map_err(|e| origin.failed(e))?;
             let cond = broadcast(origin, &cond.to_owned(), &shape)?;
-            let branch = |k: usize| -> Result<ArrayD<Branch>> {
-                match inputs.get(k).copied() {
-                    Some(Wire::Sym(t)) => Ok(broadcast(origin, t, &shape)?.mapv(Branch::Src)),
-                    Some(Wire::Const(c)) => {
-                        let c = const_f32(origin, c)?;
-                        Ok(broadcast(origin, &c, &shape)?.mapv(|v| Branch::Const(f64::from(v))))
-                    }
-                    _ => Err(origin.failed("expected a tensor operand")),
-                }
-            };
-            let (t, f) = (branch(1)?, branch(2)?);
+            let (t, f) = (operand(1)?, operand(2)?);
             let rows = cond.iter().zip(t.iter().zip(f.iter())).map(|(c, (t, f))| {
                 match if *c { t } else { f } {
-                    Branch::Src(s) => (vec![(*s, 1.0)], 0.0),
-                    Branch::Const(v) => (Vec::new(), *v),
+                    Elem::Src(s) => (vec![(*s, 1.0)], 0.0),
+                    Elem::Const(v) => (Vec::new(), *v),
                 }
             });
             b.linear(origin, "", rows, &shape)?
+        }
+        Step::Probe { data, additive } => {
+            probe::linear_by_probing(b, origin, node, *data, *additive, &inputs, &shape)?
+        }
+        Step::GatherByIndex { axis } => {
+            let data = builder::const_f32(origin, konst(0)?)?;
+            logic::gather_by_index(b, origin, &data, sym(1)?, *axis, &shape)?
+        }
+        Step::GatherElementsByIndex { axis } => {
+            let idx = sym(1)?;
+            let data_shape = match inputs.first() {
+                Some(Wire::Sym(t)) => t.shape().to_vec(),
+                Some(Wire::Const(t)) => t.shape().to_vec(),
+                _ => return Err(origin.failed("GatherElements without data")),
+            };
+            let data = logic::operand(origin, inputs.first().copied(), &data_shape)?;
+            logic::gather_elements(b, origin, &data, idx, *axis)?
+        }
+        Step::Where => logic::select(b, origin, &operand(0)?, &operand(1)?, &operand(2)?, &shape)?,
+        Step::Compare(kind) => {
+            logic::compare(b, origin, *kind, &operand(0)?, &operand(1)?, &shape)?
+        }
+        Step::Logic(kind) => {
+            let y = if *kind == LogicKind::Not { None } else { Some(operand(1)?) };
+            logic::logic(b, origin, *kind, &operand(0)?, y.as_ref(), &shape)?
+        }
+        Step::ArgMax { axis, last, min } => {
+            let x = sym(0)?;
+            let x = if *min {
+                let zeros = ArrayD::zeros(IxDyn(x.shape()));
+                linear::scale_shift(b, origin, ".neg", x, -1.0, &zeros)?
+            } else {
+                x.clone()
+            };
+            logic::arg_max(b, origin, &x, *axis, *last, &shape)?
         }
         Step::Abs => {
             // |x| = 2 relu(x) - x, the PReLU of slope -1: no table of its own.
@@ -246,13 +284,6 @@ fn lower_node(
     Ok(tvec![Wire::Sym(out)])
 }
 
-/// One element of a `Select` branch.
-#[derive(Clone, Copy)]
-enum Branch {
-    Src(crate::model::graph::Src),
-    Const(f64),
-}
-
 fn as_sym<'a>(origin: &Origin, w: Option<&'a Wire>) -> Result<&'a SymTensor> {
     match w {
         Some(Wire::Sym(t)) => Ok(t),
@@ -282,7 +313,15 @@ fn output_tensors(
             let name = model.outlet_label(*outlet).unwrap_or(&node.name).to_string();
             match wires.get(outlet) {
                 Some(Wire::Sym(t)) => Ok(OutputTensor {
-                    info: TensorInfo { name, shape: t.shape().to_vec() },
+                    info: TensorInfo {
+                        name,
+                        shape: t.shape().to_vec(),
+                        elem: model
+                            .outlet_fact(*outlet)
+                            .ok()
+                            .and_then(|f| load::elem_type(f.datum_type))
+                            .unwrap_or_default(),
+                    },
                     srcs: t.iter().copied().collect(),
                 }),
                 Some(Wire::Const(_)) => Err(origin.unsupported(format!(

@@ -9,16 +9,20 @@ use tract_onnx::tract_core::ops::array::{
     StridedSlice, Tile, TypedConcat,
 };
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
+use tract_onnx::tract_core::ops::cast::Cast;
 use tract_onnx::tract_core::ops::change_axes::AxisOp;
-use tract_onnx::tract_core::ops::cnn::{Conv, MaxPool, SumPool};
+use tract_onnx::tract_core::ops::cnn::{Conv, Deconv, MaxPool, SumPool};
 use tract_onnx::tract_core::ops::downsample::Downsample;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
 use tract_onnx::tract_core::ops::identity::Identity;
-use tract_onnx::tract_core::ops::logic::{CompGT, CompGTE, CompLT, CompLTE, Iff};
+use tract_onnx::tract_core::ops::logic::{
+    And, CompEq, CompGT, CompGTE, CompLT, CompLTE, CompNE, Iff, Not, Or, Xor,
+};
 use tract_onnx::tract_core::ops::math::{
     Abs, Add, Div, Erf, Exp, Ln, Max, Min, Mul, Neg, Recip, Rsqrt, Sqrt, Square, Sub, SubF, Tanh,
 };
+use tract_onnx::tract_core::ops::nn::resize::NearestUpsample;
 use tract_onnx::tract_core::ops::nn::{
     GeluApproximate, GeluExact, LeakyRelu, Reduce, Reducer, RmsNorm, Sigmoid, Silu, Softmax,
     SoftmaxKind,
@@ -82,6 +86,24 @@ pub(super) enum Step {
     /// Softmax or log-softmax over axes, of the node's input or of `x` (tract expands
     /// LogSoftmax into `ln(softmax(x))`, which is computed as `x - max - ln(sum)`).
     Softmax { axes: Vec<usize>, log: bool, x: Option<OutletId> },
+    /// An op linear in input `data` (transposed convolution, interpolating resize), its
+    /// matrix probed with tract; input `additive` is a constant bias.
+    Probe { data: usize, additive: Option<usize> },
+    /// `Gather` from a constant table at indices that depend on the input.
+    GatherByIndex { axis: usize },
+    /// `GatherElements` at indices that depend on the input.
+    GatherElementsByIndex { axis: usize },
+    /// A comparison of two operands (either may be constant), as a 0/1 value.
+    Compare(CmpKind),
+    /// Boolean logic on 0/1 values: `Not`, or a binary op with either operand constant.
+    Logic(LogicKind),
+    /// A cast that keeps every value: from booleans or integers, or between float types.
+    Cast,
+    /// `Iff(c, t, f)` with a condition that depends on the input: `f + c (t - f)`.
+    Where,
+    /// The index of the first (`last`: the last) maximum along `axis`, or minimum with
+    /// `min` (ArgMax, ArgMin; the axis is kept with length 1).
+    ArgMax { axis: usize, last: bool, min: bool },
     /// A tabulated activation of `x`, recognized in the pattern tract expands an ONNX op
     /// into (Softplus `ln(e^x + 1)`, Elu `Iff(x > 0, x, alpha (e^x - 1))`); the pattern's
     /// inner nodes are lowered too and dropped as unused.
@@ -105,6 +127,36 @@ pub(super) enum BinKind {
     Max,
     /// min(a, b).
     Min,
+}
+
+/// The comparisons, each a step function of a difference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CmpKind {
+    /// a < b.
+    Lt,
+    /// a <= b.
+    Le,
+    /// a > b.
+    Gt,
+    /// a >= b.
+    Ge,
+    /// a == b.
+    Eq,
+    /// a != b.
+    Ne,
+}
+
+/// Boolean logic on 0/1 values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum LogicKind {
+    /// 1 - a.
+    Not,
+    /// a b.
+    And,
+    /// a + b - a b.
+    Or,
+    /// a + b - 2 a b.
+    Xor,
 }
 
 /// Plans every node of `model` (indexed by node id; nodes outside `order` stay `None`).
@@ -151,9 +203,7 @@ fn plan_node(
         return Ok(Step::Fold);
     }
     let step = plan_symbolic(model, node, &origin, is_const)?;
-    if !matches!(step, Step::PreluTest) {
-        check_f32_outputs(node, &origin)?;
-    }
+    check_output_types(node, &step, &origin)?;
     Ok(step)
 }
 
@@ -164,6 +214,20 @@ fn plan_symbolic(
     origin: &Origin,
     is_const: &dyn Fn(OutletId) -> bool,
 ) -> Result<Step> {
+    if let Some(op) = node.op_as::<Gather>() {
+        if node.inputs.len() == 2 && !is_const(node.inputs[1]) {
+            return if is_const(node.inputs[0]) {
+                Ok(Step::GatherByIndex { axis: op.axis })
+            } else {
+                Err(origin.unsupported("Gather with input-dependent data and indices"))
+            };
+        }
+    }
+    if let Some(op) = node.op_as::<GatherElements>() {
+        if node.inputs.len() == 2 && !is_const(node.inputs[1]) {
+            return Ok(Step::GatherElementsByIndex { axis: op.axis });
+        }
+    }
     if let Some(data) = movement_data_inputs(node, origin)? {
         for (i, &input) in node.inputs.iter().enumerate() {
             if !data.contains(&i) && !is_const(input) {
@@ -178,6 +242,21 @@ fn plan_symbolic(
     }
     if let Some(op) = node.op_as::<EinSum>() {
         return plan_einsum(node, op, origin, is_const);
+    }
+    // Both tract's core Resize and the ONNX one keep that name; every mode is a linear
+    // resampling (the probe refuses the extrapolating one).
+    let additive = if node.op_is::<Deconv>() {
+        Some(Some(2))
+    } else if node.op.name() == "Resize" {
+        Some(None)
+    } else {
+        None
+    };
+    if let Some(additive) = additive {
+        if let Some(i) = (1..node.inputs.len()).find(|&i| !is_const(node.inputs[i])) {
+            return Err(origin.unsupported(format!("operand {i} must be a constant")));
+        }
+        return Ok(Step::Probe { data: 0, additive });
     }
     if let Some(op) = node.op_as::<Conv>() {
         return plan_conv(node, op, origin, is_const);
@@ -196,6 +275,13 @@ fn plan_symbolic(
             Reducer::Sum | Reducer::Max | Reducer::Min | Reducer::MeanOfSquares => {
                 Ok(Step::Reduce(Box::new(op.clone())))
             }
+            Reducer::ArgMax(last) | Reducer::ArgMin(last) => match op.axes.as_slice() {
+                [axis] => {
+                    let min = matches!(op.reducer, Reducer::ArgMin(_));
+                    Ok(Step::ArgMax { axis: *axis, last, min })
+                }
+                axes => Err(origin.unsupported(format!("ArgMax over the axes {axes:?} at once"))),
+            },
             other => Err(origin.unsupported(format!("reduction {other:?}"))),
         };
     }
@@ -213,7 +299,13 @@ fn plan_symbolic(
         let log = matches!(op.kind, SoftmaxKind::LogSoftmax);
         return Ok(Step::Softmax { axes: op.axes.to_vec(), log, x: None });
     }
+    if let Some(op) = node.op_as::<Cast>() {
+        return plan_cast(model, node, op, origin);
+    }
     if let Some(op) = node.op_as::<ElementWiseOp>() {
+        if op.0.is::<Not>() {
+            return Ok(Step::Logic(LogicKind::Not));
+        }
         if let Some(x) = match_softplus(model, node, is_const) {
             return Ok(Step::ActOf { act: Activation::Softplus, x, op: "Softplus" });
         }
@@ -232,10 +324,7 @@ fn plan_symbolic(
         if let Some((x, alpha)) = match_elu(model, node, is_const) {
             return Ok(Step::ActOf { act: Activation::Elu { alpha }, x, op: "Elu" });
         }
-        return Err(origin.unsupported(
-            "only the PReLU form Iff(x > 0, x, x * slope) and the Elu form \
-             Iff(x > 0, x, alpha * (exp(x) - 1)) are supported",
-        ));
+        return Ok(Step::Where);
     }
     Err(origin.unsupported("zkattest has no lowering for this op"))
 }
@@ -259,7 +348,8 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
         || node.op_is::<Identity>()
         || node.op_is::<Gather>()
         || node.op_is::<GatherElements>()
-        || node.op_is::<GatherNd>();
+        || node.op_is::<GatherNd>()
+        || node.op_is::<NearestUpsample>();
     Ok(single.then(|| vec![0]))
 }
 
@@ -320,8 +410,11 @@ fn plan_binary(
     if op.1.is_some() {
         return Err(origin.unsupported("binary op with a forced output type"));
     }
-    if is_comparison(op.0.as_ref()) {
-        return plan_comparison(model, node, origin, is_const);
+    if let Some(kind) = comparison(op.0.as_ref()) {
+        return Ok(plan_comparison(model, node, kind, is_const));
+    }
+    if let Some(kind) = logic_kind(op.0.as_ref()) {
+        return Ok(Step::Logic(kind));
     }
     let kind = bin_kind(op.0.as_ref())
         .ok_or_else(|| origin.unsupported("zkattest has no lowering for this op"))?;
@@ -352,17 +445,44 @@ fn bin_kind(op: &dyn BinMiniOp) -> Option<BinKind> {
     })
 }
 
-fn is_comparison(op: &dyn BinMiniOp) -> bool {
-    op.is::<CompGT>() || op.is::<CompGTE>() || op.is::<CompLT>() || op.is::<CompLTE>()
+fn comparison(op: &dyn BinMiniOp) -> Option<CmpKind> {
+    Some(if op.is::<CompLT>() {
+        CmpKind::Lt
+    } else if op.is::<CompLTE>() {
+        CmpKind::Le
+    } else if op.is::<CompGT>() {
+        CmpKind::Gt
+    } else if op.is::<CompGTE>() {
+        CmpKind::Ge
+    } else if op.is::<CompEq>() {
+        CmpKind::Eq
+    } else if op.is::<CompNE>() {
+        CmpKind::Ne
+    } else {
+        return None;
+    })
 }
 
-/// A comparison is only supported as the test of PReLU patterns.
+fn logic_kind(op: &dyn BinMiniOp) -> Option<LogicKind> {
+    Some(if op.is::<And>() {
+        LogicKind::And
+    } else if op.is::<Or>() {
+        LogicKind::Or
+    } else if op.is::<Xor>() {
+        LogicKind::Xor
+    } else {
+        return None;
+    })
+}
+
+/// A comparison read only by the PReLU or Elu patterns it gates costs nothing (the pattern
+/// is lowered as a whole); any other is a step function of a difference.
 fn plan_comparison(
     model: &TypedModel,
     node: &TypedNode,
-    origin: &Origin,
+    kind: CmpKind,
     is_const: &dyn Fn(OutletId) -> bool,
-) -> Result<Step> {
+) -> Step {
     let out = OutletId::new(node.id, 0);
     let consumers = &node.outputs[0].successors;
     let all_gates = !consumers.is_empty()
@@ -372,9 +492,40 @@ fn plan_comparison(
                 || (match_elu(model, iff, is_const).is_some() && iff.inputs[0] == out)
         });
     if all_gates {
-        Ok(Step::PreluTest)
+        Step::PreluTest
     } else {
-        Err(origin.unsupported("comparisons are only supported as the test of a PReLU or an Elu"))
+        Step::Compare(kind)
+    }
+}
+
+/// A cast is free when it keeps every value: booleans and integers to numbers (at least as
+/// wide), floats to floats. Casts that round, truncate or wrap are refused.
+fn plan_cast(model: &TypedModel, node: &TypedNode, op: &Cast, origin: &Origin) -> Result<Step> {
+    let from = node
+        .inputs
+        .first()
+        .and_then(|i| model.outlet_fact(*i).ok())
+        .map(|f| f.datum_type)
+        .ok_or_else(|| origin.failed("cast without an input"))?;
+    let to = op.to;
+    if from.is_quantized() || to.is_quantized() {
+        return Err(origin.unsupported("casts of quantized types"));
+    }
+    // tract types integer indices as TDim (its dimension type): an i64 for concrete values.
+    let index = |dt: DatumType| if dt == TDim::datum_type() { i64::datum_type() } else { dt };
+    let (from, to) = (index(from), index(to));
+    let keeps = from == to
+        || (from.is_float() && to.is_float())
+        || (from == bool::datum_type() && (to.is_float() || to.is_integer()))
+        || (from.is_integer() && to.is_float())
+        || (to.is_signed() && from.is_signed() && to.size_of() >= from.size_of())
+        || (to.is_signed() && from.is_unsigned() && to.size_of() > from.size_of());
+    if keeps {
+        Ok(Step::Cast)
+    } else {
+        Err(origin.unsupported(format!(
+            "a cast from {from:?} to {to:?} changes values (rounds, truncates or wraps)"
+        )))
     }
 }
 
@@ -419,15 +570,50 @@ fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
     Ok(Step::Act(act))
 }
 
-/// Values depending on the input must be f32 (integers and booleans cannot be proven here).
-fn check_f32_outputs(node: &TypedNode, origin: &Origin) -> Result<()> {
-    match node.outputs.iter().find(|o| o.fact.datum_type != f32::datum_type()) {
-        Some(o) => Err(origin.unsupported(format!(
-            "output of type {:?} depends on the input; only f32 is supported",
-            o.fact.datum_type
-        ))),
-        None => Ok(()),
+/// Values depending on the input are floats, or booleans and integers out of steps whose
+/// integer semantics are their float ones (exact sums, products, comparisons, selections,
+/// data movement). Integer division truncates, so it is refused, as is any op not listed.
+fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<()> {
+    let exact = match step {
+        Step::ConstBin { kind, .. } | Step::SymBin(kind) => !matches!(kind, BinKind::Div),
+        // Integer sums of products: exact (a wrap on overflow is not modelled, see ops.md).
+        Step::Reduce(op) => matches!(op.reducer, Reducer::Sum | Reducer::Max | Reducer::Min),
+        Step::Input(_)
+        | Step::EinSum { .. }
+        | Step::EinSumProducts(_)
+        | Step::Move { .. }
+        | Step::Compare(_)
+        | Step::PreluTest
+        | Step::Logic(_)
+        | Step::Cast
+        | Step::Where
+        | Step::Select
+        | Step::ArgMax { .. }
+        | Step::GatherByIndex { .. }
+        | Step::GatherElementsByIndex { .. }
+        | Step::Abs
+        | Step::Neg
+        | Step::Square => true,
+        _ => false,
+    };
+    for o in &node.outputs {
+        let dt = o.fact.datum_type;
+        // Unsigned integers wrap below zero: only read, moved and cast to a wider type.
+        let read = matches!(step, Step::Input(_) | Step::Move { .. } | Step::Cast);
+        let dt = if dt == TDim::datum_type() { i64::datum_type() } else { dt };
+        let integer = !dt.is_quantized();
+        // Every float width is computed as a real number (and proven quantized).
+        let number = dt.is_float()
+            || (exact && (dt == bool::datum_type() || (integer && dt.is_signed())))
+            || (read && integer && dt.is_unsigned());
+        if !number {
+            return Err(origin.unsupported(format!(
+                "output of type {dt:?} depends on the input; only floats, and booleans and \
+                 signed integers through exact ops (not integer division), are supported"
+            )));
+        }
     }
+    Ok(())
 }
 
 /// The parts of `Iff(test(x, 0), x, x * slope)`, the form tract gives ONNX PRelu.
@@ -467,7 +653,11 @@ fn gated_by_sign(
     let (test, t, f) = (*iff.inputs.first()?, *iff.inputs.get(1)?, *iff.inputs.get(2)?);
     let cmp_node = &model.nodes[test.node];
     let cmp = cmp_node.op_as::<TypedBinOp>()?;
-    if !is_comparison(cmp.0.as_ref()) {
+    // Only an ordering splits the line at zero (`x == 0` does not).
+    if !matches!(
+        comparison(cmp.0.as_ref()),
+        Some(CmpKind::Lt | CmpKind::Le | CmpKind::Gt | CmpKind::Ge)
+    ) {
         return None;
     }
     let [a, b] = [*cmp_node.inputs.first()?, *cmp_node.inputs.get(1)?];

@@ -565,3 +565,192 @@ fn ops_doc_matches_the_importer() {
     }
     assert!(named >= 30, "only {named} tests read from the tables");
 }
+
+/// Comparisons of input and constant and of two inputs, every logic op, `Where` with an
+/// input-dependent condition (both branches inputs, both constants), and casts of booleans.
+#[test]
+fn test_comparisons_logic_and_where_match_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(5)]);
+    let c = m.weights(&[5], vec![-0.5, -0.1, 0.0, 0.2, 0.6]);
+    let half = m.weights(&[1], vec![0.5]);
+    let s = m.node("Sigmoid", &[&x], vec![]);
+    let y = m.node("Sub", &[&s, &half], vec![]);
+    let lt = m.node("Less", &[&x, &c], vec![]);
+    let gt = m.node("Greater", &[&x, &y], vec![]);
+    let le = m.node("LessOrEqual", &[&y, &c], vec![]);
+    let ge = m.node("GreaterOrEqual", &[&c, &x], vec![]);
+    let not = m.node("Not", &[&lt], vec![]);
+    let or = m.node("Or", &[&not, &gt], vec![]);
+    let xor = m.node("Xor", &[&lt, &le], vec![]);
+    let and = m.node("And", &[&or, &xor], vec![]);
+    let t = m.node("Tanh", &[&x], vec![]);
+    let w = m.node("Where", &[&and, &x, &t], vec![]);
+    let one = m.weights(&[1], vec![1.0]);
+    let minus = m.weights(&[1], vec![-2.0]);
+    let w2 = m.node("Where", &[&ge, &one, &minus], vec![]);
+    let cast = m.node("Cast", &[&xor], vec![int("to", 1)]);
+    let sum = m.node("Add", &[&w, &w2], vec![]);
+    let out = m.node("Add", &[&sum, &cast], vec![]);
+    m.output(&out);
+    let g = assert_matches_tract(&m.build(), &[2, 5]);
+    let steps = g
+        .nodes
+        .iter()
+        .filter(|n| {
+            matches!(
+                n.kind,
+                NodeKind::Act { act: Activation::Positive | Activation::NonNegative, .. }
+            )
+        })
+        .count();
+    assert_eq!(steps, 4, "one step function per comparison");
+}
+
+/// Equality and its negation of values that do meet: `relu(x)` is 0 on every negative input.
+#[test]
+fn test_equal_and_not_equal_match_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(5)]);
+    let r = m.node("Relu", &[&x], vec![]);
+    let zero = m.weights(&[1], vec![0.0]);
+    let eq = m.node("Equal", &[&r, &zero], vec![]);
+    let ne = m.node("Not", &[&eq], vec![]);
+    let a = m.node("Cast", &[&eq], vec![int("to", 1)]);
+    let b = m.node("Cast", &[&ne], vec![int("to", 1)]);
+    let y = m.node("Sub", &[&a, &b], vec![]);
+    m.output(&y);
+    assert_matches_tract(&m.build(), &[2, 5]);
+}
+
+/// ArgMax and ArgMin, first and last index, with ties (`relu(x - 0.3)` is 0 on most inputs).
+#[test]
+fn test_arg_max_and_min_match_tract_with_ties() {
+    for (op, last) in [("ArgMax", 0), ("ArgMax", 1), ("ArgMin", 0), ("ArgMin", 1)] {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(3), Some(6)]);
+        let shift = m.weights(&[1], vec![0.3]);
+        let d = m.node("Sub", &[&x, &shift], vec![]);
+        let r = m.node("Relu", &[&d], vec![]);
+        let attrs = vec![int("axis", 1), int("keepdims", 0), int("select_last_index", last)];
+        let i = m.node(op, &[&r], attrs);
+        let f = m.node("Cast", &[&i], vec![int("to", 1)]);
+        m.output(&f);
+        let g = assert_matches_tract(&m.build(), &[3, 6]);
+        assert_eq!(g.outputs[0].srcs.len(), 3, "{op} last={last}: one index per row");
+    }
+}
+
+/// Integer and boolean inputs keep their type: integer sums and products, booleans through
+/// logic; a non-integer value for an integer input is refused.
+#[test]
+fn test_integer_and_boolean_inputs() {
+    let mut m = OnnxBuilder::new(13);
+    let k = m.input_of("k", &[Some(1), Some(4)], 7);
+    let three = m.ints(&[1], vec![3]);
+    let p = m.node("Mul", &[&k, &three], vec![]);
+    let s = m.node("Add", &[&p, &k], vec![]);
+    let lt = m.node("Less", &[&s, &three], vec![]);
+    let f = m.node("Cast", &[&s], vec![int("to", 1)]);
+    m.output(&f);
+    m.output(&lt);
+    let proto = m.build();
+    let graph = import_proto(&proto, &[1, 4]).expect("import");
+    assert_eq!(graph.inputs[0].elem, crate::model::graph::ElemType::Integer);
+    let inputs = InputData { values: vec![vec![-2.0, 0.0, 1.0, 5.0]], shapes: None };
+    let want = run_float(parse(&proto), &inputs, Path::new("test.onnx")).expect("tract run");
+    let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+    assert!(max_error(&got, &want) == 0.0, "{got:?} vs {want:?}");
+    let halves = InputData { values: vec![vec![0.5, 0.0, 1.0, 5.0]], shapes: None };
+    match run_float(parse(&proto), &halves, Path::new("test.onnx")) {
+        Err(ProverError::InputShape(why)) => assert!(why.contains("not an integer"), "{why}"),
+        other => panic!("expected an input error, got {other:?}"),
+    }
+
+    let mut m = OnnxBuilder::new(13);
+    let a = m.input_of("a", &[Some(1), Some(3)], 9);
+    let b = m.input_of("b", &[Some(1), Some(3)], 9);
+    let x = m.node("Xor", &[&a, &b], vec![]);
+    let y = m.node("And", &[&x, &a], vec![]);
+    m.output(&y);
+    let proto = m.build();
+    let shapes = [vec![1, 3], vec![1, 3]];
+    let graph = import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let inputs = InputData { values: vec![vec![1.0, 1.0, 0.0], vec![0.0, 1.0, 1.0]], shapes: None };
+    let want = run_float(parse(&proto), &inputs, Path::new("test.onnx")).expect("tract run");
+    assert_eq!(want, vec![vec![1.0, 0.0, 0.0]]);
+    let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+    assert_eq!(got, vec![vec![1.0, 0.0, 0.0]]);
+}
+
+/// Integer division truncates, which the circuit's rounding division is not: refused, as
+/// are casts that change values.
+#[test]
+fn test_integer_division_and_truncating_casts_are_unsupported() {
+    let mut m = OnnxBuilder::new(13);
+    let k = m.input_of("k", &[Some(1), Some(4)], 7);
+    let three = m.ints(&[1], vec![3]);
+    let q = m.node("Div", &[&k, &three], vec![]);
+    m.output(&q);
+    let (_, _, reason) = unsupported(import_proto(&m.build(), &[1, 4]));
+    assert!(reason.contains("integer division"), "{reason}");
+
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(4)]);
+    let k = m.node("Cast", &[&x], vec![int("to", 7)]);
+    m.output(&k);
+    let (op, _, reason) = unsupported(import_proto(&m.build(), &[1, 4]));
+    assert!(op.contains("Cast"), "{op}");
+    assert!(reason.contains("changes values"), "{reason}");
+}
+
+/// Nearest upsampling only copies references.
+#[test]
+fn test_nearest_resize_is_data_movement() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2), Some(3), Some(3)]);
+    let roi = m.weights(&[0], vec![]);
+    let scales = m.weights(&[4], vec![1.0, 1.0, 2.0, 2.0]);
+    let attrs = vec![string("mode", "nearest")];
+    let y = m.node("Resize", &[&x, &roi, &scales], attrs);
+    let r = m.node("Relu", &[&y], vec![]);
+    m.output(&r);
+    let g = assert_matches_tract(&m.build(), &[1, 2, 3, 3]);
+    assert_eq!(count_kinds(&g), "linear 0 mul 0 act 1 max 0");
+}
+
+/// Transposed convolutions (strides, padding, output padding, groups, bias) and
+/// interpolating resizes, their matrices probed with tract: one linear node each.
+#[test]
+fn test_transposed_convolution_and_interpolating_resize_match_tract() {
+    let deconvs = [
+        (1, vec![2, 3, 3, 3], vec![int("group", 1)], 3),
+        (2, vec![2, 1, 2, 2], vec![int("group", 2)], 2),
+    ];
+    for (seed, dims, mut attrs, out_channels) in deconvs {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(1), Some(2), Some(3), Some(3)]);
+        let n = dims.iter().product::<i64>() as usize;
+        let w = m.weights(&dims, values(n, seed));
+        let bias = m.weights(&[out_channels], values(out_channels as usize, seed + 10));
+        attrs.extend([
+            ints("strides", &[2, 2]),
+            ints("pads", &[1, 0, 1, 1]),
+            ints("output_padding", &[1, 0]),
+        ]);
+        let y = m.node("ConvTranspose", &[&x, &w, &bias], attrs);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[1, 2, 3, 3]);
+        assert_eq!(count_kinds(&g), "linear 1 mul 0 act 0 max 0", "deconv {dims:?}");
+    }
+    for mode in ["linear", "cubic"] {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(1), Some(2), Some(3), Some(4)]);
+        let roi = m.weights(&[0], vec![]);
+        let scales = m.weights(&[4], vec![1.0, 1.0, 2.0, 1.5]);
+        let y = m.node("Resize", &[&x, &roi, &scales], vec![string("mode", mode)]);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[1, 2, 3, 4]);
+        assert_eq!(count_kinds(&g), "linear 1 mul 0 act 0 max 0", "{mode}");
+    }
+}

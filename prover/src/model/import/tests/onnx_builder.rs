@@ -28,6 +28,11 @@ impl OnnxBuilder {
 
     /// A float input; `None` dims are symbolic.
     pub fn input(&mut self, name: &str, dims: &[Option<i64>]) -> String {
+        self.input_of(name, dims, FLOAT)
+    }
+
+    /// An input of ONNX element type `elem_type` (1 float, 7 int64, 9 bool).
+    pub fn input_of(&mut self, name: &str, dims: &[Option<i64>], elem_type: i32) -> String {
         let dim = dims
             .iter()
             .map(|d| Dimension {
@@ -38,8 +43,7 @@ impl OnnxBuilder {
                 ..Default::default()
             })
             .collect();
-        let tensor =
-            type_proto::Tensor { elem_type: FLOAT, shape: Some(pb::TensorShapeProto { dim }) };
+        let tensor = type_proto::Tensor { elem_type, shape: Some(pb::TensorShapeProto { dim }) };
         self.graph.input.push(pb::ValueInfoProto {
             name: name.into(),
             r#type: Some(pb::TypeProto {

@@ -1,0 +1,347 @@
+//! Comparisons, boolean logic, input-dependent selection and ArgMax.
+//!
+//! A boolean is the number 0 or 1, exact at any scale. A comparison is one table lookup of a
+//! difference (`Positive` for the strict ones, `NonNegative` for the others); logic is
+//! polynomial in 0/1 values (`and = ab`, `or = a + b - ab`, `xor = a + b - 2ab`,
+//! `not = 1 - a`); `Where(c, t, f) = f + c (t - f)`. Operands may be constants: a product
+//! with a constant is a linear term, so only products of two input-dependent values cost a
+//! multiplication.
+
+use tract_onnx::prelude::tract_ndarray::{ArrayD, Axis, IxDyn};
+
+use super::builder::{broadcast, const_f32, GraphBuilder, Origin, SymTensor, Wire};
+use super::plan::{CmpKind, LogicKind};
+use crate::error::Result;
+use crate::model::graph::{Activation, NodeKind, Src};
+
+/// One element of an operand that may be constant.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Elem {
+    /// A value of the graph.
+    Src(Src),
+    /// A constant.
+    Const(f64),
+}
+
+/// A linear combination of graph values plus a constant.
+type Row = (Vec<(Src, f64)>, f64);
+
+impl Elem {
+    /// `w * self` as linear terms and a constant.
+    fn scaled(self, w: f64) -> Row {
+        match self {
+            Elem::Src(s) => (vec![(s, w)], 0.0),
+            Elem::Const(c) => (Vec::new(), w * c),
+        }
+    }
+}
+
+/// Sums rows.
+fn sum(rows: impl IntoIterator<Item = Row>) -> Row {
+    rows.into_iter().fold((Vec::new(), 0.0), |(mut terms, c), (t, d)| {
+        terms.extend(t);
+        (terms, c + d)
+    })
+}
+
+/// An operand (input-dependent or constant) broadcast to `shape`.
+pub(super) fn operand(origin: &Origin, w: Option<&Wire>, shape: &[usize]) -> Result<ArrayD<Elem>> {
+    match w {
+        Some(Wire::Sym(t)) => Ok(broadcast(origin, t, shape)?.mapv(Elem::Src)),
+        Some(Wire::Const(c)) => {
+            let c = const_f32(origin, c)?;
+            Ok(broadcast(origin, &c, shape)?.mapv(|v| Elem::Const(f64::from(v))))
+        }
+        _ => Err(origin.failed("expected a tensor operand")),
+    }
+}
+
+/// `k_a a + k_b b + k_ab a b + k` elementwise; the products of two graph values go through
+/// one `Mul` node, every other term is linear.
+#[allow(clippy::too_many_arguments)]
+fn bilinear(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &ArrayD<Elem>,
+    y: &ArrayD<Elem>,
+    (k_a, k_b, k_ab, k): (f64, f64, f64, f64),
+    shape: &[usize],
+) -> Result<SymTensor> {
+    let pairs: Vec<(Elem, Elem)> = x.iter().copied().zip(y.iter().copied()).collect();
+    let products: Vec<(Src, Src)> = pairs
+        .iter()
+        .filter_map(|p| match *p {
+            (Elem::Src(s), Elem::Src(t)) if k_ab != 0.0 => Some((s, t)),
+            _ => None,
+        })
+        .collect();
+    let mut product = if products.is_empty() {
+        Vec::new()
+    } else {
+        let (a, c): (Vec<Src>, Vec<Src>) = products.into_iter().unzip();
+        let len = a.len();
+        b.push(origin, ".product", NodeKind::Mul { a, b: c }, &[len])?.into_iter().collect()
+    }
+    .into_iter();
+    let mut rows = Vec::with_capacity(pairs.len());
+    for (a, c) in pairs {
+        let cross = match (a, c) {
+            (Elem::Src(_), Elem::Src(_)) if k_ab != 0.0 => {
+                let p = product.next().ok_or_else(|| origin.failed("a product went missing"))?;
+                Elem::Src(p).scaled(k_ab)
+            }
+            (Elem::Src(s), Elem::Const(v)) | (Elem::Const(v), Elem::Src(s)) => {
+                Elem::Src(s).scaled(k_ab * v)
+            }
+            (Elem::Const(u), Elem::Const(v)) => (Vec::new(), k_ab * u * v),
+            _ => (Vec::new(), 0.0),
+        };
+        rows.push(sum([a.scaled(k_a), c.scaled(k_b), cross, (Vec::new(), k)]));
+    }
+    b.linear(origin, "", rows, shape)
+}
+
+/// `a op b` as 0/1 values: one lookup of a difference (two for `==` and `!=`).
+pub(super) fn compare(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    kind: CmpKind,
+    x: &ArrayD<Elem>,
+    y: &ArrayD<Elem>,
+    shape: &[usize],
+) -> Result<SymTensor> {
+    // `sign (a - b)` through the step function `act`.
+    let step = |b: &mut GraphBuilder, sign: f64, act: Activation| -> Result<SymTensor> {
+        let rows = x.iter().zip(y.iter()).map(|(a, c)| sum([a.scaled(sign), c.scaled(-sign)]));
+        let d = b.linear(origin, ".diff", rows, shape)?;
+        let input = d.iter().copied().collect();
+        b.push(origin, "", NodeKind::Act { input, act }, shape)
+    };
+    match kind {
+        CmpKind::Lt => step(b, -1.0, Activation::Positive),
+        CmpKind::Gt => step(b, 1.0, Activation::Positive),
+        CmpKind::Le => step(b, -1.0, Activation::NonNegative),
+        CmpKind::Ge => step(b, 1.0, Activation::NonNegative),
+        CmpKind::Eq | CmpKind::Ne => {
+            // a == b iff a - b >= 0 and b - a >= 0: the two steps sum to 2 exactly then.
+            let ge = step(b, 1.0, Activation::NonNegative)?;
+            let le = step(b, -1.0, Activation::NonNegative)?;
+            let (w, k) = if kind == CmpKind::Eq { (1.0, -1.0) } else { (-1.0, 2.0) };
+            let rows = ge.iter().zip(le.iter()).map(|(&g, &l)| (vec![(g, w), (l, w)], k));
+            b.linear(origin, ".eq", rows, shape)
+        }
+    }
+}
+
+/// Boolean logic on 0/1 operands (`y` is unused for `Not`).
+pub(super) fn logic(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    kind: LogicKind,
+    x: &ArrayD<Elem>,
+    y: Option<&ArrayD<Elem>>,
+    shape: &[usize],
+) -> Result<SymTensor> {
+    let coefficients = match kind {
+        LogicKind::Not => {
+            let rows = x.iter().map(|a| sum([a.scaled(-1.0), (Vec::new(), 1.0)]));
+            return b.linear(origin, "", rows, shape);
+        }
+        LogicKind::And => (0.0, 0.0, 1.0, 0.0),
+        LogicKind::Or => (1.0, 1.0, -1.0, 0.0),
+        LogicKind::Xor => (1.0, 1.0, -2.0, 0.0),
+    };
+    let y = y.ok_or_else(|| origin.failed("a binary logic op needs two operands"))?;
+    bilinear(b, origin, x, y, coefficients, shape)
+}
+
+/// `Where(c, t, f) = f + c (t - f)` for a 0/1 condition that depends on the input.
+pub(super) fn select(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    c: &ArrayD<Elem>,
+    t: &ArrayD<Elem>,
+    f: &ArrayD<Elem>,
+    shape: &[usize],
+) -> Result<SymTensor> {
+    let constant = |a: &ArrayD<Elem>| a.iter().all(|e| matches!(e, Elem::Const(_)));
+    let gap: ArrayD<Elem> = if constant(t) && constant(f) {
+        ArrayD::from_shape_fn(IxDyn(shape), |i| match (t[&i], f[&i]) {
+            (Elem::Const(u), Elem::Const(v)) => Elem::Const(u - v),
+            _ => Elem::Const(0.0),
+        })
+    } else {
+        let rows = t.iter().zip(f.iter()).map(|(u, v)| sum([u.scaled(1.0), v.scaled(-1.0)]));
+        b.linear(origin, ".gap", rows, shape)?.mapv(Elem::Src)
+    };
+    let chosen = bilinear(b, origin, c, &gap, (0.0, 0.0, 1.0, 0.0), shape)?;
+    let rows =
+        chosen.iter().zip(f.iter()).map(|(&p, v)| sum([(vec![(p, 1.0)], 0.0), v.scaled(1.0)]));
+    b.linear(origin, "", rows, shape)
+}
+
+/// The index of the first (or, with `last`, the last) maximum of `x` along `axis`, which
+/// the output keeps with length 1.
+///
+/// With `M_i` the running maximum of the first `i + 1` elements and `m` the maximum, the
+/// first index of `m` is the number of prefixes whose maximum is below it:
+/// `sum_i [m - M_i > 0]`. The running maxima are one chain of two-element maxima, so this
+/// costs about three lookups per element. The last index counts suffixes the same way.
+pub(super) fn arg_max(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    axis: usize,
+    last: bool,
+    shape: &[usize],
+) -> Result<SymTensor> {
+    let n = *x.shape().get(axis).ok_or_else(|| origin.failed("ArgMax axis out of range"))?;
+    if n == 0 {
+        return Err(origin.unsupported("ArgMax over an empty axis"));
+    }
+    let lane = |i: usize| x.index_axis(Axis(axis), if last { n - 1 - i } else { i }).to_owned();
+    let lane_shape = lane(0).shape().to_vec();
+    let mut running = vec![lane(0)];
+    for i in 1..n {
+        let (prev, next) = (&running[i - 1], lane(i));
+        let windows = prev.iter().zip(next.iter()).map(|(&m, &v)| vec![m, v]).collect();
+        let max = b.push(origin, &format!(".max{i}"), NodeKind::Max { windows }, &lane_shape)?;
+        running.push(max);
+    }
+    let max = &running[n - 1];
+    let below: Vec<Vec<Src>> = running[..n - 1]
+        .iter()
+        .enumerate()
+        .map(|(i, m_i)| {
+            let rows = max.iter().zip(m_i.iter()).map(|(&m, &p)| (vec![(m, 1.0), (p, -1.0)], 0.0));
+            let gap = b.linear(origin, &format!(".gap{i}"), rows, &lane_shape)?;
+            let input = gap.iter().copied().collect();
+            let act = Activation::Positive;
+            let below =
+                b.push(origin, &format!(".below{i}"), NodeKind::Act { input, act }, &lane_shape)?;
+            Ok(below.iter().copied().collect())
+        })
+        .collect::<Result<_>>()?;
+    let (sign, offset) = if last { (-1.0, (n - 1) as f64) } else { (1.0, 0.0) };
+    let rows = (0..lane_shape.iter().product::<usize>())
+        .map(|j| (below.iter().map(|t| (t[j], sign)).collect(), offset));
+    b.linear(origin, "", rows, shape)
+}
+
+/// `Gather(data, idx)` along `axis` for constant `data` and integer indices that depend on
+/// the input: with `g_k = [idx >= k]` for `k = 1..K` (one lookup each), element `k` of the
+/// gathered axis is `data_0 + sum_k (data_k - data_(k-1)) g_k`. An index in `[0, K)` picks
+/// exactly its entry; one outside it (onnxruntime: an error, or a wrap for negatives) is
+/// clamped to the nearest entry.
+pub(super) fn gather_by_index(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    data: &ArrayD<f32>,
+    idx: &SymTensor,
+    axis: usize,
+    shape: &[usize],
+) -> Result<SymTensor> {
+    let k = *data.shape().get(axis).ok_or_else(|| origin.failed("Gather axis out of range"))?;
+    if k == 0 {
+        return Err(origin.unsupported("Gather from an empty axis"));
+    }
+    let indices: Vec<Src> = idx.iter().copied().collect();
+    let thresholds: Vec<Row> =
+        indices.iter().flat_map(|&i| (1..k).map(move |t| (vec![(i, 1.0)], -(t as f64)))).collect();
+    let steps: Vec<Src> = if k > 1 {
+        let len = thresholds.len();
+        let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
+        let input = d.iter().copied().collect();
+        let act = Activation::NonNegative;
+        b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?.iter().copied().collect()
+    } else {
+        Vec::new()
+    };
+    let (pre, post) = (&data.shape()[..axis], &data.shape()[axis + 1..]);
+    let (n_pre, n_post) = (pre.iter().product::<usize>(), post.iter().product::<usize>());
+    let flat: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
+    let entry = |p: usize, j: usize, q: usize| flat[(p * k + j) * n_post + q];
+    let mut rows = Vec::with_capacity(n_pre * indices.len() * n_post);
+    for p in 0..n_pre {
+        for e in 0..indices.len() {
+            for q in 0..n_post {
+                let terms = (1..k)
+                    .map(|j| (steps[e * (k - 1) + j - 1], entry(p, j, q) - entry(p, j - 1, q)))
+                    .collect();
+                rows.push((terms, entry(p, 0, q)));
+            }
+        }
+    }
+    b.linear(origin, "", rows, shape)
+}
+
+/// `GatherElements(data, idx)` along `axis` with indices that depend on the input (data
+/// constant or not): as in [`gather_by_index`], each output is
+/// `data_0 + sum_k g_k (data_k - data_(k-1))` over its line of `data`, `g_k = [idx >= k]`;
+/// a difference of input-dependent data times `g_k` is one product.
+pub(super) fn gather_elements(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    data: &ArrayD<Elem>,
+    idx: &SymTensor,
+    axis: usize,
+) -> Result<SymTensor> {
+    let k = *data.shape().get(axis).ok_or_else(|| origin.failed("axis out of range"))?;
+    if k == 0 || idx.ndim() != data.ndim() {
+        return Err(origin.unsupported("GatherElements needs operands of one rank, data not empty"));
+    }
+    let shape = idx.shape().to_vec();
+    let positions = super::window::kernel_positions(&shape);
+    // The data line of each output position, checked to lie inside `data`.
+    let line = |pos: &[usize], j: usize| -> Result<Elem> {
+        let mut at = pos.to_vec();
+        at[axis] = j;
+        data.get(IxDyn(&at)).copied().ok_or_else(|| origin.unsupported("indices outside data"))
+    };
+    let thresholds: Vec<Row> =
+        idx.iter().flat_map(|&i| (1..k).map(move |t| (vec![(i, 1.0)], -(t as f64)))).collect();
+    let steps: Vec<Src> = if k > 1 {
+        let len = thresholds.len();
+        let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
+        let input = d.iter().copied().collect();
+        let act = Activation::NonNegative;
+        b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?.iter().copied().collect()
+    } else {
+        Vec::new()
+    };
+    // Differences of consecutive entries, as operands of `g_k`.
+    let mut gaps: Vec<Elem> = Vec::with_capacity(positions.len() * k.saturating_sub(1));
+    let mut gap_rows: Vec<Row> = Vec::new();
+    for pos in &positions {
+        for j in 1..k {
+            let (hi, lo) = (line(pos, j)?, line(pos, j - 1)?);
+            match (hi, lo) {
+                (Elem::Const(u), Elem::Const(v)) => gaps.push(Elem::Const(u - v)),
+                _ => {
+                    gaps.push(Elem::Src(Src::Zero)); // replaced by the gap node's output
+                    gap_rows.push(sum([hi.scaled(1.0), lo.scaled(-1.0)]));
+                }
+            }
+        }
+    }
+    if !gap_rows.is_empty() {
+        let len = gap_rows.len();
+        let node = b.linear(origin, ".gaps", gap_rows, &[len])?;
+        let mut outs = node.iter().copied();
+        for g in gaps.iter_mut().filter(|g| matches!(g, Elem::Src(_))) {
+            *g = Elem::Src(outs.next().ok_or_else(|| origin.failed("a gap went missing"))?);
+        }
+    }
+    let len = gaps.len();
+    let g = ArrayD::from_shape_vec(IxDyn(&[len]), steps.into_iter().map(Elem::Src).collect())
+        .map_err(|e| origin.failed(e))?;
+    let d = ArrayD::from_shape_vec(IxDyn(&[len]), gaps).map_err(|e| origin.failed(e))?;
+    let chosen = bilinear(b, origin, &g, &d, (0.0, 0.0, 1.0, 0.0), &[len])?;
+    let chosen: Vec<Src> = chosen.iter().copied().collect();
+    let mut rows = Vec::with_capacity(positions.len());
+    for (e, pos) in positions.iter().enumerate() {
+        let terms = chosen[e * (k - 1)..(e + 1) * (k - 1)].iter().map(|&s| (vec![(s, 1.0)], 0.0));
+        rows.push(sum(std::iter::once(line(pos, 0)?.scaled(1.0)).chain(terms)));
+    }
+    b.linear(origin, "", rows, &shape)
+}
