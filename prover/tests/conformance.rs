@@ -154,6 +154,129 @@ macro_rules! shared {
     )*};
 }
 
+/// scikit-learn pipelines exported by skl2onnx (`scripts/make_sklearn_models.py`): proven and
+/// compared with onnxruntime's own output (`float_output` in input.json), labels exactly. The
+/// float reference of [`check_within`] runs tract on the ai.onnx.ml ops rewritten into standard
+/// ONNX, so onnxruntime is what checks the rewrite.
+fn check_sklearn(name: &str, tolerance: f64, classifier: bool) {
+    let dir = repo().join("models").join(name);
+    let (proven, float) = check_within(&dir, tolerance, MAX_K);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("input.json")).expect("input.json"))
+            .expect("input.json parses");
+    let onnxruntime: Vec<f64> = json["float_output"]
+        .as_array()
+        .expect("float_output")
+        .iter()
+        .flat_map(|o| o.as_array().expect("one list per output").iter())
+        .map(|v| v.as_f64().expect("a number"))
+        .collect();
+    assert_eq!(onnxruntime.len(), proven.len(), "{name}: output count");
+    for (i, ((p, f), o)) in proven.iter().zip(&float).zip(&onnxruntime).enumerate() {
+        assert!(
+            (f - o).abs() <= 1e-4 * o.abs().max(1.0),
+            "{name}: output {i}: tract {f}, onnxruntime {o}"
+        );
+        assert!((p - o).abs() <= tolerance, "{name}: output {i}: proven {p}, onnxruntime {o}");
+    }
+    if classifier {
+        assert_eq!(proven[0], onnxruntime[0], "{name}: the label (first output) is exact");
+    }
+}
+
+macro_rules! sklearn {
+    ($($(#[$attr:meta])* $name:ident => $kind:ident within $tol:expr),* $(,)?) => {$(
+        #[test]
+        $(#[$attr])*
+        fn $name() {
+            check_sklearn(stringify!($name), $tol, stringify!($kind) == "classifier");
+        }
+    )*};
+}
+
+// Raw breast-cancer features (areas near 2,500 beside ratios near 0.005) each at their own
+// input scale; the diabetes regression's target is near 150. The PR tier proves a linear
+// model, a tree ensemble and the MLP; the full tier all.
+sklearn!(
+    sklearn_logreg => classifier within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    sklearn_linear_svc => classifier within 0.1,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    sklearn_ridge => regressor within 0.5,
+    sklearn_mlp => classifier within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    sklearn_decision_tree => classifier within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    sklearn_random_forest => classifier within 0.02,
+    sklearn_gbdt => classifier within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    sklearn_tree_iris => classifier within 0.02,
+    sklearn_gbdt_iris => classifier within 0.02,
+    sklearn_forest_regressor => regressor within 0.5,
+);
+
+/// Every scikit-learn model on 20 held-out rows (`samples.json`, onnxruntime's outputs),
+/// compiled with those rows as its calibration samples (as a user calibrates on
+/// representative data), then the quantized reference (what the proofs prove, bit for bit)
+/// on each row: labels all agree, scores and targets within 5 % (relative above 1).
+#[test]
+fn sklearn_models_agree_with_onnxruntime_on_twenty_rows() {
+    let mut report = Vec::new();
+    for entry in std::fs::read_dir(repo().join("models")).expect("models/").flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.starts_with("sklearn_") {
+            continue;
+        }
+        let dir = entry.path();
+        let samples: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("samples.json")).expect("samples.json"),
+        )
+        .expect("samples.json parses");
+        let rows = samples["input_data"].as_array().expect("input_data");
+        let want = samples["float_output"].as_array().expect("float_output");
+        assert_eq!(rows.len(), 20, "{name}: 20 rows");
+        let inputs: Vec<InputData> = rows
+            .iter()
+            .map(|row| InputData {
+                values: vec![row
+                    .as_array()
+                    .expect("a row")
+                    .iter()
+                    .filter_map(|v| v.as_f64())
+                    .collect()],
+                shapes: None,
+            })
+            .collect();
+        let opts = CompileOptions { max_k: MAX_K, ..CompileOptions::default() };
+        let compiled = CompiledModel::compile(&dir.join("network.onnx"), &inputs, &opts)
+            .unwrap_or_else(|e| panic!("{name}: compile: {e}"));
+        let q = &compiled.model;
+        let (mut labels, mut worst) = (0, 0f64);
+        for (input, want) in inputs.iter().zip(want) {
+            let want: Vec<f64> =
+                want.as_array().expect("outputs").iter().filter_map(|v| v.as_f64()).collect();
+            let trace = q
+                .eval(&q.quantize_inputs(&input.values).unwrap_or_else(|e| panic!("{name}: {e}")))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got: Vec<f64> = q.outputs_f64(&trace).concat();
+            assert_eq!(got.len(), want.len(), "{name}: outputs");
+            let classifier = q.outputs.len() == 2;
+            labels += usize::from(classifier && got[0] == want[0]);
+            let scores = if classifier { 1 } else { 0 };
+            for (g, w) in got[scores..].iter().zip(&want[scores..]) {
+                worst = worst.max((g - w).abs() / w.abs().max(1.0));
+            }
+        }
+        println!("{name}: labels {labels}/20, largest error {worst:.4}");
+        report.push((name, labels, worst, q.outputs.len() == 2));
+    }
+    assert!(report.len() >= 10, "{report:?}");
+    for (name, labels, worst, classifier) in &report {
+        assert!(!classifier || *labels == 20, "{name}: {labels}/20 labels agree");
+        assert!(*worst <= 0.05, "{name}: error {worst} (relative above 1)");
+    }
+}
+
 // LeNet-5 (30 s) is the full tier's: its convolutions and pools are the shared corpus's too.
 own!(
     digits_mlp,
@@ -201,7 +324,8 @@ macro_rules! family {
 
 // Issue 16: the op families that now lower. The PR tier proves one per gadget (a partial
 // table, a pattern fused into one table, a product with a table, softmax's exp and
-// division, layer norm's square root and division); the full tier all of them.
+// division, layer norm's square root and division, comparisons with logic and selection,
+// a tree's ArgMax and gathers); the full tier all of them.
 family!(
     #[ignore = "full tier (scripts/test.sh --full)"] family_tanh => "1l_tanh" within 0.02,
     #[ignore = "full tier (scripts/test.sh --full)"] family_erf => "1l_erf" within 0.02,
@@ -219,19 +343,20 @@ family!(
     #[ignore = "full tier (scripts/test.sh --full)"] family_instance_norm => "1l_instance_norm" within 0.05,
     #[ignore = "full tier (scripts/test.sh --full)"] family_rnn => "rnn" within 0.05,
     family_layernorm => "layernorm" within 0.05,
-    family_conv_transpose => "1l_conv_transpose" within 0.05,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_conv_transpose => "1l_conv_transpose" within 0.05,
     family_upsample => "1l_upsample" within 0.02,
     family_where => "1l_where" within 0.02,
     family_boolean => "boolean" within 0.0,
     family_decision_tree => "decision_tree" within 0.0,
-    family_random_forest => "random_forest" within 1e-3,
-    family_gather_elements => "gather_elements" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_random_forest => "random_forest" within 1e-3,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_gather_elements => "gather_elements" within 0.02,
+    family_lstm => "lstm" within 0.02,
+    #[ignore = "full tier (scripts/test.sh --full)"] family_gru => "gru" within 0.02,
 );
 
 /// The op families with no lowering yet stop at compile with a typed error that names the op
 /// or the input type (never a panic, never a proof).
-const NOT_LOWERED_YET: &[&str] =
-    &["1l_topk", "gru", "integer_div", "lstm", "self_attention", "xgboost"];
+const NOT_LOWERED_YET: &[&str] = &["1l_topk", "integer_div", "self_attention", "xgboost"];
 
 #[test]
 fn op_families_not_lowered_yet_are_clear_errors() {
@@ -245,7 +370,9 @@ fn op_families_not_lowered_yet_are_clear_errors() {
         {
             // self_attention imports (masks, products, softmax, layer norms) but the square
             // root of its layer norms, tabulated at the value scale, is 0 on its near-constant
-            // rows: a named domain error, not a wrong answer.
+            // rows: a named domain error, not a wrong answer. xgboost imports too, but its
+            // gather indices (up to 1,152) at the value scale need wider lookups than the
+            // calibration allows: a settings error.
             Err(
                 e @ (ProverError::UnsupportedOp { .. }
                 | ProverError::Onnx { .. }

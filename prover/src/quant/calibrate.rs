@@ -101,9 +101,32 @@ pub fn calibrate(
         return Err(ProverError::Settings(format!("headroom {headroom} must be >= 1")));
     }
     let ranges = ValueRanges::measure(graph, samples)?;
+    // First with every input at the settings' scale; only when no scale holds the inputs
+    // that way, inputs too wide for it each take their own (see `QModel::input_scales`).
+    for own_input_scales in [false, true] {
+        if let Some(c) =
+            calibrate_at(graph, samples, &ranges, lookup_bits, headroom, own_input_scales)?
+        {
+            return Ok(c);
+        }
+    }
+    Err(ProverError::Settings(format!(
+        "no scale fits the samples within lookup_bits {lookup_bits}; raise lookup_bits"
+    )))
+}
+
+/// The largest scale that fits, if any; inputs must fit at it unless `own_input_scales`.
+fn calibrate_at(
+    graph: &Graph,
+    samples: &[Vec<Vec<f64>>],
+    ranges: &ValueRanges,
+    lookup_bits: u32,
+    headroom: f64,
+    own_input_scales: bool,
+) -> Result<Option<Calibration>> {
     for scale_bits in (1..lookup_bits.saturating_sub(1)).rev() {
         let settings = QuantSettings { scale_bits, lookup_bits };
-        let q = match quantize_with_ranges(graph, settings, &ranges, headroom) {
+        let q = match quantize_with_ranges(graph, settings, ranges, headroom) {
             Ok(q) => q,
             // A rescale this scale cannot hold: a smaller one may.
             Err(ProverError::Settings(_)) => continue,
@@ -117,7 +140,8 @@ pub fn calibrate(
             let tabulated = n.kind.activation().is_some_and(|a| !scale_free(a));
             (*p as f64) * if tabulated { headroom } else { 1.0 } < bound
         });
-        if !fits || peaks.inputs as f64 * headroom >= bound {
+        let inputs_fit = q.input_scales.is_empty() && (peaks.inputs as f64) * headroom < bound;
+        if !fits || !(own_input_scales || inputs_fit) {
             continue;
         }
         let accuracy = accuracy(graph, &q, samples)?;
@@ -134,17 +158,15 @@ pub fn calibrate(
                 peak_fraction: *p as f64 / bound,
             })
             .collect();
-        return Ok(Calibration {
+        return Ok(Some(Calibration {
             settings,
             peak_fraction: top as f64 / bound,
             output_step: 1.0 / (1u64 << q.output_scale()) as f64,
             accuracy,
             nodes,
-        });
+        }));
     }
-    Err(ProverError::Settings(format!(
-        "no scale fits the samples within lookup_bits {lookup_bits}; raise lookup_bits"
-    )))
+    Ok(None)
 }
 
 /// Largest |quantized input| and largest |lookup input| per node over the samples.

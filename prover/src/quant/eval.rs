@@ -38,6 +38,7 @@ impl QModel {
         let mut out = Vec::with_capacity(self.num_input_values());
         for (info, data) in self.inputs.iter().zip(inputs) {
             for &x in data {
+                let scale = self.input_scale(out.len());
                 if !x.is_finite() {
                     return Err(ProverError::InputShape(format!(
                         "input {:?} holds {x}",
@@ -50,14 +51,14 @@ impl QModel {
                         info.name
                     )));
                 }
-                let q = self.settings.quantize(x);
+                let q = (x * (1u64 << scale) as f64).round() as i64;
                 if !self.settings.in_range(q as i128) {
                     return Err(ProverError::OutOfRange {
                         node: format!("input {}", info.name),
                         op: "input".into(),
                         value: q as i128,
                         bound: self.settings.bound() as i128,
-                        scale_bits: self.settings.scale_bits,
+                        scale_bits: scale,
                     });
                 }
                 out.push(q);

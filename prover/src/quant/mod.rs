@@ -122,8 +122,9 @@ pub struct QNode {
     pub scale: u32,
 }
 
-/// A quantized model: what the circuits prove. Inputs are at `settings.scale_bits`, each
-/// node's outputs at the node's own scale, and all model outputs at one scale.
+/// A quantized model: what the circuits prove. Inputs are at `settings.scale_bits` (or each
+/// at its own scale, see `input_scales`), each node's outputs at the node's own scale, and
+/// all model outputs at one scale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QModel {
     /// Fixed-point settings.
@@ -134,9 +135,19 @@ pub struct QModel {
     pub nodes: Vec<QNode>,
     /// Output tensors.
     pub outputs: Vec<OutputTensor>,
+    /// The scale of each input value, where some input does not fit the lookup domain at
+    /// `settings.scale_bits` (raw features of scikit-learn pipelines in the thousands beside
+    /// others near 0.01); empty when every input is at `settings.scale_bits`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub input_scales: Vec<u32>,
 }
 
 impl QModel {
+    /// The scale of input value `v`.
+    pub fn input_scale(&self, v: usize) -> u32 {
+        self.input_scales.get(v).copied().unwrap_or(self.settings.scale_bits)
+    }
+
     /// Number of scalar input values.
     pub fn num_input_values(&self) -> usize {
         self.inputs.iter().map(TensorInfo::numel).sum()

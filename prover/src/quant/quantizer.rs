@@ -32,12 +32,30 @@ pub(super) fn quantize(
             uses[v as usize] += 1;
         }
     }
+    // When some input does not fit at the settings' scale with the headroom, every input
+    // gets the largest scale it fits at (raw features of a scikit-learn pipeline: 2,500 beside
+    // 0.005, each needing its own). When all fit, all stay at the settings' scale, so such
+    // models quantize exactly as with one input scale.
+    let input_scales: Vec<u32> = match ranges {
+        Some((r, policy)) => {
+            let scales: Vec<u32> = (0..n_in)
+                .map(|v| policy.fitting(r.max_abs.get(v).copied().unwrap_or(0.0), &settings))
+                .collect();
+            if scales.iter().all(|&e| e >= settings.scale_bits) {
+                Vec::new()
+            } else {
+                scales
+            }
+        }
+        None => Vec::new(),
+    };
     let mut q = Quantizer {
         settings,
         ranges,
         nodes: Vec::with_capacity(graph.nodes.len()),
         next: n_in as ValueId,
         n_in: n_in as ValueId,
+        input_scales: input_scales.clone(),
     };
     // remap[old id] = where that value lives in the quantized model.
     let mut remap: Vec<Src> = (0..n_in as ValueId).map(Src::Value).collect();
@@ -130,7 +148,7 @@ pub(super) fn quantize(
             }
         }
     }
-    Ok(QModel { settings, inputs: graph.inputs.clone(), nodes: q.nodes, outputs })
+    Ok(QModel { settings, inputs: graph.inputs.clone(), nodes: q.nodes, outputs, input_scales })
 }
 
 struct Quantizer<'a> {
@@ -139,6 +157,7 @@ struct Quantizer<'a> {
     nodes: Vec<QNode>,
     next: ValueId,
     n_in: ValueId,
+    input_scales: Vec<u32>,
 }
 
 impl Quantizer<'_> {
@@ -146,7 +165,9 @@ impl Quantizer<'_> {
     fn scale_of(&self, s: Src) -> Option<u32> {
         let Src::Value(v) = s else { return None };
         if v < self.n_in {
-            return Some(self.settings.scale_bits);
+            return Some(
+                self.input_scales.get(v as usize).copied().unwrap_or(self.settings.scale_bits),
+            );
         }
         let i = self.nodes.partition_point(|n| n.first <= v);
         i.checked_sub(1).map(|i| self.nodes[i].scale)

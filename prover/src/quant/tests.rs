@@ -301,3 +301,40 @@ fn one_global_scale_without_ranges_is_unchanged() {
     // L - 1 + log2(2 terms).
     assert_eq!(*shift, 12);
 }
+
+/// Raw features of very different magnitudes (a scikit-learn pipeline's inputs before its
+/// scaler): no single input scale fits 480 and keeps 0.004 in 12-bit lookups; each input then takes its own,
+/// and the standardized features stay accurate. Inputs that fit keep one scale.
+#[test]
+fn inputs_too_wide_for_one_scale_each_take_their_own() {
+    let mut rows = SparseRows::new();
+    // (x - mean) / std per feature, as a Scaler computes it.
+    rows.push_row([(v(0), 1.0 / 100.0)]);
+    rows.push_row([(v(1), 1.0 / 0.002)]);
+    let g = one_node(2, NodeKind::Linear { rows, bias: vec![-4.0, -2.0] });
+    let samples: Vec<Vec<Vec<f64>>> =
+        [(410.0, 0.0051), (330.0, 0.0032), (480.0, 0.0047)].map(|(a, b)| vec![vec![a, b]]).into();
+    let q = calibrated(&g, &samples);
+    assert_eq!(q.input_scales.len(), 2, "each input value has its scale");
+    assert!(q.input_scale(0) < q.input_scale(1), "{:?}", q.input_scales);
+    let bound = q.settings.bound() as f64;
+    for (k, s) in samples.iter().enumerate() {
+        let got = run(&q, s);
+        let want = g.gather_outputs(&g.eval_f64(s)).concat();
+        for (i, x) in s[0].iter().enumerate() {
+            assert!(x.abs() * 2f64.powi(q.input_scale(i) as i32) < bound, "input {i} fits");
+        }
+        for (a, b) in got.iter().zip(&want) {
+            // One input step of the small feature is 1/2^scale, times 1/0.002 downstream.
+            let tol = 0.5 / 2f64.powi(q.input_scale(1) as i32) / 0.002 + step(&q);
+            assert!((a - b).abs() <= tol, "sample {k}: {a} vs {b} (tolerance {tol})");
+        }
+    }
+    // Inputs that fit at the calibrated scale: one scale, nothing recorded.
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 0.5), (v(1), 0.25)]);
+    let g = one_node(2, NodeKind::Linear { rows, bias: vec![0.0] });
+    let q = calibrated(&g, &[vec![vec![0.7, -0.4]], vec![vec![-0.2, 0.9]]]);
+    assert!(q.input_scales.is_empty(), "{:?}", q.input_scales);
+    assert!(!serde_json::to_string(&q).expect("json").contains("input_scales"));
+}

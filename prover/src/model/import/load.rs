@@ -15,10 +15,23 @@ pub(super) fn onnx_err(path: &Path) -> impl Fn(TractError) -> ProverError + '_ {
     move |e| ProverError::Onnx { path: path.to_path_buf(), reason: format!("{e:#}") }
 }
 
-/// Parses the ONNX file (a missing file is an I/O error, not a tract one).
+/// Parses the ONNX file (a missing file is an I/O error, not a tract one), with the
+/// ai.onnx.ml ops of scikit-learn exports rewritten into standard ONNX first.
 pub(super) fn load(path: &Path) -> Result<InferenceModel> {
     std::fs::metadata(path).map_err(|e| ProverError::io(path, e))?;
-    tract_onnx::onnx().model_for_path(path).map_err(onnx_err(path))
+    let onnx = tract_onnx::onnx();
+    let mut proto = onnx.proto_model_for_path(path).map_err(onnx_err(path))?;
+    super::ml::rewrite(&mut proto)?;
+    // External tensor data is resolved against the model's folder, as tract does.
+    let dir = path.parent().and_then(Path::to_str);
+    let parsed = onnx.parse(&proto, dir).map_err(onnx_err(path))?;
+    if !parsed.unresolved_inputs.is_empty() {
+        return Err(ProverError::Onnx {
+            path: path.to_path_buf(),
+            reason: format!("unresolved inputs {:?}", parsed.unresolved_inputs),
+        });
+    }
+    Ok(parsed.model)
 }
 
 /// Fixes the input facts to concrete f32 shapes and types the model.

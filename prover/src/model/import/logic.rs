@@ -24,11 +24,11 @@ pub(super) enum Elem {
 }
 
 /// A linear combination of graph values plus a constant.
-type Row = (Vec<(Src, f64)>, f64);
+pub(super) type Row = (Vec<(Src, f64)>, f64);
 
 impl Elem {
     /// `w * self` as linear terms and a constant.
-    fn scaled(self, w: f64) -> Row {
+    pub(super) fn scaled(self, w: f64) -> Row {
         match self {
             Elem::Src(s) => (vec![(s, w)], 0.0),
             Elem::Const(c) => (Vec::new(), w * c),
@@ -37,11 +37,21 @@ impl Elem {
 }
 
 /// Sums rows.
-fn sum(rows: impl IntoIterator<Item = Row>) -> Row {
+pub(super) fn sum(rows: impl IntoIterator<Item = Row>) -> Row {
     rows.into_iter().fold((Vec::new(), 0.0), |(mut terms, c), (t, d)| {
         terms.extend(t);
         (terms, c + d)
     })
+}
+
+/// An operand (input-dependent or constant) in its own shape.
+pub(super) fn own_operand(origin: &Origin, w: Option<&Wire>) -> Result<ArrayD<Elem>> {
+    let shape = match w {
+        Some(Wire::Sym(t)) => t.shape().to_vec(),
+        Some(Wire::Const(t)) => t.shape().to_vec(),
+        _ => return Err(origin.failed("expected a tensor operand")),
+    };
+    operand(origin, w, &shape)
 }
 
 /// An operand (input-dependent or constant) broadcast to `shape`.
@@ -56,9 +66,46 @@ pub(super) fn operand(origin: &Origin, w: Option<&Wire>, shape: &[usize]) -> Res
     }
 }
 
-/// `k_a a + k_b b + k_ab a b + k` elementwise; the products of two graph values go through
-/// one `Mul` node, every other term is linear.
-#[allow(clippy::too_many_arguments)]
+/// The elementwise products `a_j c_j` as linear rows: the products of two graph values go
+/// through one `Mul` node, a product with a constant is a term.
+pub(super) fn products(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    suffix: &str,
+    x: &[Elem],
+    y: &[Elem],
+) -> Result<Vec<Row>> {
+    let (a, c): (Vec<Src>, Vec<Src>) = x
+        .iter()
+        .zip(y)
+        .filter_map(|(p, q)| match (*p, *q) {
+            (Elem::Src(s), Elem::Src(t)) => Some((s, t)),
+            _ => None,
+        })
+        .unzip();
+    let mut product = if a.is_empty() {
+        Vec::new()
+    } else {
+        let len = a.len();
+        b.push(origin, suffix, NodeKind::Mul { a, b: c }, &[len])?.into_iter().collect()
+    }
+    .into_iter();
+    x.iter()
+        .zip(y)
+        .map(|(p, q)| match (*p, *q) {
+            (Elem::Src(_), Elem::Src(_)) => {
+                let s = product.next().ok_or_else(|| origin.failed("a product went missing"))?;
+                Ok(Elem::Src(s).scaled(1.0))
+            }
+            (Elem::Src(s), Elem::Const(v)) | (Elem::Const(v), Elem::Src(s)) => {
+                Ok(Elem::Src(s).scaled(v))
+            }
+            (Elem::Const(u), Elem::Const(v)) => Ok((Vec::new(), u * v)),
+        })
+        .collect()
+}
+
+/// `k_a a + k_b b + k_ab a b + k` elementwise.
 fn bilinear(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -67,37 +114,17 @@ fn bilinear(
     (k_a, k_b, k_ab, k): (f64, f64, f64, f64),
     shape: &[usize],
 ) -> Result<SymTensor> {
-    let pairs: Vec<(Elem, Elem)> = x.iter().copied().zip(y.iter().copied()).collect();
-    let products: Vec<(Src, Src)> = pairs
-        .iter()
-        .filter_map(|p| match *p {
-            (Elem::Src(s), Elem::Src(t)) if k_ab != 0.0 => Some((s, t)),
-            _ => None,
-        })
-        .collect();
-    let mut product = if products.is_empty() {
-        Vec::new()
+    let (xs, ys): (Vec<Elem>, Vec<Elem>) =
+        (x.iter().copied().collect(), y.iter().copied().collect());
+    let cross = if k_ab == 0.0 {
+        vec![(Vec::new(), 0.0); xs.len()]
     } else {
-        let (a, c): (Vec<Src>, Vec<Src>) = products.into_iter().unzip();
-        let len = a.len();
-        b.push(origin, ".product", NodeKind::Mul { a, b: c }, &[len])?.into_iter().collect()
-    }
-    .into_iter();
-    let mut rows = Vec::with_capacity(pairs.len());
-    for (a, c) in pairs {
-        let cross = match (a, c) {
-            (Elem::Src(_), Elem::Src(_)) if k_ab != 0.0 => {
-                let p = product.next().ok_or_else(|| origin.failed("a product went missing"))?;
-                Elem::Src(p).scaled(k_ab)
-            }
-            (Elem::Src(s), Elem::Const(v)) | (Elem::Const(v), Elem::Src(s)) => {
-                Elem::Src(s).scaled(k_ab * v)
-            }
-            (Elem::Const(u), Elem::Const(v)) => (Vec::new(), k_ab * u * v),
-            _ => (Vec::new(), 0.0),
-        };
-        rows.push(sum([a.scaled(k_a), c.scaled(k_b), cross, (Vec::new(), k)]));
-    }
+        products(b, origin, ".product", &xs, &ys)?
+    };
+    let rows = xs.iter().zip(&ys).zip(cross).map(|((a, c), (terms, v))| {
+        let cross = (terms.into_iter().map(|(s, w)| (s, w * k_ab)).collect(), v * k_ab);
+        sum([a.scaled(k_a), c.scaled(k_b), cross, (Vec::new(), k)])
+    });
     b.linear(origin, "", rows, shape)
 }
 
@@ -174,9 +201,10 @@ pub(super) fn select(
         let rows = t.iter().zip(f.iter()).map(|(u, v)| sum([u.scaled(1.0), v.scaled(-1.0)]));
         b.linear(origin, ".gap", rows, shape)?.mapv(Elem::Src)
     };
-    let chosen = bilinear(b, origin, c, &gap, (0.0, 0.0, 1.0, 0.0), shape)?;
-    let rows =
-        chosen.iter().zip(f.iter()).map(|(&p, v)| sum([(vec![(p, 1.0)], 0.0), v.scaled(1.0)]));
+    let (c, gap): (Vec<Elem>, Vec<Elem>) =
+        (c.iter().copied().collect(), gap.iter().copied().collect());
+    let chosen = products(b, origin, ".product", &c, &gap)?;
+    let rows = chosen.into_iter().zip(f.iter()).map(|(p, v)| sum([p, v.scaled(1.0)]));
     b.linear(origin, "", rows, shape)
 }
 
@@ -228,6 +256,25 @@ pub(super) fn arg_max(
     b.linear(origin, "", rows, shape)
 }
 
+/// `g_k = [idx >= k]` for `k = 1..K` of each index, index-major (`K - 1` lookups each).
+fn index_steps(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    indices: &[Src],
+    k: usize,
+) -> Result<Vec<Src>> {
+    if k < 2 {
+        return Ok(Vec::new());
+    }
+    let thresholds: Vec<Row> =
+        indices.iter().flat_map(|&i| (1..k).map(move |t| (vec![(i, 1.0)], -(t as f64)))).collect();
+    let len = thresholds.len();
+    let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
+    let input = d.iter().copied().collect();
+    let act = Activation::NonNegative;
+    Ok(b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?.iter().copied().collect())
+}
+
 /// `Gather(data, idx)` along `axis` for constant `data` and integer indices that depend on
 /// the input: with `g_k = [idx >= k]` for `k = 1..K` (one lookup each), element `k` of the
 /// gathered axis is `data_0 + sum_k (data_k - data_(k-1)) g_k`. An index in `[0, K)` picks
@@ -246,17 +293,7 @@ pub(super) fn gather_by_index(
         return Err(origin.unsupported("Gather from an empty axis"));
     }
     let indices: Vec<Src> = idx.iter().copied().collect();
-    let thresholds: Vec<Row> =
-        indices.iter().flat_map(|&i| (1..k).map(move |t| (vec![(i, 1.0)], -(t as f64)))).collect();
-    let steps: Vec<Src> = if k > 1 {
-        let len = thresholds.len();
-        let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
-        let input = d.iter().copied().collect();
-        let act = Activation::NonNegative;
-        b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?.iter().copied().collect()
-    } else {
-        Vec::new()
-    };
+    let steps = index_steps(b, origin, &indices, k)?;
     let (pre, post) = (&data.shape()[..axis], &data.shape()[axis + 1..]);
     let (n_pre, n_post) = (pre.iter().product::<usize>(), post.iter().product::<usize>());
     let flat: Vec<f64> = data.iter().map(|&v| f64::from(v)).collect();
@@ -298,17 +335,8 @@ pub(super) fn gather_elements(
         at[axis] = j;
         data.get(IxDyn(&at)).copied().ok_or_else(|| origin.unsupported("indices outside data"))
     };
-    let thresholds: Vec<Row> =
-        idx.iter().flat_map(|&i| (1..k).map(move |t| (vec![(i, 1.0)], -(t as f64)))).collect();
-    let steps: Vec<Src> = if k > 1 {
-        let len = thresholds.len();
-        let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
-        let input = d.iter().copied().collect();
-        let act = Activation::NonNegative;
-        b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?.iter().copied().collect()
-    } else {
-        Vec::new()
-    };
+    let indices: Vec<Src> = idx.iter().copied().collect();
+    let steps = index_steps(b, origin, &indices, k)?;
     // Differences of consecutive entries, as operands of `g_k`.
     let mut gaps: Vec<Elem> = Vec::with_capacity(positions.len() * k.saturating_sub(1));
     let mut gap_rows: Vec<Row> = Vec::new();
@@ -332,15 +360,11 @@ pub(super) fn gather_elements(
             *g = Elem::Src(outs.next().ok_or_else(|| origin.failed("a gap went missing"))?);
         }
     }
-    let len = gaps.len();
-    let g = ArrayD::from_shape_vec(IxDyn(&[len]), steps.into_iter().map(Elem::Src).collect())
-        .map_err(|e| origin.failed(e))?;
-    let d = ArrayD::from_shape_vec(IxDyn(&[len]), gaps).map_err(|e| origin.failed(e))?;
-    let chosen = bilinear(b, origin, &g, &d, (0.0, 0.0, 1.0, 0.0), &[len])?;
-    let chosen: Vec<Src> = chosen.iter().copied().collect();
+    let g: Vec<Elem> = steps.into_iter().map(Elem::Src).collect();
+    let chosen = products(b, origin, ".product", &g, &gaps)?;
     let mut rows = Vec::with_capacity(positions.len());
     for (e, pos) in positions.iter().enumerate() {
-        let terms = chosen[e * (k - 1)..(e + 1) * (k - 1)].iter().map(|&s| (vec![(s, 1.0)], 0.0));
+        let terms = chosen[e * (k - 1)..(e + 1) * (k - 1)].iter().cloned();
         rows.push(sum(std::iter::once(line(pos, 0)?.scaled(1.0)).chain(terms)));
     }
     b.linear(origin, "", rows, &shape)

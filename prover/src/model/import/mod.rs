@@ -19,10 +19,12 @@ mod fold;
 mod linear;
 mod load;
 mod logic;
+mod ml;
 mod movement;
 mod nonlinear;
 mod plan;
 mod probe;
+mod recurrent;
 mod window;
 
 #[cfg(test)]
@@ -216,14 +218,18 @@ fn lower_node(
             let data = builder::const_f32(origin, konst(0)?)?;
             logic::gather_by_index(b, origin, &data, sym(1)?, *axis, &shape)?
         }
+        Step::LstmCell { hidden } => {
+            let c_prev = logic::own_operand(origin, inputs.get(1).copied())?;
+            let (h, c) = recurrent::lstm_epilogue(b, origin, sym(0)?, &c_prev, *hidden)?;
+            return Ok(tvec![Wire::Sym(h), Wire::Sym(c)]);
+        }
+        Step::GruCell { hidden } => {
+            let own = |k: usize| logic::own_operand(origin, inputs.get(k).copied());
+            recurrent::gru_epilogue(b, origin, &own(0)?, &own(1)?, &own(2)?, *hidden)?
+        }
         Step::GatherElementsByIndex { axis } => {
             let idx = sym(1)?;
-            let data_shape = match inputs.first() {
-                Some(Wire::Sym(t)) => t.shape().to_vec(),
-                Some(Wire::Const(t)) => t.shape().to_vec(),
-                _ => return Err(origin.failed("GatherElements without data")),
-            };
-            let data = logic::operand(origin, inputs.first().copied(), &data_shape)?;
+            let data = logic::own_operand(origin, inputs.first().copied())?;
             logic::gather_elements(b, origin, &data, idx, *axis)?
         }
         Step::Where => logic::select(b, origin, &operand(0)?, &operand(1)?, &operand(2)?, &shape)?,

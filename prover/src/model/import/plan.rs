@@ -15,10 +15,12 @@ use tract_onnx::tract_core::ops::cnn::{Conv, Deconv, MaxPool, SumPool};
 use tract_onnx::tract_core::ops::downsample::Downsample;
 use tract_onnx::tract_core::ops::einsum::EinSum;
 use tract_onnx::tract_core::ops::element_wise::ElementWiseOp;
+use tract_onnx::tract_core::ops::gru_cell::GruEpilogue;
 use tract_onnx::tract_core::ops::identity::Identity;
 use tract_onnx::tract_core::ops::logic::{
     And, CompEq, CompGT, CompGTE, CompLT, CompLTE, CompNE, Iff, Not, Or, Xor,
 };
+use tract_onnx::tract_core::ops::lstm_cell::LstmEpilogue;
 use tract_onnx::tract_core::ops::math::{
     Abs, Add, Div, Erf, Exp, Ln, Max, Min, Mul, Neg, Recip, Rsqrt, Sqrt, Square, Sub, SubF, Tanh,
 };
@@ -91,6 +93,10 @@ pub(super) enum Step {
     Probe { data: usize, additive: Option<usize> },
     /// `Gather` from a constant table at indices that depend on the input.
     GatherByIndex { axis: usize },
+    /// The cell update of an LSTM (`[pre-activations, c_prev] -> [h, c]`).
+    LstmCell { hidden: usize },
+    /// The cell update of a GRU (`[x pre-activations, h pre-activations, h_prev] -> h`).
+    GruCell { hidden: usize },
     /// `GatherElements` at indices that depend on the input.
     GatherElementsByIndex { axis: usize },
     /// A comparison of two operands (either may be constant), as a 0/1 value.
@@ -222,6 +228,12 @@ fn plan_symbolic(
                 Err(origin.unsupported("Gather with input-dependent data and indices"))
             };
         }
+    }
+    if let Some(op) = node.op_as::<LstmEpilogue>() {
+        return Ok(Step::LstmCell { hidden: op.hidden });
+    }
+    if let Some(op) = node.op_as::<GruEpilogue>() {
+        return Ok(Step::GruCell { hidden: op.hidden });
     }
     if let Some(op) = node.op_as::<GatherElements>() {
         if node.inputs.len() == 2 && !is_const(node.inputs[1]) {
@@ -519,6 +531,9 @@ fn plan_cast(model: &TypedModel, node: &TypedNode, op: &Cast, origin: &Origin) -
         || (from == bool::datum_type() && (to.is_float() || to.is_integer()))
         || (from.is_integer() && to.is_float())
         || (to.is_signed() && from.is_signed() && to.size_of() >= from.size_of())
+        // Every value the circuit holds is range-checked below 2^20 in magnitude: a 32-bit
+        // integer keeps any of them.
+        || (to.is_signed() && from.is_integer() && to.size_of() >= 4)
         || (to.is_signed() && from.is_unsigned() && to.size_of() > from.size_of());
     if keeps {
         Ok(Step::Cast)

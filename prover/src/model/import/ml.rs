@@ -1,0 +1,577 @@
+//! scikit-learn exports: the ai.onnx.ml ops tract lacks or keeps opaque, rewritten into
+//! standard ONNX before tract parses the model.
+//!
+//! * `Scaler`: `(x - offset) * scale`.
+//! * `LinearClassifier`: scores `x W^T + b`, the post-transform, the label of the largest
+//!   score (tract's own lowering ends in an opaque label lookup).
+//! * `TreeEnsembleClassifier`, `TreeEnsembleRegressor`: every split is one comparison of a
+//!   gathered feature with its threshold; a leaf is reached when all the comparisons on its
+//!   path go its way, which is one sum per leaf: with `c_j` the split outcomes,
+//!   `sum_(true edges) c_j + sum_(false edges) (1 - c_j) - depth` is 0 on the leaf reached
+//!   and negative on every other, so `reached = [that >= 0]`. The scores are the reached
+//!   leaves' weights summed (one matrix product), then onnxruntime's post-transform and
+//!   label rules, binary case included.
+//!
+//! The rewritten graph uses only ops the importer lowers (Gather, comparisons, Cast,
+//! MatMul, Add, Concat, ArgMax, Where, Softmax, Sigmoid), so each split costs one lookup
+//! and each leaf one more.
+
+use std::collections::HashMap;
+
+use tract_onnx::pb;
+use tract_onnx::pb::attribute_proto::AttributeType;
+
+use crate::error::{ProverError, Result};
+
+const ML: &str = "ai.onnx.ml";
+const FLOAT: i32 = 1;
+const INT64: i32 = 7;
+
+/// Rewrites the ai.onnx.ml ops zkattest lowers; other nodes are kept as they are.
+pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
+    let Some(graph) = model.graph.as_mut() else { return Ok(()) };
+    if !graph.node.iter().any(|n| n.domain == ML && handled(&n.op_type)) {
+        return Ok(());
+    }
+    let mut out = Emitter::default();
+    for node in std::mem::take(&mut graph.node) {
+        if node.domain != ML || !handled(&node.op_type) {
+            out.nodes.push(node);
+            continue;
+        }
+        match node.op_type.as_str() {
+            "Scaler" => scaler(&mut out, &node)?,
+            "LinearClassifier" => linear_classifier(&mut out, &node)?,
+            "TreeEnsembleClassifier" => trees(&mut out, &node, true)?,
+            _ => trees(&mut out, &node, false)?,
+        }
+    }
+    graph.node = out.nodes;
+    graph.initializer.extend(out.initializers);
+    // The standard ops emitted need opset 13 (ArgMax, Gather, comparisons as written).
+    for import in &mut model.opset_import {
+        if (import.domain.is_empty() || import.domain == "ai.onnx") && import.version < 13 {
+            import.version = 13;
+        }
+    }
+    Ok(())
+}
+
+fn handled(op: &str) -> bool {
+    matches!(op, "Scaler" | "LinearClassifier" | "TreeEnsembleClassifier" | "TreeEnsembleRegressor")
+}
+
+/// Standard nodes and constants replacing the ai.onnx.ml ones.
+#[derive(Default)]
+struct Emitter {
+    nodes: Vec<pb::NodeProto>,
+    initializers: Vec<pb::TensorProto>,
+    count: usize,
+}
+
+impl Emitter {
+    fn fresh(&mut self, base: &str) -> String {
+        self.count += 1;
+        format!("{base}.zk{}", self.count)
+    }
+
+    fn node(
+        &mut self,
+        base: &str,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<pb::AttributeProto>,
+    ) -> String {
+        let name = self.fresh(base);
+        self.node_to(base, op, inputs, attrs, &name);
+        name
+    }
+
+    fn node_to(
+        &mut self,
+        base: &str,
+        op: &str,
+        inputs: &[&str],
+        attrs: Vec<pb::AttributeProto>,
+        out: &str,
+    ) {
+        let name = self.fresh(base);
+        self.nodes.push(pb::NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: vec![out.to_string()],
+            name,
+            op_type: op.into(),
+            attribute: attrs,
+            ..Default::default()
+        });
+    }
+
+    fn floats(&mut self, base: &str, dims: &[usize], data: Vec<f32>) -> String {
+        self.constant(
+            base,
+            dims,
+            pb::TensorProto { data_type: FLOAT, float_data: data, ..Default::default() },
+        )
+    }
+
+    fn ints(&mut self, base: &str, dims: &[usize], data: Vec<i64>) -> String {
+        self.constant(
+            base,
+            dims,
+            pb::TensorProto { data_type: INT64, int64_data: data, ..Default::default() },
+        )
+    }
+
+    /// An initializer of `dims` holding `values`' data; returns its fresh name.
+    fn constant(&mut self, base: &str, dims: &[usize], values: pb::TensorProto) -> String {
+        let name = self.fresh(base);
+        let dims = dims.iter().map(|&d| d as i64).collect();
+        self.initializers.push(pb::TensorProto { dims, name: name.clone(), ..values });
+        name
+    }
+}
+
+fn attr_int(name: &str, i: i64) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Int as i32,
+        i,
+        ..Default::default()
+    }
+}
+
+fn attr<'a>(node: &'a pb::NodeProto, name: &str) -> Option<&'a pb::AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+fn ints_of(node: &pb::NodeProto, name: &str) -> Vec<i64> {
+    attr(node, name).map(|a| a.ints.clone()).unwrap_or_default()
+}
+
+fn floats_of(node: &pb::NodeProto, name: &str) -> Vec<f32> {
+    attr(node, name).map(|a| a.floats.clone()).unwrap_or_default()
+}
+
+fn strings_of(node: &pb::NodeProto, name: &str) -> Vec<String> {
+    attr(node, name)
+        .map(|a| a.strings.iter().map(|s| String::from_utf8_lossy(s).into_owned()).collect())
+        .unwrap_or_default()
+}
+
+fn string_of(node: &pb::NodeProto, name: &str) -> Option<String> {
+    attr(node, name).map(|a| String::from_utf8_lossy(&a.s).into_owned())
+}
+
+fn unsupported(node: &pb::NodeProto, reason: impl Into<String>) -> ProverError {
+    ProverError::UnsupportedOp {
+        op: node.op_type.clone(),
+        node: node.name.clone(),
+        reason: reason.into(),
+    }
+}
+
+fn io(node: &pb::NodeProto, outputs: usize) -> Result<(&str, Vec<&str>)> {
+    let x = node.input.first().ok_or_else(|| unsupported(node, "no input"))?;
+    if node.output.len() < outputs {
+        return Err(unsupported(node, format!("expected {outputs} outputs")));
+    }
+    Ok((x, node.output.iter().map(String::as_str).collect()))
+}
+
+/// `Scaler`: `(x - offset) * scale`, each of length 1 or the feature count.
+fn scaler(out: &mut Emitter, node: &pb::NodeProto) -> Result<()> {
+    let (x, outputs) = io(node, 1)?;
+    let (offset, scale) = (floats_of(node, "offset"), floats_of(node, "scale"));
+    let off = out.floats(
+        &node.name,
+        &[offset.len().max(1)],
+        if offset.is_empty() { vec![0.0] } else { offset },
+    );
+    let sc = out.floats(
+        &node.name,
+        &[scale.len().max(1)],
+        if scale.is_empty() { vec![1.0] } else { scale },
+    );
+    let centered = out.node(&node.name, "Sub", &[x, &off], vec![]);
+    out.node_to(&node.name, "Mul", &[&centered, &sc], vec![], outputs[0]);
+    Ok(())
+}
+
+/// `LinearClassifier` with one row of coefficients per class (what skl2onnx writes, binary
+/// included): scores, post-transform, `labels[argmax]`.
+fn linear_classifier(out: &mut Emitter, node: &pb::NodeProto) -> Result<()> {
+    let (x, outputs) = io(node, 2)?;
+    let base = &node.name;
+    let labels = ints_of(node, "classlabels_ints");
+    let coefficients = floats_of(node, "coefficients");
+    let intercepts = floats_of(node, "intercepts");
+    let classes = labels.len();
+    if classes < 2 || !coefficients.len().is_multiple_of(classes) {
+        return Err(unsupported(
+            node,
+            "one row of coefficients per integer class label is supported",
+        ));
+    }
+    let features = coefficients.len() / classes;
+    let mut wt = vec![0f32; coefficients.len()];
+    for c in 0..classes {
+        for f in 0..features {
+            wt[f * classes + c] = coefficients[c * features + f];
+        }
+    }
+    let wt = out.floats(base, &[features, classes], wt);
+    let b = if intercepts.is_empty() { vec![0.0; classes] } else { intercepts };
+    if b.len() != classes {
+        return Err(unsupported(node, "intercepts do not match the classes"));
+    }
+    let b = out.floats(base, &[classes], b);
+    let product = out.node(base, "MatMul", &[x, &wt], vec![]);
+    let scores = out.node(base, "Add", &[&product, &b], vec![]);
+    let label_const = out.ints(base, &[classes], labels);
+    let index =
+        out.node(base, "ArgMax", &[&scores], vec![attr_int("axis", 1), attr_int("keepdims", 0)]);
+    out.node_to(base, "Gather", &[&label_const, &index], vec![attr_int("axis", 0)], outputs[0]);
+    post_transform(out, node, &scores, outputs[1])
+}
+
+/// The probabilities output: `NONE`, `LOGISTIC` (elementwise) or `SOFTMAX` of the scores.
+fn post_transform(out: &mut Emitter, node: &pb::NodeProto, scores: &str, y: &str) -> Result<()> {
+    let base = &node.name;
+    match string_of(node, "post_transform").as_deref().unwrap_or("NONE") {
+        "NONE" => out.node_to(base, "Identity", &[scores], vec![], y),
+        "LOGISTIC" => out.node_to(base, "Sigmoid", &[scores], vec![], y),
+        "SOFTMAX" => out.node_to(base, "Softmax", &[scores], vec![attr_int("axis", 1)], y),
+        other => return Err(unsupported(node, format!("post_transform {other}"))),
+    }
+    Ok(())
+}
+
+/// A tree node: `(tree id, node id)`.
+type Key = (i64, i64);
+
+/// A leaf and its `(class or target, weight)` entries.
+type Leaf = (Key, Vec<(i64, f32)>);
+
+/// The splits on a leaf's path, each with the side taken.
+type Path = Vec<(Key, bool)>;
+
+/// One tree node as the attributes list it.
+struct Split {
+    feature: i64,
+    threshold: f32,
+    mode: String,
+    on_true: i64,
+    on_false: i64,
+}
+
+/// A tree ensemble's structure: per tree, its splits and leaves by node id.
+struct Ensemble {
+    /// `(tree, node) -> split`.
+    splits: HashMap<Key, Split>,
+    /// Leaves in a fixed order, with their `(class or target, weight)` entries.
+    leaves: Vec<Leaf>,
+    /// Roots: the node of each tree that no split points to.
+    roots: Vec<Key>,
+}
+
+fn ensemble(node: &pb::NodeProto, classifier: bool) -> Result<Ensemble> {
+    let tree_ids = ints_of(node, "nodes_treeids");
+    let node_ids = ints_of(node, "nodes_nodeids");
+    let features = ints_of(node, "nodes_featureids");
+    let values = floats_of(node, "nodes_values");
+    let modes = strings_of(node, "nodes_modes");
+    let trues = ints_of(node, "nodes_truenodeids");
+    let falses = ints_of(node, "nodes_falsenodeids");
+    let n = node_ids.len();
+    if n == 0
+        || [tree_ids.len(), features.len(), values.len(), modes.len(), trues.len(), falses.len()]
+            .iter()
+            .any(|&l| l != n)
+    {
+        return Err(unsupported(
+            node,
+            "inconsistent node attributes (nodes_values_as_tensor is not supported)",
+        ));
+    }
+    let prefix = if classifier { "class" } else { "target" };
+    let leaf_trees = ints_of(node, &format!("{prefix}_treeids"));
+    let leaf_nodes = ints_of(node, &format!("{prefix}_nodeids"));
+    let leaf_ids = ints_of(node, &format!("{prefix}_ids"));
+    let leaf_weights = floats_of(node, &format!("{prefix}_weights"));
+    let m = leaf_trees.len();
+    if m == 0 || [leaf_nodes.len(), leaf_ids.len(), leaf_weights.len()].iter().any(|&l| l != m) {
+        return Err(unsupported(node, format!("inconsistent {prefix}_* attributes")));
+    }
+    let mut splits = HashMap::new();
+    let mut leaves: Vec<Leaf> = Vec::new();
+    let mut leaf_index: HashMap<Key, usize> = HashMap::new();
+    let mut pointed = std::collections::HashSet::new();
+    for i in 0..n {
+        let key = (tree_ids[i], node_ids[i]);
+        if modes[i] == "LEAF" {
+            leaf_index.insert(key, leaves.len());
+            leaves.push((key, Vec::new()));
+            continue;
+        }
+        if !matches!(modes[i].as_str(), "BRANCH_LEQ" | "BRANCH_LT" | "BRANCH_GTE" | "BRANCH_GT") {
+            return Err(unsupported(node, format!("split mode {}", modes[i])));
+        }
+        pointed.insert((tree_ids[i], trues[i]));
+        pointed.insert((tree_ids[i], falses[i]));
+        splits.insert(
+            key,
+            Split {
+                feature: features[i],
+                threshold: values[i],
+                mode: modes[i].clone(),
+                on_true: trues[i],
+                on_false: falses[i],
+            },
+        );
+    }
+    for j in 0..m {
+        let key = (leaf_trees[j], leaf_nodes[j]);
+        let k = *leaf_index
+            .get(&key)
+            .ok_or_else(|| unsupported(node, format!("weight for {key:?}, not a leaf")))?;
+        leaves[k].1.push((leaf_ids[j], leaf_weights[j]));
+    }
+    let mut roots: Vec<Key> =
+        (0..n).map(|i| (tree_ids[i], node_ids[i])).filter(|k| !pointed.contains(k)).collect();
+    roots.sort_unstable();
+    roots.dedup();
+    Ok(Ensemble { splits, leaves, roots })
+}
+
+/// The paths of every leaf: the splits on it and the side taken at each.
+fn paths(node: &pb::NodeProto, e: &Ensemble) -> Result<HashMap<Key, Path>> {
+    let mut paths = HashMap::new();
+    let mut stack: Vec<(Key, Path)> = e.roots.iter().map(|&r| (r, Vec::new())).collect();
+    let limit = e.splits.len() + e.leaves.len();
+    while let Some((key, path)) = stack.pop() {
+        if path.len() > limit {
+            return Err(unsupported(node, "the trees have a cycle"));
+        }
+        match e.splits.get(&key) {
+            Some(s) => {
+                let mut t = path.clone();
+                t.push((key, true));
+                stack.push(((key.0, s.on_true), t));
+                let mut f = path;
+                f.push((key, false));
+                stack.push(((key.0, s.on_false), f));
+            }
+            None => {
+                paths.insert(key, path);
+            }
+        }
+    }
+    Ok(paths)
+}
+
+/// Both tree ensembles: outputs `(label, probabilities)` for the classifier, `(Y)` for the
+/// regressor.
+fn trees(out: &mut Emitter, node: &pb::NodeProto, classifier: bool) -> Result<()> {
+    let (x, outputs) = io(node, if classifier { 2 } else { 1 })?;
+    let base = &node.name;
+    let e = ensemble(node, classifier)?;
+    let paths = paths(node, &e)?;
+    // Splits in a fixed order, grouped by comparison.
+    let mut order: Vec<&Key> = e.splits.keys().collect();
+    order.sort_unstable_by_key(|k| (e.splits[k].mode.clone(), **k));
+    let column: HashMap<Key, usize> = order.iter().enumerate().map(|(i, k)| (**k, i)).collect();
+    let mut groups: Vec<String> = Vec::new();
+    for mode in ["BRANCH_GT", "BRANCH_GTE", "BRANCH_LEQ", "BRANCH_LT"] {
+        let keys: Vec<&Key> = order.iter().copied().filter(|k| e.splits[k].mode == mode).collect();
+        if keys.is_empty() {
+            continue;
+        }
+        let feats =
+            out.ints(base, &[keys.len()], keys.iter().map(|k| e.splits[k].feature).collect());
+        let thr =
+            out.floats(base, &[keys.len()], keys.iter().map(|k| e.splits[k].threshold).collect());
+        let gathered = out.node(base, "Gather", &[x, &feats], vec![attr_int("axis", 1)]);
+        let op = match mode {
+            "BRANCH_GT" => "Greater",
+            "BRANCH_GTE" => "GreaterOrEqual",
+            "BRANCH_LEQ" => "LessOrEqual",
+            _ => "Less",
+        };
+        let test = out.node(base, op, &[&gathered, &thr], vec![]);
+        groups.push(out.node(base, "Cast", &[&test], vec![attr_int("to", FLOAT as i64)]));
+    }
+    let leaves = e.leaves.len();
+    let reached = if order.is_empty() {
+        // Every tree is a single leaf: all reached, whatever the input.
+        return Err(unsupported(node, "an ensemble without splits has constant outputs"));
+    } else {
+        let outcomes = if groups.len() == 1 {
+            groups.remove(0)
+        } else {
+            let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
+            out.node(base, "Concat", &refs, vec![attr_int("axis", 1)])
+        };
+        let mut a = vec![0f32; order.len() * leaves];
+        let mut offset = vec![0f32; leaves];
+        for (l, (key, _)) in e.leaves.iter().enumerate() {
+            let path = paths
+                .get(key)
+                .ok_or_else(|| unsupported(node, format!("leaf {key:?} is unreachable")))?;
+            for (split, side) in path {
+                let j = column[split];
+                if *side {
+                    a[j * leaves + l] += 1.0;
+                } else {
+                    a[j * leaves + l] -= 1.0;
+                    offset[l] += 1.0;
+                }
+            }
+            offset[l] -= path.len() as f32;
+        }
+        let a = out.floats(base, &[order.len(), leaves], a);
+        let offset = out.floats(base, &[leaves], offset);
+        let zero = out.floats(base, &[1], vec![0.0]);
+        let sums = out.node(base, "MatMul", &[&outcomes, &a], vec![]);
+        let gaps = out.node(base, "Add", &[&sums, &offset], vec![]);
+        let hit = out.node(base, "GreaterOrEqual", &[&gaps, &zero], vec![]);
+        out.node(base, "Cast", &[&hit], vec![attr_int("to", FLOAT as i64)])
+    };
+    let post = string_of(node, "post_transform").unwrap_or_else(|| "NONE".into());
+    let base_values = floats_of(node, "base_values");
+    if classifier {
+        classify(out, node, &e, &reached, &post, &base_values, &outputs)
+    } else {
+        regress(out, node, &e, &reached, &post, &base_values, outputs[0])
+    }
+}
+
+fn regress(
+    out: &mut Emitter,
+    node: &pb::NodeProto,
+    e: &Ensemble,
+    reached: &str,
+    post: &str,
+    base_values: &[f32],
+    y: &str,
+) -> Result<()> {
+    let base = &node.name;
+    if post != "NONE" {
+        return Err(unsupported(node, format!("regressor post_transform {post}")));
+    }
+    let targets = attr(node, "n_targets").map(|a| a.i).unwrap_or(1).max(1) as usize;
+    let trees = e.roots.len().max(1) as f32;
+    let scale = match string_of(node, "aggregate_function").as_deref().unwrap_or("SUM") {
+        "SUM" => 1.0,
+        "AVERAGE" => 1.0 / trees,
+        other => return Err(unsupported(node, format!("aggregate_function {other}"))),
+    };
+    let mut w = vec![0f32; e.leaves.len() * targets];
+    for (l, (_, entries)) in e.leaves.iter().enumerate() {
+        for &(t, weight) in entries {
+            let t = usize::try_from(t)
+                .ok()
+                .filter(|&t| t < targets)
+                .ok_or_else(|| unsupported(node, format!("target id {t}")))?;
+            w[l * targets + t] += weight * scale;
+        }
+    }
+    let w = out.floats(base, &[e.leaves.len(), targets], w);
+    let scores = out.node(base, "MatMul", &[reached, &w], vec![]);
+    let b = if base_values.is_empty() { vec![0.0; targets] } else { base_values.to_vec() };
+    let b = out.floats(base, &[b.len()], b);
+    out.node_to(base, "Add", &[&scores, &b], vec![], y);
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn classify(
+    out: &mut Emitter,
+    node: &pb::NodeProto,
+    e: &Ensemble,
+    reached: &str,
+    post: &str,
+    base_values: &[f32],
+    outputs: &[&str],
+) -> Result<()> {
+    let base = &node.name;
+    let labels = ints_of(node, "classlabels_int64s");
+    if labels.is_empty() {
+        return Err(unsupported(node, "string class labels (classlabels_strings)"));
+    }
+    let classes = labels.len();
+    let mut ids: Vec<i64> = e.leaves.iter().flat_map(|(_, w)| w.iter().map(|(c, _)| *c)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.iter().any(|&c| c < 0 || c as usize >= classes) {
+        return Err(unsupported(node, "a class id outside the labels"));
+    }
+    let label_const = out.ints(base, &[classes], labels.clone());
+    if classes == 2 && ids.len() == 1 {
+        // onnxruntime's binary case: one score s for the single class id present.
+        // onnxruntime adds a single base value to class 0's slot only.
+        if base_values.len() > 1 || (ids[0] != 0 && !base_values.is_empty()) {
+            return Err(unsupported(node, "a binary ensemble with these base values"));
+        }
+        let mut w = vec![0f32; e.leaves.len()];
+        for (l, (_, entries)) in e.leaves.iter().enumerate() {
+            w[l] = entries.iter().map(|(_, v)| v).sum();
+        }
+        let positive = w.iter().all(|&v| v >= 0.0);
+        let w = out.floats(base, &[e.leaves.len(), 1], w);
+        let s = out.node(base, "MatMul", &[reached, &w], vec![]);
+        let b = out.floats(base, &[1], vec![base_values.first().copied().unwrap_or(0.0)]);
+        let s = out.node(base, "Add", &[&s, &b], vec![]);
+        let (threshold, pair) = match (positive, post) {
+            (true, "NONE" | "LOGISTIC" | "SOFTMAX") => {
+                // All weights positive: [1 - s, s], the post-transform left out (as onnxruntime).
+                let one = out.floats(base, &[1], vec![1.0]);
+                (0.5, (out.node(base, "Sub", &[&one, &s], vec![]), s.clone()))
+            }
+            (false, "NONE") => (0.0, (out.node(base, "Neg", &[&s], vec![]), s.clone())),
+            (false, "LOGISTIC") => {
+                let neg = out.node(base, "Neg", &[&s], vec![]);
+                let p0 = out.node(base, "Sigmoid", &[&neg], vec![]);
+                (0.0, (p0, out.node(base, "Sigmoid", &[&s], vec![])))
+            }
+            _ => return Err(unsupported(node, format!("binary post_transform {post}"))),
+        };
+        let t = out.floats(base, &[1], vec![threshold]);
+        let wins = out.node(base, "Greater", &[&s, &t], vec![]);
+        let l1 = out.ints(base, &[1], vec![labels[1]]);
+        let l0 = out.ints(base, &[1], vec![labels[0]]);
+        let label = out.node(base, "Where", &[&wins, &l1, &l0], vec![]);
+        let flat = out.ints(base, &[1], vec![-1]);
+        out.node_to(base, "Reshape", &[&label, &flat], vec![], outputs[0]);
+        out.node_to(base, "Concat", &[&pair.0, &pair.1], vec![attr_int("axis", 1)], outputs[1]);
+        return Ok(());
+    }
+    if classes == 2 {
+        return Err(unsupported(node, "a binary ensemble scoring both classes"));
+    }
+    let mut w = vec![0f32; e.leaves.len() * classes];
+    for (l, (_, entries)) in e.leaves.iter().enumerate() {
+        for &(c, v) in entries {
+            w[l * classes + c as usize] += v;
+        }
+    }
+    let w = out.floats(base, &[e.leaves.len(), classes], w);
+    let scores = out.node(base, "MatMul", &[reached, &w], vec![]);
+    let b = if base_values.is_empty() { vec![0.0; classes] } else { base_values.to_vec() };
+    if b.len() != classes {
+        return Err(unsupported(node, "base_values do not match the classes"));
+    }
+    let b = out.floats(base, &[classes], b);
+    let scores = out.node(base, "Add", &[&scores, &b], vec![]);
+    let index =
+        out.node(base, "ArgMax", &[&scores], vec![attr_int("axis", 1), attr_int("keepdims", 0)]);
+    out.node_to(base, "Gather", &[&label_const, &index], vec![attr_int("axis", 0)], outputs[0]);
+    match post {
+        "NONE" => out.node_to(base, "Identity", &[&scores], vec![], outputs[1]),
+        "LOGISTIC" => out.node_to(base, "Sigmoid", &[&scores], vec![], outputs[1]),
+        "SOFTMAX" => {
+            out.node_to(base, "Softmax", &[&scores], vec![attr_int("axis", 1)], outputs[1])
+        }
+        other => return Err(unsupported(node, format!("post_transform {other}"))),
+    }
+    Ok(())
+}
