@@ -16,8 +16,8 @@ use crate::quant::scales::ValueRanges;
 use crate::quant::{quantize, quantize_with_ranges, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
-/// Format version of `compiled.bin`.
-pub const COMPILED_VERSION: u32 = 2;
+/// Format version of `compiled.bin` (3: input element types and per-input scales).
+pub const COMPILED_VERSION: u32 = 3;
 
 /// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB.
 pub const DEFAULT_MAX_K: u32 = 17;
@@ -178,6 +178,18 @@ impl CompiledModel {
     pub fn read(path: &Path) -> Result<Self> {
         let path = path.to_path_buf();
         let bytes = fs::read(&path).map_err(|e| ProverError::io(&path, e))?;
+        // The version leads the file: an older format is named as such, not misparsed.
+        if let Some(version) = bytes.get(..4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        {
+            if version != COMPILED_VERSION {
+                return Err(ProverError::Artifact {
+                    path,
+                    reason: format!(
+                        "format version {version} (expected {COMPILED_VERSION}); recompile"
+                    ),
+                });
+            }
+        }
         // Bounded by the file size so a corrupt length prefix cannot ask for a huge allocation.
         let me: Self = bincode::DefaultOptions::new()
             .with_fixint_encoding()
@@ -229,4 +241,28 @@ pub fn name_of(onnx: &Path) -> String {
         }
     }
     stem.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of another format version is named as such (before any field is parsed).
+    #[test]
+    fn other_format_versions_are_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("compiled.bin");
+        let mut bytes = 2u32.to_le_bytes().to_vec();
+        bytes.extend([7u8; 40]);
+        fs::write(&path, &bytes).expect("write");
+        match CompiledModel::read(&path) {
+            Err(ProverError::Artifact { reason, .. }) => {
+                assert!(
+                    reason.contains("format version 2") && reason.contains("recompile"),
+                    "{reason}"
+                )
+            }
+            other => panic!("expected an artifact error, got {:?}", other.map(|m| m.version)),
+        }
+    }
 }

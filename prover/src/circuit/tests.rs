@@ -264,6 +264,10 @@ fn op_every_tabulated_function_is_sound() {
         Activation::Silu,
         Activation::Softplus,
         Activation::Elu { alpha: 0.3 },
+        Activation::Floor,
+        Activation::Ceil,
+        Activation::Round,
+        Activation::Sign,
     ] {
         assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
     }

@@ -61,6 +61,14 @@ pub enum Activation {
     Positive,
     /// y = 1 for x >= 0, else 0 (LessOrEqual, GreaterOrEqual, Equal).
     NonNegative,
+    /// y = the largest integer <= x.
+    Floor,
+    /// y = the smallest integer >= x.
+    Ceil,
+    /// y = x rounded to the nearest integer, halves to even (ONNX Round).
+    Round,
+    /// y = -1, 0 or 1 by the sign of x.
+    Sign,
 }
 
 /// Rows of a sparse matrix in compressed form: row `j` owns `srcs[offsets[j]..offsets[j+1]]`.
@@ -204,8 +212,8 @@ pub struct TensorInfo {
     pub name: String,
     /// Shape, fully concrete.
     pub shape: Vec<usize>,
-    /// What the ONNX type allows as a value (left out of files for floats).
-    #[serde(default, skip_serializing_if = "ElemType::is_float")]
+    /// What the ONNX type allows as a value (files without it are floats).
+    #[serde(default)]
     pub elem: ElemType,
 }
 
@@ -224,11 +232,6 @@ pub enum ElemType {
 }
 
 impl ElemType {
-    /// True for [`ElemType::Float`].
-    pub fn is_float(&self) -> bool {
-        *self == ElemType::Float
-    }
-
     /// Why `x` is not a value of this type, if it is not.
     pub fn reject(&self, x: f64) -> Option<&'static str> {
         match self {
@@ -392,6 +395,16 @@ impl Activation {
             }
             Activation::Positive => f64::from(u8::from(x > 0.0)),
             Activation::NonNegative => f64::from(u8::from(x >= 0.0)),
+            Activation::Floor => x.floor(),
+            Activation::Ceil => x.ceil(),
+            Activation::Round => x.round_ties_even(),
+            Activation::Sign => {
+                if x == 0.0 {
+                    0.0
+                } else {
+                    x.signum()
+                }
+            }
         }
     }
 

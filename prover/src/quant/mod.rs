@@ -138,7 +138,7 @@ pub struct QModel {
     /// The scale of each input value, where some input does not fit the lookup domain at
     /// `settings.scale_bits` (raw features of scikit-learn pipelines in the thousands beside
     /// others near 0.01); empty when every input is at `settings.scale_bits`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub input_scales: Vec<u32>,
 }
 

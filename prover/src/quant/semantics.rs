@@ -210,7 +210,7 @@ mod tests {
     }
 
     /// Every activation, in the order a test walks them.
-    pub(crate) const ALL: [Activation; 16] = [
+    pub(crate) const ALL: [Activation; 20] = [
         Activation::Relu,
         Activation::Sigmoid,
         Activation::LeakyRelu { alpha: 0.1 },
@@ -226,6 +226,10 @@ mod tests {
         Activation::Elu { alpha: 1.0 },
         Activation::Positive,
         Activation::NonNegative,
+        Activation::Floor,
+        Activation::Ceil,
+        Activation::Round,
+        Activation::Sign,
         Activation::Identity,
     ];
 

@@ -336,5 +336,4 @@ fn inputs_too_wide_for_one_scale_each_take_their_own() {
     let g = one_node(2, NodeKind::Linear { rows, bias: vec![0.0] });
     let q = calibrated(&g, &[vec![vec![0.7, -0.4]], vec![vec![-0.2, 0.9]]]);
     assert!(q.input_scales.is_empty(), "{:?}", q.input_scales);
-    assert!(!serde_json::to_string(&q).expect("json").contains("input_scales"));
 }

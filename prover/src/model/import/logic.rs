@@ -369,3 +369,62 @@ pub(super) fn gather_elements(
     }
     b.linear(origin, "", rows, &shape)
 }
+
+/// The `k` largest values along `axis` (or, with `smallest`, the `k` smallest), sorted as
+/// onnxruntime returns them (a tie is the same value either way):
+/// `k` bubble passes of compare-exchanges, each a two-element maximum (one lookup) and the
+/// minimum as `a + b - max` (a linear row), across every lane at once.
+pub(super) fn top_k(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    axis: usize,
+    k: usize,
+    smallest: bool,
+    shape: &[usize],
+) -> Result<SymTensor> {
+    let n = *x.shape().get(axis).ok_or_else(|| origin.failed("TopK axis out of range"))?;
+    if k > n || shape.get(axis) != Some(&k) {
+        return Err(origin.unsupported(format!("TopK of {k} out of {n}")));
+    }
+    let x = if smallest {
+        let zeros = ArrayD::zeros(IxDyn(x.shape()));
+        super::linear::scale_shift(b, origin, ".neg", x, -1.0, &zeros)?
+    } else {
+        x.clone()
+    };
+    // values[j] holds position j of every lane.
+    let mut values: Vec<Vec<Src>> =
+        (0..n).map(|j| x.index_axis(Axis(axis), j).iter().copied().collect()).collect();
+    let lanes = values.first().map_or(0, Vec::len);
+    for pass in 0..k {
+        for j in (pass + 1..n).rev() {
+            let windows = values[j - 1].iter().zip(&values[j]).map(|(&a, &c)| vec![a, c]).collect();
+            let hi =
+                b.push(origin, &format!(".max{pass}_{j}"), NodeKind::Max { windows }, &[lanes])?;
+            let hi: Vec<Src> = hi.iter().copied().collect();
+            // The minimum is read by the next pass only.
+            if pass + 1 < k {
+                let rows = values[j - 1]
+                    .iter()
+                    .zip(&values[j])
+                    .zip(&hi)
+                    .map(|((&a, &c), &m)| (vec![(a, 1.0), (c, 1.0), (m, -1.0)], 0.0));
+                let lo = b.linear(origin, &format!(".min{pass}_{j}"), rows, &[lanes])?;
+                values[j] = lo.iter().copied().collect();
+            }
+            values[j - 1] = hi;
+        }
+    }
+    let sign = if smallest { -1.0 } else { 1.0 };
+    // Output lane order: the input's with `axis` cut to its first `k` positions.
+    let mut out = ArrayD::from_elem(IxDyn(shape), (Vec::new(), 0.0));
+    for (j, column) in values.iter().take(k).enumerate() {
+        let mut slot = out.index_axis_mut(Axis(axis), j);
+        for (cell, &s) in slot.iter_mut().zip(column) {
+            *cell = (vec![(s, sign)], 0.0);
+        }
+    }
+    let rows: Vec<Row> = out.into_iter().collect();
+    b.linear(origin, "", rows, shape)
+}

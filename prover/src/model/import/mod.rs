@@ -218,6 +218,9 @@ fn lower_node(
             let data = builder::const_f32(origin, konst(0)?)?;
             logic::gather_by_index(b, origin, &data, sym(1)?, *axis, &shape)?
         }
+        Step::TopK { axis, k, smallest } => {
+            logic::top_k(b, origin, sym(0)?, *axis, *k, *smallest, &shape)?
+        }
         Step::LstmCell { hidden } => {
             let c_prev = logic::own_operand(origin, inputs.get(1).copied())?;
             let (h, c) = recurrent::lstm_epilogue(b, origin, sym(0)?, &c_prev, *hidden)?;

@@ -6,7 +6,7 @@
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{
     FiniteReshape, Gather, GatherElements, GatherNd, MultiBroadcastTo, Pad, PadMode, Slice,
-    StridedSlice, Tile, TypedConcat,
+    StridedSlice, Tile, Topk, TypedConcat,
 };
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cast::Cast;
@@ -22,7 +22,8 @@ use tract_onnx::tract_core::ops::logic::{
 };
 use tract_onnx::tract_core::ops::lstm_cell::LstmEpilogue;
 use tract_onnx::tract_core::ops::math::{
-    Abs, Add, Div, Erf, Exp, Ln, Max, Min, Mul, Neg, Recip, Rsqrt, Sqrt, Square, Sub, SubF, Tanh,
+    Abs, Add, Ceil, Div, Erf, Exp, Floor, Ln, Max, Min, Mul, Neg, Recip, RoundHalfToEven, Rsqrt,
+    Sign, Sqrt, Square, Sub, SubF, Tanh,
 };
 use tract_onnx::tract_core::ops::nn::resize::NearestUpsample;
 use tract_onnx::tract_core::ops::nn::{
@@ -93,6 +94,8 @@ pub(super) enum Step {
     Probe { data: usize, additive: Option<usize> },
     /// `Gather` from a constant table at indices that depend on the input.
     GatherByIndex { axis: usize },
+    /// The `k` largest (or smallest) values along `axis`, sorted; the indices output unread.
+    TopK { axis: usize, k: usize, smallest: bool },
     /// The cell update of an LSTM (`[pre-activations, c_prev] -> [h, c]`).
     LstmCell { hidden: usize },
     /// The cell update of a GRU (`[x pre-activations, h pre-activations, h_prev] -> h`).
@@ -228,6 +231,9 @@ fn plan_symbolic(
                 Err(origin.unsupported("Gather with input-dependent data and indices"))
             };
         }
+    }
+    if let Some(op) = node.op_as::<Topk>() {
+        return plan_top_k(model, node, op, origin);
     }
     if let Some(op) = node.op_as::<LstmEpilogue>() {
         return Ok(Step::LstmCell { hidden: op.hidden });
@@ -510,6 +516,26 @@ fn plan_comparison(
     }
 }
 
+/// TopK's values by a sorting network; its indices output is not lowered yet, so it must
+/// be unread (and not a model output).
+fn plan_top_k(model: &TypedModel, node: &TypedNode, op: &Topk, origin: &Origin) -> Result<Step> {
+    let indices = OutletId::new(node.id, 1);
+    let read = node.outputs.get(1).is_some_and(|o| !o.successors.is_empty())
+        || model.output_outlets().is_ok_and(|outs| outs.contains(&indices));
+    if read {
+        return Err(origin.unsupported("TopK's indices output (its values are supported)"));
+    }
+    let k = node
+        .inputs
+        .get(1)
+        .and_then(|k| model.outlet_fact(*k).ok())
+        .and_then(|f| f.konst.clone())
+        .and_then(|k| k.cast_to_scalar::<i64>().ok())
+        .and_then(|k| usize::try_from(k).ok())
+        .ok_or_else(|| origin.unsupported("TopK's k must be a constant"))?;
+    Ok(Step::TopK { axis: op.axis, k, smallest: !op.largest })
+}
+
 /// A cast is free when it keeps every value: booleans and integers to numbers (at least as
 /// wide), floats to floats. Casts that round, truncate or wrap are refused.
 fn plan_cast(model: &TypedModel, node: &TypedNode, op: &Cast, origin: &Origin) -> Result<Step> {
@@ -569,6 +595,14 @@ fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
         Activation::GeluTanh
     } else if mini.is::<Silu>() {
         Activation::Silu
+    } else if mini.is::<Floor>() {
+        Activation::Floor
+    } else if mini.is::<Ceil>() {
+        Activation::Ceil
+    } else if mini.is::<RoundHalfToEven>() {
+        Activation::Round
+    } else if mini.is::<Sign>() {
+        Activation::Sign
     } else if mini.is::<Square>() {
         return Ok(Step::Square);
     } else if mini.is::<Abs>() {
@@ -606,6 +640,7 @@ fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<
         | Step::ArgMax { .. }
         | Step::GatherByIndex { .. }
         | Step::GatherElementsByIndex { .. }
+        | Step::TopK { .. }
         | Step::Abs
         | Step::Neg
         | Step::Square => true,
