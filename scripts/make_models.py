@@ -574,6 +574,114 @@ a = ((y - c) * 1.5) / 2.0 (Sub, Mul and Div by constants); z = (a * a) * Relu(y)
     return dict(acc=None, model=m)
 
 
+# Recurrent op-conformance models. The numpy references below follow the ONNX LSTM / GRU
+# definitions (default activations, no peepholes, no clip; GRU linear_before_reset=0); they
+# cross-check onnxruntime and report the largest gate pre-activation, which onnxruntime cannot
+# expose (it is internal to the node) but which a fixed-point prover has to represent.
+def _sigmoid(v):
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def lstm_ref(x, w, r, b, hidden):
+    """x [T,1,I], w [1,4H,I], r [1,4H,H], b [1,8H] (gates i,o,f,c) -> (Y_h [1,1,H], max |pre-act, c|)."""
+    w, r, b = w[0].astype(np.float64), r[0].astype(np.float64), b[0].astype(np.float64)
+    bias = b[: 4 * hidden] + b[4 * hidden :]
+    h = np.zeros(hidden)
+    c = np.zeros(hidden)
+    mx = 0.0
+    for t in range(x.shape[0]):
+        pre = w @ x[t, 0].astype(np.float64) + r @ h + bias
+        i, o, f, g = (pre[k * hidden : (k + 1) * hidden] for k in range(4))
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+        mx = max(mx, float(np.max(np.abs(pre))), float(np.max(np.abs(c))))
+    return h.reshape(1, 1, hidden), mx
+
+
+def gru_ref(x, w, r, b, hidden, reverse):
+    """x [T,1,I], w [1,3H,I], r [1,3H,H], b [1,6H] (gates z,r,h) -> (Y_h [1,1,H], max |pre-act|)."""
+    w, r, b = w[0].astype(np.float64), r[0].astype(np.float64), b[0].astype(np.float64)
+    wb, rb = b[: 3 * hidden], b[3 * hidden :]
+    H = slice(2 * hidden, 3 * hidden)
+    h = np.zeros(hidden)
+    mx = 0.0
+    steps = range(x.shape[0] - 1, -1, -1) if reverse else range(x.shape[0])
+    for t in steps:
+        xw = w @ x[t, 0].astype(np.float64) + wb
+        zr = xw[: 2 * hidden] + r[: 2 * hidden] @ h + rb[: 2 * hidden]
+        z, rg = _sigmoid(zr[:hidden]), _sigmoid(zr[hidden:])
+        hp = xw[H] + r[H] @ (rg * h) + rb[H]  # linear_before_reset = 0
+        h = (1.0 - z) * np.tanh(hp) + z * h
+        mx = max(mx, float(np.max(np.abs(zr))), float(np.max(np.abs(hp))))
+    return h.reshape(1, 1, hidden), mx
+
+
+def make_lstm_seq():
+    rng = np.random.default_rng(15)
+    T, I, H, O = 8, 4, 6, 3
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)  # noqa: E731
+    w, r, b = u(1, 4 * H, I), u(1, 4 * H, H), u(1, 8 * H) * np.float32(0.5)
+    g = G("lstm_seq")
+    ins = [g.const("lstm.W", w), g.const("lstm.R", r), g.const("lstm.B", b)]
+    g.n += 1
+    g.nodes.append(helper.make_node("LSTM", ["input"] + ins, ["", "lstm_y_h"], name=f"LSTM_{g.n}",
+                                    hidden_size=H, direction="forward"))  # fmt: skip  Y_h [1,1,6]
+    x = g.op("Reshape", ["lstm_y_h", g.const("shape_1x6", [1, H], np.int64)])  # [1,6]
+    fc_w, fc_b = rng.uniform(-1, 1, (O, H)).astype(np.float32), u(O)
+    gemm(g, x, fc_w, fc_b, name="fc")
+    g.nodes[-1].output[0] = "output"
+    m = g.model([("input", [T, 1, I])], [("output", [1, O])], "op conformance: LSTM over 8 steps")
+    inp = rng.uniform(-1, 1, (T, 1, I)).astype(np.float32)
+    hr, mx = lstm_ref(inp, w, r, b, H)
+    ref = hr.reshape(1, H) @ fc_w.T.astype(np.float64) + fc_b
+    readme = f"""# lstm_seq
+Op-conformance model for a recurrent layer (weights random, seed 15; not trained, outputs mean nothing). {n_params(m)} float parameters.
+
+input [8,1,4] (sequence length 8, batch 1, 4 features; ONNX layout [seq, batch, input_size]) -> LSTM (hidden_size {H}, direction forward, W [1,24,4] and R [1,24,6] uniform in [-0.5, 0.5], B [1,48] uniform in [-0.25, 0.25]; default activations sigmoid/tanh/tanh, no peepholes, no sequence_lens, no initial state; only output Y_h, the hidden state after the last step, is used; Y is left unnamed) [1,1,6] -> Reshape [1,6] -> Gemm 6->3 (weight uniform in [-1, 1], bias in [-0.5, 0.5]) -> output [1,3].
+
+On `input.json` the largest gate pre-activation or cell-state magnitude over all 8 steps is {mx:.3f} (numpy float64 reference of the ONNX LSTM equations, which also agrees with onnxruntime's output).
+
+`input.json` is uniform in [-1, 1] (seed 15); `float_output` is onnxruntime's output for it.
+"""
+    outs = save("lstm_seq", m, [inp], readme)
+    assert np.allclose(outs[0], ref, atol=1e-5), (outs[0], ref)
+    print(f"lstm_seq: max |gate pre-activation, cell| {mx:.3f}; onnxruntime vs numpy {np.max(np.abs(outs[0] - ref)):.2e}")
+    return dict(acc=None, model=m)
+
+
+def make_gru_seq():
+    rng = np.random.default_rng(16)
+    T, I, H, O = 8, 4, 5, 2
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)  # noqa: E731
+    w, r, b = u(1, 3 * H, I), u(1, 3 * H, H), u(1, 6 * H) * np.float32(0.5)
+    g = G("gru_seq")
+    ins = [g.const("gru.W", w), g.const("gru.R", r), g.const("gru.B", b)]
+    g.n += 1
+    g.nodes.append(helper.make_node("GRU", ["input"] + ins, ["", "gru_y_h"], name=f"GRU_{g.n}",
+                                    hidden_size=H, direction="reverse"))  # fmt: skip  Y_h [1,1,5]
+    x = g.op("Reshape", ["gru_y_h", g.const("shape_1x5", [1, H], np.int64)])  # [1,5]
+    mm_w, add_b = rng.uniform(-1, 1, (H, O)).astype(np.float32), u(O)
+    x = g.op("MatMul", [x, g.const("mm.weight", mm_w)])  # [1,2]
+    g.op("Add", [x, g.const("add.bias", add_b)], out="output")
+    m = g.model([("input", [T, 1, I])], [("output", [1, O])], "op conformance: reverse GRU over 8 steps")
+    inp = rng.uniform(-1, 1, (T, 1, I)).astype(np.float32)
+    hr, mx = gru_ref(inp, w, r, b, H, reverse=True)
+    ref = hr.reshape(1, H) @ mm_w.astype(np.float64) + add_b
+    readme = f"""# gru_seq
+Op-conformance model for a recurrent layer (weights random, seed 16; not trained, outputs mean nothing). {n_params(m)} float parameters.
+
+input [8,1,4] (sequence length 8, batch 1, 4 features; ONNX layout [seq, batch, input_size]) -> GRU (hidden_size {H}, direction reverse: steps run from t=7 down to t=0; W [1,15,4] and R [1,15,5] uniform in [-0.5, 0.5], B [1,30] uniform in [-0.25, 0.25]; default activations sigmoid/tanh, linear_before_reset 0, no sequence_lens, no initial state; only output Y_h, the hidden state after the last processed step (t=0), is used; Y is left unnamed) [1,1,5] -> Reshape [1,5] -> MatMul with constant [5,2] (uniform in [-1, 1]) -> Add constant [2] (uniform in [-0.5, 0.5]) -> output [1,2].
+
+On `input.json` the largest gate pre-activation magnitude over all 8 steps is {mx:.3f} (numpy float64 reference of the ONNX GRU equations, which also agrees with onnxruntime's output).
+
+`input.json` is uniform in [-1, 1] (seed 16); `float_output` is onnxruntime's output for it.
+"""
+    outs = save("gru_seq", m, [inp], readme)
+    assert np.allclose(outs[0], ref, atol=1e-5), (outs[0], ref)
+    print(f"gru_seq: max |gate pre-activation| {mx:.3f}; onnxruntime vs numpy {np.max(np.abs(outs[0] - ref)):.2e}")
+    return dict(acc=None, model=m)
+
+
 # ----------------------------------------------------------------------------------------------
 # checks
 # ----------------------------------------------------------------------------------------------
@@ -584,7 +692,7 @@ def intermediate_max_abs(model, feeds):
     have = {o.name for o in m.graph.output}
     for n in m.graph.node:
         for o in n.output:
-            if o not in have:
+            if o and o not in have:  # "" = an optional output left unused (LSTM/GRU Y)
                 m.graph.output.append(helper.make_empty_tensor_value_info(o))
     outs = ort_run(m, feeds)
     return max(float(np.max(np.abs(v))) for v in list(outs) + list(feeds.values()))
@@ -621,6 +729,8 @@ MAKERS = {
     "lenet5": lambda data: make_lenet5(data),
     "ops_mix": lambda data: make_ops_mix(),
     "ops_mix2": lambda data: make_ops_mix2(),
+    "lstm_seq": lambda data: make_lstm_seq(),
+    "gru_seq": lambda data: make_gru_seq(),
 }
 
 

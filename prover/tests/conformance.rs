@@ -279,6 +279,9 @@ fn sklearn_models_agree_with_onnxruntime_on_twenty_rows() {
 
 // LeNet-5 (30 s) is the full tier's: its convolutions and pools are the shared corpus's too.
 own!(
+    lstm_seq,
+    #[ignore = "full tier (scripts/test.sh --full)"]
+    gru_seq,
     digits_mlp,
     digits_cnn,
     wide_mlp,

@@ -16,12 +16,14 @@ pub(super) fn onnx_err(path: &Path) -> impl Fn(TractError) -> ProverError + '_ {
 }
 
 /// Parses the ONNX file (a missing file is an I/O error, not a tract one), with the
-/// ai.onnx.ml ops of scikit-learn exports rewritten into standard ONNX first.
+/// ai.onnx.ml ops of scikit-learn exports rewritten into standard ONNX first, and
+/// recurrences run in reverse rewritten around a tract bug (see `reverse`).
 pub(super) fn load(path: &Path) -> Result<InferenceModel> {
     std::fs::metadata(path).map_err(|e| ProverError::io(path, e))?;
     let onnx = tract_onnx::onnx();
     let mut proto = onnx.proto_model_for_path(path).map_err(onnx_err(path))?;
     super::ml::rewrite(&mut proto)?;
+    super::reverse::rewrite(&mut proto)?;
     // External tensor data is resolved against the model's folder, as tract does.
     let dir = path.parent().and_then(Path::to_str);
     let parsed = onnx.parse(&proto, dir).map_err(onnx_err(path))?;

@@ -24,7 +24,10 @@ mod movement;
 mod nonlinear;
 mod plan;
 mod probe;
+mod proto;
 mod recurrent;
+mod reverse;
+mod scan;
 mod window;
 
 #[cfg(test)]
@@ -95,10 +98,23 @@ pub(crate) fn run_float(
 
 /// Plans and lowers a decluttered model.
 fn lower(model: &TypedModel, path: &Path) -> Result<Graph> {
-    let order = model.eval_order().map_err(onnx_err(path))?;
-    let steps = plan::plan(model, &order)?;
     let mut builder = GraphBuilder::new(input_infos(model)?);
     let input_tensors = builder.input_tensors()?;
+    let wires = lower_nodes(&mut builder, model, &input_tensors, path)?;
+    let outputs = output_tensors(model, &wires)?;
+    Ok(fold::simplify(builder.finish(outputs)))
+}
+
+/// Lowers every node of `model` (the whole model, or a loop body once) with its inputs
+/// bound to `inputs`; returns what each outlet holds.
+fn lower_nodes(
+    builder: &mut GraphBuilder,
+    model: &TypedModel,
+    inputs: &[SymTensor],
+    path: &Path,
+) -> Result<HashMap<OutletId, Wire>> {
+    let order = model.eval_order().map_err(onnx_err(path))?;
+    let steps = plan::plan(model, &order)?;
     let mut wires: HashMap<OutletId, Wire> = HashMap::new();
     for &id in &order {
         let node = &model.nodes[id];
@@ -106,13 +122,24 @@ fn lower(model: &TypedModel, path: &Path) -> Result<Graph> {
             path: path.to_path_buf(),
             reason: format!("node {} was not planned", node.name),
         })?;
-        let outs = lower_node(&mut builder, node, step, &wires, &input_tensors)?;
+        let outs = match step {
+            Step::Scan(op) => {
+                let op_name = node.op.name();
+                let origin = Origin { name: &node.name, op: &op_name };
+                let outer = node
+                    .inputs
+                    .iter()
+                    .map(|o| wires.get(o).ok_or_else(|| origin.failed("input was not lowered")))
+                    .collect::<Result<Vec<&Wire>>>()?;
+                scan::unroll(builder, &origin, op, &outer, path)?
+            }
+            _ => lower_node(builder, node, step, &wires, inputs)?,
+        };
         for (slot, wire) in outs.into_iter().enumerate() {
             wires.insert(OutletId::new(id, slot), wire);
         }
     }
-    let outputs = output_tensors(model, &wires)?;
-    Ok(fold::simplify(builder.finish(outputs)))
+    Ok(wires)
 }
 
 /// Lowers one node according to its plan.
@@ -218,6 +245,7 @@ fn lower_node(
             let data = builder::const_f32(origin, konst(0)?)?;
             logic::gather_by_index(b, origin, &data, sym(1)?, *axis, &shape)?
         }
+        Step::Scan(_) => return Err(origin.failed("a loop reached the node lowering")),
         Step::TopK { axis, k, smallest } => {
             logic::top_k(b, origin, sym(0)?, *axis, *k, *smallest, &shape)?
         }

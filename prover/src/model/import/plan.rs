@@ -30,6 +30,7 @@ use tract_onnx::tract_core::ops::nn::{
     GeluApproximate, GeluExact, LeakyRelu, Reduce, Reducer, RmsNorm, Sigmoid, Silu, Softmax,
     SoftmaxKind,
 };
+use tract_onnx::tract_core::ops::scan::Scan;
 use tract_onnx::tract_core::ops::source::TypedSource;
 
 use super::builder::Origin;
@@ -94,6 +95,8 @@ pub(super) enum Step {
     Probe { data: usize, additive: Option<usize> },
     /// `Gather` from a constant table at indices that depend on the input.
     GatherByIndex { axis: usize },
+    /// A loop (recurrent nets over several time steps), unrolled.
+    Scan(Box<Scan>),
     /// The `k` largest (or smallest) values along `axis`, sorted; the indices output unread.
     TopK { axis: usize, k: usize, smallest: bool },
     /// The cell update of an LSTM (`[pre-activations, c_prev] -> [h, c]`).
@@ -231,6 +234,9 @@ fn plan_symbolic(
                 Err(origin.unsupported("Gather with input-dependent data and indices"))
             };
         }
+    }
+    if let Some(op) = node.op_as::<Scan>() {
+        return Ok(Step::Scan(Box::new(op.clone())));
     }
     if let Some(op) = node.op_as::<Topk>() {
         return plan_top_k(model, node, op, origin);
