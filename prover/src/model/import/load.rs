@@ -24,6 +24,7 @@ pub(super) fn load(path: &Path) -> Result<InferenceModel> {
     let mut proto = onnx.proto_model_for_path(path).map_err(onnx_err(path))?;
     super::ml::rewrite(&mut proto)?;
     super::reverse::rewrite(&mut proto)?;
+    super::legacy::rewrite(&mut proto);
     // External tensor data is resolved against the model's folder, as tract does.
     let dir = path.parent().and_then(Path::to_str);
     let parsed = onnx.parse(&proto, dir).map_err(onnx_err(path))?;

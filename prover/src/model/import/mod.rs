@@ -16,6 +16,7 @@
 
 mod builder;
 mod fold;
+mod legacy;
 mod linear;
 mod load;
 mod logic;
@@ -246,6 +247,10 @@ fn lower_node(
             logic::gather_by_index(b, origin, &data, sym(1)?, *axis, &shape)?
         }
         Step::Scan(_) => return Err(origin.failed("a loop reached the node lowering")),
+        Step::PadConstant(pad) => {
+            let value = plan::constant_fill(pad).ok_or_else(|| origin.failed("no fill value"))?;
+            movement::pad_with_constant(b, origin, pad, value, sym(0)?)?
+        }
         Step::TopK { axis, k, smallest } => {
             logic::top_k(b, origin, sym(0)?, *axis, *k, *smallest, &shape)?
         }

@@ -11,7 +11,10 @@ use tract_onnx::prelude::tract_ndarray::ArrayD;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::konst::Const;
 
-use super::builder::{const_f32, Origin, SymTensor, Wire};
+use tract_onnx::tract_core::ops::array::{Pad, PadMode};
+use tract_onnx::tract_core::ops::EvalOp;
+
+use super::builder::{const_f32, GraphBuilder, Origin, SymTensor, Wire};
 use super::plan::NONZERO_IN_MOVEMENT;
 use crate::error::Result;
 use crate::model::graph::Src;
@@ -110,4 +113,43 @@ fn eval(origin: &Origin, node: &TypedNode, values: TVec<TValue>) -> Result<TVec<
         .eval_out_of_plan(values)
         .map_err(|e| origin.failed(format!("{e:#}")))?
         .ok_or_else(|| origin.unsupported("tract cannot evaluate this op outside a plan"))
+}
+
+/// Padding with a non-zero constant: the padding is located by padding the codes with a
+/// code no element has (-1), then every output is its element (or the constant) through one
+/// linear node, the constants as biases.
+pub(super) fn pad_with_constant(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    pad: &Pad,
+    value: f64,
+    x: &SymTensor,
+) -> Result<SymTensor> {
+    let mut table = vec![Src::Zero];
+    let codes = encode(origin, x, &mut table)?;
+    let marker =
+        Pad { pads: pad.pads.clone(), mode: PadMode::Constant(tensor0(-1f32).into_arc_tensor()) };
+    let out = marker
+        .eval_out_of_plan(tvec![codes.into_tvalue()])
+        .map_err(|e| origin.failed(format!("{e:#}")))?
+        .ok_or_else(|| origin.unsupported("tract cannot evaluate padding outside a plan"))?;
+    let out = out.first().ok_or_else(|| origin.failed("no output"))?;
+    let codes = out.to_plain_array_view::<f32>().map_err(|e| origin.failed(e))?;
+    let shape = codes.shape().to_vec();
+    let rows = codes
+        .iter()
+        .map(|&c| {
+            if c == -1.0 {
+                return Ok((Vec::new(), value));
+            }
+            match table.get(c as usize) {
+                Some(Src::Value(v)) if c.fract() == 0.0 && c >= 0.0 => {
+                    Ok((vec![(Src::Value(*v), 1.0)], 0.0))
+                }
+                Some(Src::Zero) => Ok((Vec::new(), 0.0)),
+                _ => Err(origin.failed(format!("padding produced code {c}"))),
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    b.linear(origin, "", rows, &shape)
 }

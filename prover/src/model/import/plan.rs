@@ -105,6 +105,8 @@ pub(super) enum Step {
     GruCell { hidden: usize },
     /// `GatherElements` at indices that depend on the input.
     GatherElementsByIndex { axis: usize },
+    /// Padding with a non-zero constant.
+    PadConstant(Box<Pad>),
     /// A comparison of two operands (either may be constant), as a 0/1 value.
     Compare(CmpKind),
     /// Boolean logic on 0/1 values: `Not`, or a binary op with either operand constant.
@@ -235,6 +237,9 @@ fn plan_symbolic(
             };
         }
     }
+    if let Some(op) = node.op_as::<Pad>().filter(|p| constant_fill(p).is_some()) {
+        return Ok(Step::PadConstant(Box::new(op.clone())));
+    }
     if let Some(op) = node.op_as::<Scan>() {
         return Ok(Step::Scan(Box::new(op.clone())));
     }
@@ -360,6 +365,9 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
     }
     if let Some(pad) = node.op_as::<Pad>() {
         check_pad(pad, origin)?;
+        if constant_fill(pad).is_some() {
+            return Ok(None);
+        }
         return Ok(Some(vec![0]));
     }
     let single = node.op_is::<AxisOp>()
@@ -377,16 +385,23 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
     Ok(single.then(|| vec![0]))
 }
 
-/// Only zero padding (and the pure copies of reflect and edge padding) move data exactly.
+/// Zero padding and the pure copies of reflect and edge padding move data exactly; a
+/// non-zero constant is a linear node (see [`constant_fill`]); a constant of any other
+/// shape than one value is refused.
 fn check_pad(pad: &Pad, origin: &Origin) -> Result<()> {
     if let PadMode::Constant(value) = &pad.mode {
-        if all_zero(value) != Some(true) {
-            return Err(origin.unsupported(format!(
-                "constant padding with value {value:?}; only 0 is supported"
-            )));
+        if all_zero(value) != Some(true) && constant_fill(pad).is_none() {
+            return Err(origin.unsupported(format!("constant padding with value {value:?}")));
         }
     }
     Ok(())
+}
+
+/// The non-zero constant a `Pad` fills with, if it is one.
+pub(super) fn constant_fill(pad: &Pad) -> Option<f64> {
+    let PadMode::Constant(value) = &pad.mode else { return None };
+    let v = value.cast_to_scalar::<f32>().ok()?;
+    (v != 0.0 && v.is_finite()).then_some(f64::from(v))
 }
 
 fn plan_einsum(
@@ -647,6 +662,7 @@ fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<
         | Step::GatherByIndex { .. }
         | Step::GatherElementsByIndex { .. }
         | Step::TopK { .. }
+        | Step::PadConstant(_)
         | Step::Abs
         | Step::Neg
         | Step::Square => true,

@@ -854,3 +854,42 @@ fn test_reverse_recurrences_match_the_forward_pass_on_reversed_time() {
         assert!(max_error(&wrong, &[want]) > 1e-3, "{op}: tract's reverse is right now?");
     }
 }
+
+/// Padding with a non-zero constant: the data moved, the constant as biases.
+#[test]
+fn test_constant_padding_with_a_non_zero_value_matches_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2), Some(3), Some(3)]);
+    let pads = m.ints(&[8], vec![0, 0, 2, 1, 0, 0, 1, 3]);
+    let value = m.weights(&[], vec![2.5]);
+    let y = m.node("Pad", &[&x, &pads, &value], vec![string("mode", "constant")]);
+    let r = m.node("Relu", &[&y], vec![]);
+    m.output(&r);
+    let g = assert_matches_tract(&m.build(), &[1, 2, 3, 3]);
+    assert_eq!(g.outputs[0].srcs.len(), 2 * 6 * 7);
+}
+
+/// `PRelu` of opset 6 with one slope per channel (PyTorch's old exports): tract refuses the
+/// model as written; the slope reshaped to `[C, 1]` means the same, checked by hand.
+#[test]
+fn test_legacy_per_channel_prelu() {
+    let mut m = OnnxBuilder::new(6);
+    let x = m.input("x", &[Some(2), Some(3), Some(4)]);
+    let slope = m.weights(&[3], vec![0.1, -0.5, 2.0]);
+    let y = m.node("PRelu", &[&x, &slope], vec![]);
+    m.output(&y);
+    let mut proto = m.build();
+    assert!(import_proto(&proto, &[2, 3, 4]).is_err(), "tract reads it now: drop the rewrite?");
+    super::legacy::rewrite(&mut proto);
+    let graph = import_proto(&proto, &[2, 3, 4]).expect("import");
+    let input = sample_input(&[2, 3, 4], 5);
+    let got = graph.gather_outputs(&graph.eval_f64(&input.values));
+    let want: Vec<f64> = input.values[0]
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| if v >= 0.0 { v } else { v * [0.1f32, -0.5, 2.0][(i / 4) % 3] as f64 })
+        .collect();
+    for (g, w) in got[0].iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6, "{g} vs {w}");
+    }
+}
