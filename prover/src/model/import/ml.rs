@@ -2,6 +2,8 @@
 //! standard ONNX before tract parses the model.
 //!
 //! * `Scaler`: `(x - offset) * scale`.
+//! * `ZipMap` (skl2onnx's default classifier output, a list of `{class: probability}` maps):
+//!   the probabilities tensor itself, in class order, which is what the maps hold.
 //! * `LinearClassifier`: scores `x W^T + b`, the post-transform, the label of the largest
 //!   score (tract's own lowering ends in an opaque label lookup).
 //! * `TreeEnsembleClassifier`, `TreeEnsembleRegressor`: every split is one comparison of a
@@ -42,6 +44,7 @@ pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
         match node.op_type.as_str() {
             "Scaler" => scaler(&mut out, &node)?,
             "LinearClassifier" => linear_classifier(&mut out, &node)?,
+            "ZipMap" => zip_map(&mut out, &node, &mut graph.output)?,
             "TreeEnsembleClassifier" => trees(&mut out, &node, true)?,
             _ => trees(&mut out, &node, false)?,
         }
@@ -58,7 +61,28 @@ pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
 }
 
 fn handled(op: &str) -> bool {
-    matches!(op, "Scaler" | "LinearClassifier" | "TreeEnsembleClassifier" | "TreeEnsembleRegressor")
+    matches!(
+        op,
+        "Scaler"
+            | "LinearClassifier"
+            | "TreeEnsembleClassifier"
+            | "TreeEnsembleRegressor"
+            | "ZipMap"
+    )
+}
+
+/// `ZipMap`: its input passes through; the graph output it fed is retyped as a tensor.
+fn zip_map(
+    out: &mut Emitter,
+    node: &pb::NodeProto,
+    outputs: &mut [pb::ValueInfoProto],
+) -> Result<()> {
+    let (x, names) = io(node, 1)?;
+    for v in outputs.iter_mut().filter(|v| v.name == names[0]) {
+        v.r#type = None;
+    }
+    out.node_to(&node.name, "Identity", &[x], vec![], names[0]);
+    Ok(())
 }
 
 /// `Scaler`: `(x - offset) * scale`, each of length 1 or the feature count.

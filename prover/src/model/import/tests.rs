@@ -893,3 +893,30 @@ fn test_legacy_per_channel_prelu() {
         assert!((g - w).abs() < 1e-6, "{g} vs {w}");
     }
 }
+
+/// skl2onnx's default classifier output, `ZipMap` (a list of `{class: probability}` maps):
+/// proven as the probabilities tensor in class order.
+#[test]
+fn test_zip_map_is_its_probabilities_tensor() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3)]);
+    let p = m.node("Softmax", &[&x], vec![int("axis", 1)]);
+    let z = m.node("ZipMap", &[&p], vec![ints("classlabels_int64s", &[0, 1, 2])]);
+    m.output(&z);
+    let mut proto = m.build();
+    proto
+        .opset_import
+        .push(tract_onnx::pb::OperatorSetIdProto { domain: "ai.onnx.ml".into(), version: 1 });
+    let graph = proto.graph.as_mut().expect("graph");
+    graph.node[1].domain = "ai.onnx.ml".into();
+    assert!(import_proto(&proto, &[1, 3]).is_err(), "tract reads ZipMap now?");
+    super::ml::rewrite(&mut proto).expect("rewrite");
+    let g = import_proto(&proto, &[1, 3]).expect("import");
+    let input = sample_input(&[1, 3], 9);
+    let got = g.gather_outputs(&g.eval_f64(&input.values));
+    let e: Vec<f64> = input.values[0].iter().map(|v| v.exp()).collect();
+    let total: f64 = e.iter().sum();
+    for (a, b) in got[0].iter().zip(e.iter().map(|v| v / total)) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+}
