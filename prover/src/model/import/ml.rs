@@ -134,23 +134,68 @@ fn linear_classifier(out: &mut Emitter, node: &pb::NodeProto) -> Result<()> {
     let b = out.floats(base, &[classes], b);
     let product = out.node(base, "MatMul", &[x, &wt], vec![]);
     let scores = out.node(base, "Add", &[&product, &b], vec![]);
-    let label_const = out.ints(base, &[classes], labels);
-    let index =
-        out.node(base, "ArgMax", &[&scores], vec![attr_int("axis", 1), attr_int("keepdims", 0)]);
-    out.node_to(base, "Gather", &[&label_const, &index], vec![attr_int("axis", 0)], outputs[0]);
-    post_transform(out, node, &scores, outputs[1])
+    label_and_probabilities(out, node, &scores, labels, &outputs)
 }
 
-/// The probabilities output: `NONE`, `LOGISTIC` (elementwise) or `SOFTMAX` of the scores.
-fn post_transform(out: &mut Emitter, node: &pb::NodeProto, scores: &str, y: &str) -> Result<()> {
+/// A classifier's outputs from its scores: `labels[argmax]`, and the post-transform
+/// (`NONE`, `LOGISTIC` elementwise, `SOFTMAX`) as the probabilities.
+fn label_and_probabilities(
+    out: &mut Emitter,
+    node: &pb::NodeProto,
+    scores: &str,
+    labels: Vec<i64>,
+    outputs: &[&str],
+) -> Result<()> {
     let base = &node.name;
+    let label_const = out.ints(base, &[labels.len()], labels);
+    let index =
+        out.node(base, "ArgMax", &[scores], vec![attr_int("axis", 1), attr_int("keepdims", 0)]);
+    out.node_to(base, "Gather", &[&label_const, &index], vec![attr_int("axis", 0)], outputs[0]);
     match string_of(node, "post_transform").as_deref().unwrap_or("NONE") {
-        "NONE" => out.node_to(base, "Identity", &[scores], vec![], y),
-        "LOGISTIC" => out.node_to(base, "Sigmoid", &[scores], vec![], y),
-        "SOFTMAX" => out.node_to(base, "Softmax", &[scores], vec![attr_int("axis", 1)], y),
+        "NONE" => out.node_to(base, "Identity", &[scores], vec![], outputs[1]),
+        "LOGISTIC" => out.node_to(base, "Sigmoid", &[scores], vec![], outputs[1]),
+        "SOFTMAX" => out.node_to(base, "Softmax", &[scores], vec![attr_int("axis", 1)], outputs[1]),
         other => return Err(unsupported(node, format!("post_transform {other}"))),
     }
     Ok(())
+}
+
+/// The reached leaves' weights summed per column (class or target), each scaled, plus the
+/// base values: `reached · W + base`, written to `to` when given.
+fn leaf_scores(
+    out: &mut Emitter,
+    node: &pb::NodeProto,
+    e: &Ensemble,
+    reached: &str,
+    (columns, scale): (usize, f32),
+    base_values: &[f32],
+    to: Option<&str>,
+) -> Result<String> {
+    let base = &node.name;
+    let mut w = vec![0f32; e.leaves.len() * columns];
+    for (l, (_, entries)) in e.leaves.iter().enumerate() {
+        for &(c, weight) in entries {
+            let c = usize::try_from(c)
+                .ok()
+                .filter(|&c| c < columns)
+                .ok_or_else(|| unsupported(node, format!("class or target id {c}")))?;
+            w[l * columns + c] += weight * scale;
+        }
+    }
+    let w = out.floats(base, &[e.leaves.len(), columns], w);
+    let scores = out.node(base, "MatMul", &[reached, &w], vec![]);
+    let b = if base_values.is_empty() { vec![0.0; columns] } else { base_values.to_vec() };
+    if b.len() != columns {
+        return Err(unsupported(node, "base_values do not match the classes or targets"));
+    }
+    let b = out.floats(base, &[columns], b);
+    Ok(match to {
+        Some(y) => {
+            out.node_to(base, "Add", &[&scores, &b], vec![], y);
+            y.to_string()
+        }
+        None => out.node(base, "Add", &[&scores, &b], vec![]),
+    })
 }
 
 /// A tree node: `(tree id, node id)`.
@@ -361,7 +406,6 @@ fn regress(
     base_values: &[f32],
     y: &str,
 ) -> Result<()> {
-    let base = &node.name;
     if post != "NONE" {
         return Err(unsupported(node, format!("regressor post_transform {post}")));
     }
@@ -372,21 +416,7 @@ fn regress(
         "AVERAGE" => 1.0 / trees,
         other => return Err(unsupported(node, format!("aggregate_function {other}"))),
     };
-    let mut w = vec![0f32; e.leaves.len() * targets];
-    for (l, (_, entries)) in e.leaves.iter().enumerate() {
-        for &(t, weight) in entries {
-            let t = usize::try_from(t)
-                .ok()
-                .filter(|&t| t < targets)
-                .ok_or_else(|| unsupported(node, format!("target id {t}")))?;
-            w[l * targets + t] += weight * scale;
-        }
-    }
-    let w = out.floats(base, &[e.leaves.len(), targets], w);
-    let scores = out.node(base, "MatMul", &[reached, &w], vec![]);
-    let b = if base_values.is_empty() { vec![0.0; targets] } else { base_values.to_vec() };
-    let b = out.floats(base, &[b.len()], b);
-    out.node_to(base, "Add", &[&scores, &b], vec![], y);
+    leaf_scores(out, node, e, reached, (targets, scale), base_values, Some(y))?;
     Ok(())
 }
 
@@ -412,7 +442,6 @@ fn classify(
     if ids.iter().any(|&c| c < 0 || c as usize >= classes) {
         return Err(unsupported(node, "a class id outside the labels"));
     }
-    let label_const = out.ints(base, &[classes], labels.clone());
     if classes == 2 && ids.len() == 1 {
         // onnxruntime's binary case: one score s for the single class id present.
         // onnxruntime adds a single base value to class 0's slot only.
@@ -455,30 +484,6 @@ fn classify(
     if classes == 2 {
         return Err(unsupported(node, "a binary ensemble scoring both classes"));
     }
-    let mut w = vec![0f32; e.leaves.len() * classes];
-    for (l, (_, entries)) in e.leaves.iter().enumerate() {
-        for &(c, v) in entries {
-            w[l * classes + c as usize] += v;
-        }
-    }
-    let w = out.floats(base, &[e.leaves.len(), classes], w);
-    let scores = out.node(base, "MatMul", &[reached, &w], vec![]);
-    let b = if base_values.is_empty() { vec![0.0; classes] } else { base_values.to_vec() };
-    if b.len() != classes {
-        return Err(unsupported(node, "base_values do not match the classes"));
-    }
-    let b = out.floats(base, &[classes], b);
-    let scores = out.node(base, "Add", &[&scores, &b], vec![]);
-    let index =
-        out.node(base, "ArgMax", &[&scores], vec![attr_int("axis", 1), attr_int("keepdims", 0)]);
-    out.node_to(base, "Gather", &[&label_const, &index], vec![attr_int("axis", 0)], outputs[0]);
-    match post {
-        "NONE" => out.node_to(base, "Identity", &[&scores], vec![], outputs[1]),
-        "LOGISTIC" => out.node_to(base, "Sigmoid", &[&scores], vec![], outputs[1]),
-        "SOFTMAX" => {
-            out.node_to(base, "Softmax", &[&scores], vec![attr_int("axis", 1)], outputs[1])
-        }
-        other => return Err(unsupported(node, format!("post_transform {other}"))),
-    }
-    Ok(())
+    let scores = leaf_scores(out, node, e, reached, (classes, 1.0), base_values, None)?;
+    label_and_probabilities(out, node, &scores, labels, outputs)
 }

@@ -114,10 +114,35 @@ fn lower_nodes(
     inputs: &[SymTensor],
     path: &Path,
 ) -> Result<HashMap<OutletId, Wire>> {
-    let order = model.eval_order().map_err(onnx_err(path))?;
-    let steps = plan::plan(model, &order)?;
+    let planned = Planned::new(model, path)?;
+    lower_planned(builder, model, &planned, inputs, path)
+}
+
+/// A model's evaluation order and each node's step (a loop body is planned once and
+/// lowered once per iteration).
+struct Planned {
+    order: Vec<usize>,
+    steps: Vec<Option<Step>>,
+}
+
+impl Planned {
+    fn new(model: &TypedModel, path: &Path) -> Result<Self> {
+        let order = model.eval_order().map_err(onnx_err(path))?;
+        let steps = plan::plan(model, &order)?;
+        Ok(Self { order, steps })
+    }
+}
+
+/// [`lower_nodes`] with the plan already made.
+fn lower_planned(
+    builder: &mut GraphBuilder,
+    model: &TypedModel,
+    Planned { order, steps }: &Planned,
+    inputs: &[SymTensor],
+    path: &Path,
+) -> Result<HashMap<OutletId, Wire>> {
     let mut wires: HashMap<OutletId, Wire> = HashMap::new();
-    for &id in &order {
+    for &id in order {
         let node = &model.nodes[id];
         let step = steps[id].as_ref().ok_or_else(|| ProverError::Onnx {
             path: path.to_path_buf(),

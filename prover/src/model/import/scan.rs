@@ -60,6 +60,7 @@ pub(super) fn unroll(
     let mut scanned: Vec<Vec<SymTensor>> = vec![Vec::new(); slots];
     let mut last: Vec<Option<SymTensor>> = vec![None; slots];
     let body_outputs = op.body.output_outlets().map_err(|e| origin.failed(e))?.to_vec();
+    let planned = super::Planned::new(&op.body, path)?;
     for i in 0..iterations {
         let mut states = state.iter();
         let inputs: Vec<SymTensor> = outer
@@ -78,7 +79,7 @@ pub(super) fn unroll(
                 }
             })
             .collect::<Result<_>>()?;
-        let wires = super::lower_nodes(b, &op.body, &inputs, path)?;
+        let wires = super::lower_planned(b, &op.body, &planned, &inputs, path)?;
         let mut next_state = Vec::with_capacity(state.len());
         for (outlet, m) in body_outputs.iter().zip(&op.output_mapping) {
             let v = match wires.get(outlet) {
