@@ -91,12 +91,10 @@ fn decode(origin: &Origin, v: &Tensor, table: &[Src]) -> Result<SymTensor> {
     let codes = v.to_plain_array_view::<f32>().map_err(|e| origin.failed(e))?;
     let mut bad = None;
     let out = codes.map(|&c| {
-        let k = c as usize;
-        if c.fract() != 0.0 || c < 0.0 || k >= table.len() {
+        source(c, table).unwrap_or_else(|| {
             bad = Some(c);
-            return Src::Zero;
-        }
-        table[k]
+            Src::Zero
+        })
     });
     match bad {
         // Only ops that compute on values can produce a code that was never handed out.
@@ -105,6 +103,11 @@ fn decode(origin: &Origin, v: &Tensor, table: &[Src]) -> Result<SymTensor> {
         }
         None => Ok(out),
     }
+}
+
+/// The source a code stands for, if it was handed out.
+fn source(c: f32, table: &[Src]) -> Option<Src> {
+    (c.fract() == 0.0 && c >= 0.0).then(|| table.get(c as usize).copied()).flatten()
 }
 
 /// Evaluates a node with tract on concrete tensors.
@@ -142,12 +145,10 @@ pub(super) fn pad_with_constant(
             if c == -1.0 {
                 return Ok((Vec::new(), value));
             }
-            match table.get(c as usize) {
-                Some(Src::Value(v)) if c.fract() == 0.0 && c >= 0.0 => {
-                    Ok((vec![(Src::Value(*v), 1.0)], 0.0))
-                }
+            match source(c, &table) {
+                Some(Src::Value(v)) => Ok((vec![(Src::Value(v), 1.0)], 0.0)),
                 Some(Src::Zero) => Ok((Vec::new(), 0.0)),
-                _ => Err(origin.failed(format!("padding produced code {c}"))),
+                None => Err(origin.failed(format!("padding produced code {c}"))),
             }
         })
         .collect::<Result<Vec<_>>>()?;
