@@ -5,6 +5,7 @@
 #   .tools/bin/anvil  symlink to the native anvil (npm @foundry-rs/anvil-linux-amd64)
 #   .tools/bin/cast   symlink to the native cast (npm @foundry-rs/cast-linux-amd64)
 #   .tools/bin/solc   wrapper running scripts/solc-shim.js on solcjs (npm `solc`)
+#   .tools/bin/snarkjs symlink to snarkjs's CLI (npm `snarkjs`), for the tests' ceremony
 #   .tools/npm/       npm prefix holding the pinned packages (own subfolder so
 #                     other tools may share .tools/ without `npm ci` touching them)
 #   .tools/npm/node_modules/@layerzerolabs/toolbox-foundry/lib/forge-std/
@@ -72,7 +73,8 @@ stamp="$(node -e '
 installed_ok() {
   [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$stamp" ] || return 1
   for t in forge anvil cast; do [ -x "$(native_bin "$t")" ] || return 1; done
-  [ -f "$NPM_DIR/node_modules/solc/soljson.js" ] && [ -f "$FORGE_STD_DIR/Test.sol" ]
+  [ -f "$NPM_DIR/node_modules/solc/soljson.js" ] && [ -f "$FORGE_STD_DIR/Test.sol" ] \
+    && [ -f "$NPM_DIR/node_modules/snarkjs/build/cli.cjs" ]
 }
 
 if [ "$FORCE" = 1 ] || ! installed_ok; then
@@ -125,6 +127,8 @@ EOF
 
 # anvil and cast never compile Solidity, so plain symlinks suffice.
 link_if_changed "../npm/node_modules/@foundry-rs/anvil-$PLAT/bin/anvil" "$BIN/anvil"
+# snarkjs: only the tests' multi-party Powers of Tau ceremony runs it (docs/trust.md).
+link_if_changed "../npm/node_modules/snarkjs/build/cli.cjs" "$BIN/snarkjs"
 link_if_changed "../npm/node_modules/@foundry-rs/cast-$PLAT/bin/cast" "$BIN/cast"
 
 # solc: forge needs an executable; the shim is a node script in scripts/ (kept

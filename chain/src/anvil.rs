@@ -20,6 +20,8 @@ pub struct AnvilOptions {
     pub state: Option<PathBuf>,
     /// Block gas limit (anvil's default when `None`).
     pub gas_limit: Option<u64>,
+    /// Chain id (anvil's 31337 when `None`): a test stands in for a real chain with `Some(1)`.
+    pub chain_id: Option<u64>,
 }
 
 /// Starts anvil from `root/.tools/bin` (or PATH). It is killed when the instance drops.
@@ -36,6 +38,9 @@ pub fn spawn(root: &Path, opts: &AnvilOptions) -> Result<AnvilInstance> {
     }
     if let Some(g) = opts.gas_limit {
         anvil = anvil.arg("--gas-limit").arg(g.to_string());
+    }
+    if let Some(id) = opts.chain_id {
+        anvil = anvil.chain_id(id);
     }
     anvil.try_spawn().map_err(|e| ChainError::Anvil(e.to_string()))
 }

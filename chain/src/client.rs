@@ -16,10 +16,10 @@ pub async fn connect(url: &str, signer: PrivateKeySigner) -> Result<DynProvider>
         .map_err(|e| ChainError::Invalid { what: "RPC URL", reason: format!("{url}: {e}") })?;
     let provider =
         ProviderBuilder::new().wallet(EthereumWallet::from(signer)).connect_http(parsed).erased();
-    provider
-        .get_chain_id()
-        .await
-        .map_err(|e| ChainError::NoChain { url: url.to_string(), reason: e.to_string() })?;
+    provider.get_chain_id().await.map_err(|e| ChainError::NoChain {
+        url: crate::error::redact_url(url),
+        reason: crate::error::redact_urls(&e.to_string()),
+    })?;
     Ok(provider)
 }
 
@@ -29,10 +29,10 @@ pub async fn connect_read_only(url: &str) -> Result<DynProvider> {
         .parse()
         .map_err(|e| ChainError::Invalid { what: "RPC URL", reason: format!("{url}: {e}") })?;
     let provider = ProviderBuilder::new().connect_http(parsed).erased();
-    provider
-        .get_chain_id()
-        .await
-        .map_err(|e| ChainError::NoChain { url: url.to_string(), reason: e.to_string() })?;
+    provider.get_chain_id().await.map_err(|e| ChainError::NoChain {
+        url: crate::error::redact_url(url),
+        reason: crate::error::redact_urls(&e.to_string()),
+    })?;
     Ok(provider)
 }
 

@@ -82,16 +82,31 @@ async fn deploy_code(provider: &DynProvider, what: &str, code: Vec<u8>) -> Resul
     Ok((address, receipt.gas_used))
 }
 
-/// Deploys the universal verifier and a registry that uses it.
+/// Deploys the universal verifier and a registry that uses it; a dev-SRS verifier only to a
+/// local development chain ([`deploy_allowing_insecure_srs`] lifts that).
 pub async fn deploy(
     provider: &DynProvider,
     root: &Path,
     params: RegistryParams,
 ) -> Result<Deployment> {
+    deploy_allowing_insecure_srs(provider, root, params, false).await
+}
+
+/// [`deploy`], with `allow_insecure_srs` deciding whether a dev-SRS verifier may go to a chain
+/// that is not a local development chain (`srs_guard`). Checked before any transaction.
+pub async fn deploy_allowing_insecure_srs(
+    provider: &DynProvider,
+    root: &Path,
+    params: RegistryParams,
+    allow_insecure_srs: bool,
+) -> Result<Deployment> {
     let (verifier_artifact, registry_artifact) = artifacts(root)?;
     let verifier_runtime_bytes = runtime_size(&verifier_artifact)?;
+    let verifier_code = bytecode(&verifier_artifact)?;
+    let chain_id = provider.get_chain_id().await.map_err(|e| ChainError::rpc("chain id", e))?;
+    crate::srs_guard::check(&verifier_code, chain_id, allow_insecure_srs)?;
     let (verifier, verifier_deploy_gas) =
-        deploy_code(provider, "verifier deployment", bytecode(&verifier_artifact)?).await?;
+        deploy_code(provider, "verifier deployment", verifier_code).await?;
     let mut code = bytecode(&registry_artifact)?;
     code.extend(
         (
@@ -104,7 +119,6 @@ pub async fn deploy(
     );
     let (registry, registry_deploy_gas) =
         deploy_code(provider, "registry deployment", code).await?;
-    let chain_id = provider.get_chain_id().await.map_err(|e| ChainError::rpc("chain id", e))?;
     Ok(Deployment {
         chain_id,
         verifier,

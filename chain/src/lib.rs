@@ -12,6 +12,7 @@ pub mod forge;
 pub mod gas;
 mod json_file;
 pub mod query;
+pub mod srs_guard;
 
 pub use attestation::Attestation;
 pub use error::{ChainError, Result};

@@ -62,9 +62,9 @@ enum Command {
         after_help = "Example:\n  ZKATTEST_PRIVATE_KEY=0x... zkattest deploy --rpc-url http://127.0.0.1:8545"
     )]
     Deploy(commands::chain::DeployArgs),
-    /// Register a model (its digest and output scale come from an attestation file).
+    /// Register a model: digest, output scale and hashes computed from its artifacts.
     #[command(
-        after_help = "Example:\n  zkattest register --attestation zkattest-artifacts/digits_mlp/proof.attestation.json --uri ipfs://..."
+        after_help = "Example:\n  zkattest register --artifacts zkattest-artifacts/digits_mlp --attestation zkattest-artifacts/digits_mlp/proof.attestation.json --uri ipfs://..."
     )]
     Register(commands::chain::RegisterArgs),
     /// Submit an attestation: directly, or through a relayer (--relayer URL).
@@ -91,6 +91,9 @@ enum Command {
     /// The relayer service.
     #[command(subcommand)]
     Relayer(commands::relayer::RelayerCommand),
+    /// The structured reference string: import a Powers of Tau ceremony, check a file.
+    #[command(subcommand)]
+    Srs(commands::srs::SrsCommand),
     /// Compile, set up, prove and verify a model, and print the costs.
     #[command(
         after_help = "Example:\n  zkattest bench --model ../shared/models/4l_relu_conv_fc --json"
@@ -119,6 +122,7 @@ fn main() {
         Command::Relayer(c) => commands::relayer::run(c),
         Command::Worker(a) => commands::cluster::worker(a, cli.json),
         Command::Cluster(c) => commands::cluster::run(c, cli.json),
+        Command::Srs(c) => commands::srs::run(c, cli.json),
     };
     if let Err(e) = result {
         output::error(&e, cli.json);

@@ -68,15 +68,56 @@ fn deploy_register_relay_and_query_a_real_proof() {
     assert!(d["verifier_runtime_bytes"].as_u64().expect("size") <= 24_576);
     let common = ["--rpc-url", rpc.as_str(), "--deployment", s(&dep)];
 
-    let (ok, r) =
-        zkattest(&[&["register", "--attestation", s(&fixture())][..], &common].concat(), &owner);
+    // The owner registers from its own artifacts: the fixture's model, compiled and set up
+    // exactly as the fixture was (deterministic keys, hence the same digest).
+    let art = dir.path().join("artifacts");
+    let digits = root().join("models/digits_mlp");
+    let (ok, c) = zkattest(
+        &[
+            "compile",
+            "--model",
+            s(&digits.join("network.onnx")),
+            "--input",
+            s(&digits.join("input.json")),
+            "--k",
+            &zkattest_verifier_gen::fixture::SHARD_K.to_string(),
+            "--shards",
+            &zkattest_verifier_gen::fixture::SETTINGS.shards.to_string(),
+            "--out",
+            s(&art),
+        ],
+        &[],
+    );
+    assert!(ok, "{c}");
+    let (ok, st) = zkattest(&["setup", "--artifacts", s(&art)], &[]);
+    assert!(ok, "{st}");
+    // An attestation that names another digest (here, edited) is not registered: the digest
+    // comes from the owner's keys, and the attestation must agree with it.
+    let att = zkattest_chain::Attestation::from_file(&fixture()).expect("fixture");
+    let mut forged = att.clone();
+    forged.vk_hash = alloy::primitives::B256::from(alloy::primitives::U256::from(7u64));
+    let forged_path = dir.path().join("forged.attestation.json");
+    forged.write(&forged_path).expect("write");
+    let register = |attestation: &Path| {
+        zkattest(
+            &[&["register", "--artifacts", s(&art), "--attestation", s(attestation)][..], &common]
+                .concat(),
+            &owner,
+        )
+    };
+    let (ok, e) = register(&forged_path);
+    assert!(!ok, "an attestation of another digest was registered: {e}");
+    assert!(e["error"].as_str().expect("error").contains("not registering"), "{e}");
+    let (ok, r) = register(&fixture());
     assert!(ok, "{r}");
+    assert_eq!(r["vk_hash"], format!("{}", att.vk_hash), "digest recomputed from the keys");
+    assert_ne!(r["model_hash"], format!("{}", alloy::primitives::B256::ZERO));
+    assert_ne!(r["circuit_hash"], format!("{}", alloy::primitives::B256::ZERO));
     let model_id = r["model_id"].as_str().expect("model id").to_string();
     let registry = d["registry"].as_str().expect("registry").to_string();
 
     // A tampered proof, sent directly, is refused with the registry's error. (Before the valid
     // one lands: a replay of a stored inference is answered from the record, see docs/contracts.md.)
-    let att = zkattest_chain::Attestation::from_file(&fixture()).expect("fixture");
     let mut bad = att.clone();
     let mut proof = bad.proof.to_vec();
     let n = proof.len();
@@ -174,15 +215,21 @@ fn gas_report_json_has_the_auditor_fields() {
 
 #[test]
 fn no_chain_and_no_key_are_clear_errors() {
-    let (ok, e) = zkattest(
-        &["deploy", "--rpc-url", "http://127.0.0.1:9", "--root", s(&root())],
-        &[(
-            "ZKATTEST_PRIVATE_KEY",
-            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-        )],
-    );
-    assert!(!ok);
-    assert!(e["error"].as_str().expect("error").contains("no chain at http://127.0.0.1:9"), "{e}");
+    // The second URL carries a key in its path, as hosted endpoints do: it never reaches a
+    // message, and the host still does.
+    for url in ["http://127.0.0.1:9", "http://127.0.0.1:9/v2/SECRETKEY123"] {
+        let (ok, e) = zkattest(
+            &["deploy", "--rpc-url", url, "--root", s(&root())],
+            &[(
+                "ZKATTEST_PRIVATE_KEY",
+                "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+            )],
+        );
+        assert!(!ok);
+        assert!(!e.to_string().contains("SECRETKEY123"), "the key leaked: {e}");
+        let error = e["error"].as_str().expect("error");
+        assert!(error.contains("no chain at http://127.0.0.1:9"), "{e}");
+    }
     let (ok, e) =
         zkattest(&["deploy", "--root", s(&root()), "--key-env", "ZKATTEST_TEST_UNSET_KEY"], &[]);
     assert!(!ok);
@@ -263,4 +310,30 @@ fn unfunded_key_is_a_clear_error() {
     assert!(!ok);
     let msg = e["error"].as_str().expect("error").to_lowercase();
     assert!(msg.contains("insufficient funds") && !msg.contains("reverted"), "{msg}");
+}
+
+/// The committed verifier is a dev-SRS verifier: `deploy` refuses it on a chain that is not a
+/// local development chain (anvil with chain id 1 stands in for mainnet) with a clear message,
+/// sends nothing, and deploys it only when explicitly allowed, saying so in `--json`.
+#[test]
+fn dev_srs_deploy_to_chain_id_1_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = AnvilOptions { chain_id: Some(1), ..AnvilOptions::default() };
+    let root = root();
+    let anvil = spawn(&root, &opts).expect("anvil");
+    let rpc = anvil.endpoint();
+    let k0 = key(&anvil, 0);
+    let owner = [("ZKATTEST_PRIVATE_KEY", k0.as_str())];
+    let dep = dir.path().join("deployment.json");
+    let args = ["deploy", "--rpc-url", rpc.as_str(), "--root", s(&root), "--out", s(&dep)];
+    let (ok, e) = zkattest(&args, &owner);
+    assert!(!ok, "a dev-SRS verifier was deployed to chain 1: {e}");
+    let error = e["error"].as_str().expect("error");
+    assert!(error.contains("INSECURE dev SRS") && error.contains("chain 1"), "{e}");
+    assert!(error.contains("--allow-insecure-srs"), "{e}");
+    assert!(!dep.exists(), "a deployment file was written");
+    let (ok, d) = zkattest(&[&args[..], &["--allow-insecure-srs"]].concat(), &owner);
+    assert!(ok, "{d}");
+    assert_eq!(d["insecure_srs"], true, "{d}");
+    assert_eq!(d["chain_id"], 1, "{d}");
 }

@@ -38,7 +38,18 @@ fn compile_setup_prove_verify_roundtrip() {
 
     let (ok, setup, err) = zkattest(&["setup", "--artifacts", s(&art)]);
     assert!(ok, "setup failed: {setup} {err}");
-    assert_eq!(setup["insecure_srs"], true);
+    let dev = zkattest_prover::proof::srs::dev_digest();
+    let says_dev = |v: &Value, what: &str| {
+        assert_eq!(v["insecure_srs"], true, "{what}: {v}");
+        assert_eq!(v["srs_digest"], dev.as_str(), "{what}: {v}");
+        assert!(v["srs_warning"].as_str().is_some_and(|w| w.contains("INSECURE")), "{what}: {v}");
+    };
+    says_dev(&setup, "setup");
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(art.join("keys/setup.json")).expect("setup.json"))
+            .expect("json");
+    assert_eq!(info["srs_digest"], dev.as_str());
+    assert_eq!(info["insecure_srs"], true);
 
     let proof = dir.path().join("p.json");
     let input = m.join("input.json");
@@ -47,10 +58,23 @@ fn compile_setup_prove_verify_roundtrip() {
     assert!(ok, "prove failed: {p} {err}");
     assert_eq!(p["outputs"].as_array().expect("outputs").len(), 10);
     assert!(dir.path().join("p.opening.json").is_file());
+    says_dev(&p, "prove");
 
     let (ok, v, err) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&proof)]);
     assert!(ok, "verify failed: {v} {err}");
     assert_eq!(v["valid"], true);
+    says_dev(&v, "verify");
+
+    // The real-valued outputs `verify` prints are checked too: an edited one is not "valid".
+    let mut doc: Value =
+        serde_json::from_slice(&std::fs::read(&proof).expect("read")).expect("json");
+    let first = doc["outputs"][0].as_f64().expect("output");
+    doc["outputs"][0] = Value::from(first + 100.0);
+    let edited = dir.path().join("edited.json");
+    std::fs::write(&edited, doc.to_string()).expect("write");
+    let (ok, v, _) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&edited)]);
+    assert!(!ok, "an edited output verified: {v}");
+    assert!(v["error"].as_str().expect("error").contains("real-valued outputs"), "{v}");
 
     // A tampered proof file is rejected with a reason and a failing exit status.
     let mut doc: Value =

@@ -297,7 +297,9 @@ fn cluster_proves_and_aggregates(shards: usize) {
     .expect("aggregated proof");
     let settings = AggregationSettings { shards, k: AggregationSettings::default().k };
     let vk =
-        AggregationKeys::load_vk(&cache, settings).expect("vk").expect("keys cached by the worker");
+        AggregationKeys::load_vk(&cache, settings, &Srs::dev(&cache, settings.k).expect("srs"))
+            .expect("vk")
+            .expect("keys cached by the worker");
     let agg_srs = Srs::dev(&cache, settings.k).expect("srs");
     let instances = agg.instances().expect("instances");
     let bytes = agg.proof_bytes().expect("bytes");
@@ -430,4 +432,53 @@ fn cluster_corrupted_artifact_fails_clearly_after_bounded_retries() {
     let status = run(&["cluster", "status", "--cluster", &c.pg.url]);
     assert!(status.status.success(), "{}", text(&status));
     assert_eq!(json(&status)["counts"]["failed"], 1);
+}
+
+/// A valid aggregated proof of another model (the committed fixture), planted in the store
+/// where this inference's aggregation result goes: the worker finds a result and reuses it,
+/// and the coordinator must refuse it rather than hand it to the owner to register.
+#[test]
+fn cluster_refuses_an_aggregated_proof_of_another_model_planted_in_the_store() {
+    let c = Cluster::new("planted");
+    let art = artifacts_of(2);
+    let cache = default_cache_dir();
+    let settings = AggregationSettings::default();
+    let agg_srs = Srs::dev(&cache, settings.k).expect("srs");
+    let vk = AggregationKeys::load_vk(&cache, settings, &agg_srs)
+        .expect("vk")
+        .expect("aggregation keys cached (gen-verifier --check runs first)");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let (instances, proof) = zkattest_verifier_gen::fixture::read_valid(&root, &vk)
+        .expect("fixture")
+        .split()
+        .expect("calldata");
+    verify_aggregated(&vk, &agg_srs, &instances, &proof).expect("the planted proof is valid");
+    let planted = AggregatedProof::new(
+        "wide_mlp",
+        &instances,
+        &proof,
+        zkattest_prover::aggregate::AggregationInstances { all: instances.clone() }.outputs(),
+        0,
+    );
+
+    let compiled = CompiledModel::load(art).expect("compiled");
+    let model = zkattest_cluster::store::digest_file(&CompiledModel::path(art)).expect("digest");
+    let data = zkattest_prover::model::input::InputData::from_file(input()).expect("input");
+    let inputs_q = compiled.model.quantize_inputs(&data.values).expect("quantize");
+    let id = zkattest_cluster::coordinator::inference_id(&model.sha256, &inputs_q, true);
+    let store = zkattest_cluster::ArtifactStore::open(&c.store()).expect("store");
+    let key = zkattest_cluster::task::Keys(&id).aggregated();
+    c.rt.block_on(store.put_json_create(&key, &planted)).expect("plant");
+
+    let worker = c.worker("w1", &[], Some(&cache));
+    let mut args = c.prove_args_for(art, &c.proof_path("proof.json"));
+    args.extend(["--aggregate".to_string(), "--shards".to_string(), "2".to_string()]);
+    let out = c.coordinator(&args).finish();
+    drop(worker);
+    assert!(!out.status.success(), "the planted proof was accepted: {}", text(&out));
+    let error = json(&out)["error"].as_str().expect("error").to_string();
+    assert!(error.contains("untrusted result") && error.contains(&key), "{error}");
+    assert!(error.contains("another model"), "{error}");
+    assert!(!c.proof_path("proof.agg.json").exists(), "an aggregated file was written");
+    assert!(!c.proof_path("proof.attestation.json").exists(), "an attestation was written");
 }

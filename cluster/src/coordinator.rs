@@ -10,12 +10,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
-use zkattest_prover::aggregate::AggregationSettings;
+use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
 use zkattest_prover::artifacts::inference::INFERENCE_VERSION;
 use zkattest_prover::artifacts::setup::{pk_path, vk_path};
 use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof};
 use zkattest_prover::pipeline;
 use zkattest_prover::proof::shard_proof::{fr_from_hex, fr_to_hex};
+use zkattest_prover::proof::srs::default_cache_dir;
 use zkattest_prover::proof::{ShardProof, Srs};
 use zkattest_prover::shard::boundary::input_commitment;
 use zkattest_prover::Fr;
@@ -198,12 +199,15 @@ impl Coordinator {
         Ok(proof)
     }
 
-    /// Enqueues the aggregation of a verified inference and waits for it.
+    /// Enqueues the aggregation of a verified inference, waits for it and checks the result
+    /// (`pipeline::check_aggregated`) before returning it: a worker, or anything that wrote
+    /// the store, could otherwise hand back a valid proof of another model or inference.
     pub async fn aggregate(
         &self,
         r: &Request<'_>,
         manifest: &Manifest,
         settings: AggregationSettings,
+        shard_srs: &Srs,
         progress: &(dyn Fn(&[JobRow]) + Sync),
     ) -> Result<AggregatedProof> {
         let keys = Keys(&manifest.inference);
@@ -240,6 +244,38 @@ impl Coordinator {
             }])
             .await?;
         self.wait_for(&manifest.inference, |j| j.kind == KIND_AGGREGATE, progress).await?;
-        self.store.get_json(&keys.aggregated()).await
+        let agg: AggregatedProof = self.store.get_json(&keys.aggregated()).await?;
+        let cache = default_cache_dir();
+        let agg_srs = r.srs.load(&self.store, &cache, settings.k).await?;
+        let input = fr_from_hex(&manifest.input_commitment).map_err(|e| ClusterError::Corrupt {
+            key: keys.manifest(),
+            reason: format!("input commitment: {e}"),
+        })?;
+        let result_key = keys.aggregated();
+        let (compiled, dir, shard_srs, checked, outputs) = (
+            r.compiled.clone(),
+            r.artifacts.to_path_buf(),
+            shard_srs.clone(),
+            agg.clone(),
+            manifest.outputs_q.clone(),
+        );
+        blocking(move || {
+            // The verifying key is the coordinator's own (cached, or made once), never the
+            // worker's.
+            let vk = match AggregationKeys::load_vk(&cache, settings, &agg_srs)? {
+                Some(vk) => vk,
+                None => {
+                    let keys =
+                        AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?;
+                    keys.pk.get_vk().clone()
+                }
+            };
+            pipeline::check_aggregated(
+                &compiled, &dir, &shard_srs, &vk, &agg_srs, input, &outputs, &checked,
+            )
+            .map_err(|source| ClusterError::UntrustedResult { key: result_key, source })
+        })
+        .await?;
+        Ok(agg)
     }
 }

@@ -34,6 +34,14 @@ pub enum ClusterError {
     /// The queue holds a job this build does not know how to run.
     #[error("job {job}: unknown kind {kind:?}")]
     UnknownKind { job: String, kind: String },
+    /// A result in the store does not check out against what the coordinator knows (the
+    /// model's own keys, the verified inference): it is not used.
+    #[error("untrusted result {key}: {source}")]
+    UntrustedResult {
+        key: String,
+        #[source]
+        source: zkattest_prover::ProverError,
+    },
     #[error("{0}")]
     Invalid(String),
 }

@@ -98,7 +98,8 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
 
     /// @dev Every check of an inference claim, cheapest and most specific first, then the proof.
     /// Errors: ModelNotFound, VerificationRefused_ModelDeprecated, InvalidProof (too short or
-    /// rejected), ModelMismatch, InputCommitmentMismatch, OutputMismatch (bad encoding, scale,
+    /// rejected), ModelMismatch, InputCommitmentMismatch (also for a commitment not below r),
+    /// OutputMismatch (bad encoding, scale,
     /// too many values, a value outside int16, packed words differing), InsufficientGasForVerifier.
     function _verify(uint256 modelId, bytes32 inputCommitment, bytes calldata output, bytes calldata proof)
         private
@@ -114,7 +115,12 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         if (InstanceLayout.at(proof, InstanceLayout.modelDigestIndex(limbs)) != uint256(m.vkHash)) {
             revert ModelMismatch();
         }
-        if (InstanceLayout.at(proof, InstanceLayout.inputCommitmentIndex(limbs)) != uint256(inputCommitment)) {
+        // The verifier reduces instances mod r, so c and c + k*r verify alike: only the
+        // canonical form may key a record, or one proof could be stored several times.
+        if (
+            uint256(inputCommitment) >= InstanceLayout.FIELD_MODULUS
+                || InstanceLayout.at(proof, InstanceLayout.inputCommitmentIndex(limbs)) != uint256(inputCommitment)
+        ) {
             revert InputCommitmentMismatch();
         }
         count = _checkOutputs(output, proof, m.outputScaleBits);

@@ -159,6 +159,22 @@ contract RealProofTest is Test {
         registry.verifyAndStoreInference(modelId, otherInput, output, altered);
     }
 
+    function test_realProof_inputPlusModulusIsNotASecondRecord() public {
+        _load();
+        uint256 shifted = uint256(input) + InstanceLayout.FIELD_MODULUS;
+        require(shifted > uint256(input), "commitment too large to shift within 256 bits");
+        bytes memory altered = _withWord(proof, InstanceLayout.inputCommitmentIndex(limbs), shifted);
+        // Why the registry must check: the verifier reduces instances mod r and accepts it.
+        (bool ok,) = verifier.call(altered);
+        assertTrue(ok, "the verifier accepts an instance shifted by r");
+        registry.verifyAndStoreInference(modelId, input, output, proof);
+        vm.expectRevert(IERCZKMLVerifier.InputCommitmentMismatch.selector);
+        registry.verifyAndStoreInference(modelId, bytes32(shifted), output, altered);
+        vm.expectRevert(IERCZKMLVerifier.InputCommitmentMismatch.selector);
+        registry.verifyInference(modelId, bytes32(shifted), output, altered);
+        assertEq(registry.inferenceCount(modelId), 1);
+    }
+
     function _outputWords(uint256[] memory inst) internal view returns (uint256[] memory words) {
         words = new uint256[](registry.outputWords());
         for (uint256 j = 0; j < words.length; ++j) {

@@ -93,6 +93,22 @@ pub enum ProverError {
         /// The earlier shard of the broken link.
         after: usize,
     },
+    /// The keys were made with another SRS than the one given.
+    #[error("the keys were made with SRS {keys}, this run uses SRS {given}: pass the same --srs as setup")]
+    SrsMismatch {
+        /// Digest of the keys' SRS.
+        keys: String,
+        /// Digest of the SRS given.
+        given: String,
+    },
+    /// A Powers of Tau ceremony file is malformed or fails a check.
+    #[error("ceremony file {path}: {reason}")]
+    Ptau {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// An artifact on disk is missing, corrupt or from another version.
     #[error("artifact {path}: {reason}")]
     Artifact {

@@ -157,6 +157,7 @@ pub fn prove(
     parallel: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<(InferenceProof, Vec<ShardTiming>)> {
+    crate::artifacts::SetupInfo::check_srs(dir, srs)?;
     let q = &compiled.model;
     let inputs_q = q.quantize_inputs(inputs)?;
     let trace = q.eval(&inputs_q)?;
@@ -191,6 +192,7 @@ pub fn verify(
     srs: &Srs,
     proof: &InferenceProof,
 ) -> Result<()> {
+    crate::artifacts::SetupInfo::check_srs(dir, srs)?;
     let n = compiled.plan.shards.len();
     if proof.shards.len() != n {
         return Err(ProverError::Rejected(format!(
@@ -233,6 +235,25 @@ pub fn verify(
                 "claimed outputs differ from the proven ones".into(),
             ));
         }
+    }
+    // The real-valued outputs and their scale are readable claims too: they must be exactly
+    // what the proven integers mean under this model's output scale, or an edited file would
+    // print the edited numbers next to "valid".
+    let q = &compiled.model;
+    if proof.scale_bits != q.output_scale() {
+        return Err(ProverError::Rejected(format!(
+            "claimed output scale 2^{} differs from the model's 2^{}",
+            proof.scale_bits,
+            q.output_scale()
+        )));
+    }
+    let meant = q.dequantize_outputs(&proof.outputs_q);
+    if proof.outputs.len() != meant.len()
+        || proof.outputs.iter().zip(&meant).any(|(a, b)| a.to_bits() != b.to_bits())
+    {
+        return Err(ProverError::Rejected(
+            "claimed real-valued outputs differ from the proven integers".into(),
+        ));
     }
     let out_commit = crate::shard::boundary::boundary_commitment(
         &proof.outputs_q,
@@ -337,4 +358,83 @@ pub fn model_id(compiled: &CompiledModel, dir: &Path, srs: &Srs) -> Result<Fr> {
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(crate::aggregate::model_id::model_id(&witnesses))
+}
+
+/// Checks an aggregated proof made elsewhere (a cluster worker, a file) before anything
+/// relies on it: it verifies under the aggregation verifying key `agg_vk`, and its public
+/// instances are this model's id (recomputed from the shard verifying keys in `dir`, never
+/// read from the proof), `input_commitment` and `outputs_q`; its readable fields agree.
+#[allow(clippy::too_many_arguments)]
+pub fn check_aggregated(
+    compiled: &CompiledModel,
+    dir: &Path,
+    shard_srs: &Srs,
+    agg_vk: &VerifyingKey<G1Affine>,
+    agg_srs: &Srs,
+    input_commitment: Fr,
+    outputs_q: &[i64],
+    agg: &crate::artifacts::AggregatedProof,
+) -> Result<()> {
+    use crate::aggregate::circuit::{pack_outputs, INPUT_COMMITMENT, MODEL_ID, OUTPUTS};
+    let instances = agg
+        .instances()
+        .map_err(|e| ProverError::Rejected(format!("aggregated proof instances: {e}")))?;
+    let bytes =
+        agg.proof_bytes().map_err(|e| ProverError::Rejected(format!("aggregated proof: {e}")))?;
+    crate::aggregate::verify_aggregated(agg_vk, agg_srs, &instances, &bytes)?;
+    let id = model_id(compiled, dir, shard_srs)?;
+    if instances[MODEL_ID] != id {
+        return Err(ProverError::Rejected(
+            "the aggregated proof is of another model than this one's verifying keys".into(),
+        ));
+    }
+    if instances[INPUT_COMMITMENT] != input_commitment {
+        return Err(ProverError::Rejected(
+            "the aggregated proof is of another input commitment".into(),
+        ));
+    }
+    if instances[OUTPUTS..] != pack_outputs(outputs_q)[..] {
+        return Err(ProverError::Rejected("the aggregated proof exposes other outputs".into()));
+    }
+    if agg.model_id != fr_to_hex(&id)
+        || agg.input_commitment != fr_to_hex(&input_commitment)
+        || agg.outputs_q != outputs_q
+        || agg.scale_bits != compiled.model.output_scale()
+    {
+        return Err(ProverError::Rejected(
+            "the aggregated proof file's readable fields differ from its instances".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// What the owner of a set-up model registers on chain, computed from the owner's own
+/// artifacts (never from a proof file someone handed over).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Registration {
+    /// The model id the aggregation circuit exposes (digest of the shard verifying keys).
+    pub model_id: Fr,
+    /// Scale exponent of the outputs.
+    pub output_scale_bits: u32,
+    /// SHA-256 of `compiled.bin`: the quantized weights and the plan.
+    pub model_sha256: [u8; 32],
+    /// SHA-256 of the shard verifying key files, concatenated in chain order.
+    pub circuit_sha256: [u8; 32],
+}
+
+/// The registration of the model set up in `dir`.
+pub fn registration(compiled: &CompiledModel, dir: &Path, srs: &Srs) -> Result<Registration> {
+    use sha2::{Digest, Sha256};
+    let file = |p: &Path| std::fs::read(p).map_err(|e| ProverError::io(p, e));
+    let model_sha256 = Sha256::digest(file(&CompiledModel::path(dir))?).into();
+    let mut circuit = Sha256::new();
+    for i in 0..compiled.plan.shards.len() {
+        circuit.update(file(&vk_path(dir, i))?);
+    }
+    Ok(Registration {
+        model_id: model_id(compiled, dir, srs)?,
+        output_scale_bits: compiled.model.output_scale(),
+        model_sha256,
+        circuit_sha256: circuit.finalize().into(),
+    })
 }

@@ -114,6 +114,16 @@ fn altered_claims_are_rejected() {
     let mut p = digits_proof().clone();
     p.input_commitment = zkattest_prover::proof::shard_proof::fr_to_hex(&Fr::from(5u64));
     assert_rejected(f, &p, "claimed input commitment altered");
+    // The float outputs are what `verify` prints: editing one must not leave "valid".
+    let mut p = digits_proof().clone();
+    p.outputs[0] += 1.0;
+    assert_rejected(f, &p, "claimed real-valued output altered");
+    let mut p = digits_proof().clone();
+    p.outputs.pop();
+    assert_rejected(f, &p, "a real-valued output dropped");
+    let mut p = digits_proof().clone();
+    p.scale_bits += 1;
+    assert_rejected(f, &p, "claimed output scale altered");
 }
 
 #[test]

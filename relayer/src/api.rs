@@ -39,9 +39,12 @@ fn error(code: StatusCode, reason: impl std::fmt::Display) -> Response {
     (code, Json(json!({ "error": reason.to_string() }))).into_response()
 }
 
-/// Length-independent comparison, so response time does not leak the token's prefix.
+/// Constant-time comparison of fixed-length digests, so response time leaks neither a prefix
+/// of the token nor its length (comparing lengths first would).
 fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use sha2::{Digest, Sha256};
+    let (a, b) = (Sha256::digest(a), Sha256::digest(b));
+    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn authorized(headers: &HeaderMap, token: &str) -> bool {
@@ -108,4 +111,18 @@ async fn health(State(s): State<AppState>) -> Response {
 async fn metrics(State(s): State<AppState>) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], s.metrics.render(&s.store).await)
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same;
+
+    #[test]
+    fn token_comparison_is_exact_at_any_length() {
+        assert!(same(b"cli-test-token-0123456789", b"cli-test-token-0123456789"));
+        assert!(!same(b"cli-test-token-0123456789", b"cli-test-token-012345678"));
+        assert!(!same(b"cli-test-token-0123456789", b"cli-test-token-0123456789x"));
+        assert!(!same(b"", b"x"));
+        assert!(same(b"", b""));
+    }
 }

@@ -80,6 +80,9 @@ pub struct Config {
     pub max_in_flight: usize,
     /// Largest accepted request body, bytes.
     pub max_body_bytes: usize,
+    /// Relay to a registry whose verifier uses the dev SRS on a chain that is not a local
+    /// development chain (refused by default: proofs against it can be forged).
+    pub allow_insecure_srs: bool,
     /// Most outputs an attestation may carry.
     pub max_outputs: usize,
 }
@@ -100,6 +103,7 @@ impl Default for Config {
             max_fee_per_gas_cap: 1_000_000_000_000,
             max_in_flight: 256,
             max_body_bytes: 256 * 1024,
+            allow_insecure_srs: false,
             max_outputs: 30,
         }
     }
@@ -157,6 +161,17 @@ impl Config {
         if let Some(v) = get(&format!("{p}MAX_IN_FLIGHT")) {
             self.max_in_flight = num("MAX_IN_FLIGHT", v)?;
         }
+        if let Some(v) = get(&format!("{p}ALLOW_INSECURE_SRS")) {
+            self.allow_insecure_srs = match v.as_str() {
+                "1" | "true" => true,
+                "0" | "false" => false,
+                _ => {
+                    return Err(RelayerError::Config(format!(
+                        "ALLOW_INSECURE_SRS={v:?}: expected true or false"
+                    )))
+                }
+            };
+        }
         Ok(())
     }
 
@@ -183,7 +198,7 @@ impl Config {
         {
             return Err(RelayerError::Config(format!(
                 "database_url {:?}: expected sqlite://... or postgres://...",
-                self.database_url
+                zkattest_chain::error::redact_url(&self.database_url)
             )));
         }
         Ok(())

@@ -15,6 +15,7 @@ use alloy::transports::{RpcError, TransportError};
 use futures::stream::{self, StreamExt};
 use tokio::sync::watch;
 use zkattest_chain::bindings::decode_revert;
+use zkattest_chain::error::redact_urls;
 use zkattest_chain::query::by_inference_id;
 
 use crate::config::Config;
@@ -49,6 +50,26 @@ fn says(e: &TransportError, what: &str) -> bool {
     e.to_string().to_lowercase().contains(what)
 }
 
+/// A relayer spends its operator's gas on attestations anyone can forge if the registry's
+/// verifier pairs against the dev SRS: refused on a real chain unless explicitly allowed.
+async fn refuse_dev_srs(
+    provider: &DynProvider,
+    registry: Address,
+    chain_id: u64,
+    allow: bool,
+) -> Result<()> {
+    let verifier = zkattest_chain::bindings::IAttestationRegistry::new(registry, provider)
+        .verifier()
+        .call()
+        .await
+        .map_err(|e| RelayerError::Rpc(redact_urls(&format!("registry {registry}: {e}"))))?;
+    let code = provider
+        .get_code_at(verifier)
+        .await
+        .map_err(|e| RelayerError::Rpc(redact_urls(&format!("verifier {verifier}: {e}"))))?;
+    Ok(zkattest_chain::srs_guard::check(&code, chain_id, allow)?)
+}
+
 /// The engine's state.
 pub struct Engine {
     store: Store,
@@ -75,16 +96,17 @@ impl Engine {
             alloy::network::NetworkWallet::<alloy::network::Ethereum>::default_signer_address(
                 &wallet,
             );
-        let chain_id = provider
-            .get_chain_id()
-            .await
-            .map_err(|e| RelayerError::Rpc(format!("no chain at {}: {e}", cfg.rpc_url)))?;
+        let chain_id = provider.get_chain_id().await.map_err(|e| {
+            RelayerError::Rpc(redact_urls(&format!("no chain at {}: {e}", cfg.rpc_url)))
+        })?;
+        let registry = cfg.registry()?;
+        refuse_dev_srs(&provider, registry, chain_id, cfg.allow_insecure_srs).await?;
         Ok(Self {
             store,
             provider,
             wallet,
             from,
-            registry: cfg.registry()?,
+            registry,
             chain_id,
             cfg,
             metrics,

@@ -41,10 +41,12 @@ impl Service {
     pub async fn start_with(cfg: Config, signer: PrivateKeySigner, token: String) -> Result<Self> {
         cfg.check()?;
         let store = Store::open(&cfg.database_url).await?;
-        let url = cfg
-            .rpc_url
-            .parse()
-            .map_err(|e| RelayerError::Config(format!("rpc_url {:?}: {e}", cfg.rpc_url)))?;
+        let url = cfg.rpc_url.parse().map_err(|e| {
+            RelayerError::Config(format!(
+                "rpc_url {:?}: {e}",
+                zkattest_chain::error::redact_url(&cfg.rpc_url)
+            ))
+        })?;
         let provider =
             ProviderBuilder::new().disable_recommended_fillers().connect_http(url).erased();
         let metrics = Arc::new(Metrics::default());

@@ -117,6 +117,7 @@ impl World {
                 block_time,
                 state: Some(state.clone()),
                 gas_limit: None,
+                chain_id: None,
             },
         )
         .expect("anvil");
@@ -359,6 +360,7 @@ impl World {
                     block_time: Some(1),
                     state: Some(self.state.clone()),
                     gas_limit: None,
+                    chain_id: None,
                 },
             )
             .expect("anvil restart"),
@@ -647,3 +649,48 @@ on_both_databases!(
     invalid_proof_fails_without_a_transaction,
     bad_requests_are_refused_and_nothing_is_queued,
 );
+
+/// On a chain that is not a local development chain (anvil with chain id 1 stands in for
+/// mainnet), a registry whose verifier pairs against the dev SRS is refused at start, before
+/// any job is taken; an operator who really means it can allow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dev_srs_verifier_on_a_real_chain_id_is_refused_at_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let opts = AnvilOptions { chain_id: Some(1), ..AnvilOptions::default() };
+    let anvil = spawn(&root(), &opts).expect("anvil");
+    let provider =
+        connect(&anvil.endpoint(), dev_signer(&anvil, 0).expect("key")).await.expect("connect");
+    let (_, params) = fixture();
+    let refused = deploy(&provider, &root(), params).await;
+    assert!(
+        matches!(refused, Err(zkattest_chain::ChainError::InsecureSrs { chain_id: 1 })),
+        "{refused:?}"
+    );
+    let deployment =
+        zkattest_chain::deploy::deploy_allowing_insecure_srs(&provider, &root(), params, true)
+            .await
+            .expect("deploy, explicitly allowed");
+    let cfg = |allow: bool| zkattest_relayer::Config {
+        rpc_url: anvil.endpoint(),
+        registry: Some(deployment.registry),
+        database_url: format!("sqlite://{}", dir.path().join(format!("r{allow}.db")).display()),
+        listen: "127.0.0.1:0".into(),
+        allow_insecure_srs: allow,
+        ..zkattest_relayer::Config::default()
+    };
+    let signer = dev_signer(&anvil, 1).expect("key 1");
+    match zkattest_relayer::Service::start_with(cfg(false), signer.clone(), "t".repeat(24)).await {
+        Err(zkattest_relayer::RelayerError::Chain(zkattest_chain::ChainError::InsecureSrs {
+            chain_id: 1,
+        })) => {}
+        Err(e) => panic!("refused for another reason: {e}"),
+        Ok(s) => {
+            s.stop().await;
+            panic!("a relayer started against a dev-SRS verifier on chain 1")
+        }
+    }
+    let allowed = zkattest_relayer::Service::start_with(cfg(true), signer, "t".repeat(24))
+        .await
+        .expect("explicitly allowed");
+    allowed.stop().await;
+}

@@ -53,3 +53,58 @@ mod tests {
         assert!(h.contains("contract ZkAttestVerifier"));
     }
 }
+
+/// The chain crate recognizes a dev-SRS verifier by the dev `[τ]G2` words in its code; those
+/// constants must be this build's dev SRS, and the committed verifier must carry them.
+#[cfg(test)]
+mod dev_srs_guard {
+    use halo2_base::halo2_proofs::halo2curves::bn256::Fq;
+    use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+    use zkattest_chain::srs_guard::{uses_dev_srs, DEV_SRS_NEG_S_G2_Y_WORDS, DEV_SRS_S_G2_WORDS};
+    use zkattest_prover::proof::srs::dev_s_g2;
+
+    fn word(x: &Fq) -> String {
+        let mut b = x.to_repr().as_ref().to_vec();
+        b.reverse();
+        hex::encode(b)
+    }
+
+    #[test]
+    fn dev_s_g2_words_match_the_chain_guard() {
+        let p = dev_s_g2();
+        // The pairing precompile's order: x.c1, x.c0, y.c1, y.c0.
+        let words = [word(&p.x.c1), word(&p.x.c0), word(&p.y.c1), word(&p.y.c0)];
+        assert_eq!(words, DEV_SRS_S_G2_WORDS.map(String::from));
+        let n = -p;
+        assert_eq!([word(&n.y.c1), word(&n.y.c0)], DEV_SRS_NEG_S_G2_Y_WORDS.map(String::from));
+    }
+
+    #[test]
+    fn the_committed_verifier_is_recognized_as_a_dev_srs_verifier() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let source = std::fs::read_to_string(root.join(crate::forge::VERIFIER_SOURCE))
+            .expect("committed verifier");
+        // Its Solidity carries the words as literals; the bytecode as PUSH32 immediates.
+        let literals: Vec<u8> = DEV_SRS_S_G2_WORDS
+            .iter()
+            .chain(&DEV_SRS_NEG_S_G2_Y_WORDS)
+            .filter(|w| source.contains(&format!("0x{w}")))
+            .flat_map(|w| hex::decode(w).expect("hex"))
+            .collect();
+        assert!(
+            uses_dev_srs(&literals),
+            "the committed verifier does not pair against the dev SRS"
+        );
+        let (att, _) = zkattest_chain::Attestation::fixture(&root).expect("fixture");
+        let json: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(root.join(zkattest_chain::attestation::FIXTURE)).expect("fixture"),
+        )
+        .expect("json");
+        let code = hex::decode(
+            json["verifier_creation_code"].as_str().expect("code").trim_start_matches("0x"),
+        )
+        .expect("hex");
+        assert!(uses_dev_srs(&code));
+        assert!(!uses_dev_srs(&att.proof), "a proof is not a verifier");
+    }
+}

@@ -52,7 +52,9 @@ fn setup() -> &'static Setup {
         let cache = default_cache_dir();
         let srs = Srs::dev(&cache, SHARD_K).expect("shard srs");
         let agg_srs = Srs::dev(&cache, SETTINGS.k).expect("aggregation srs");
-        let vk = match AggregationKeys::load_vk(&cache, SETTINGS).expect("cached aggregation vk") {
+        let vk = match AggregationKeys::load_vk(&cache, SETTINGS, &agg_srs)
+            .expect("cached aggregation vk")
+        {
             Some(vk) => vk,
             None => AggregationKeys::load_or_generate(&cache, SETTINGS, &agg_srs, &srs)
                 .expect("aggregation keys")

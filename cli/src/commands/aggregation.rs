@@ -160,13 +160,14 @@ struct GenReport {
 
 pub fn gen_verifier(a: GenVerifierArgs, json: bool) -> anyhow::Result<()> {
     // A check needs only the verifying key: read it alone when the keys are cached.
+    let agg_srs = a.srs.load(a.agg.agg_k, json)?;
     let cached = if a.check {
-        AggregationKeys::load_vk(&default_cache_dir(), a.agg.settings())?
+        AggregationKeys::load_vk(&default_cache_dir(), a.agg.settings(), &agg_srs)?
     } else {
         None
     };
     let code = match cached {
-        Some(vk) => generate(&a.srs.load(a.agg.agg_k, json)?.params, &vk),
+        Some(vk) => generate(&agg_srs.params, &vk),
         None => {
             let l = a.agg.keys(&a.srs, a.shard_k, json)?;
             generate(&l.agg_srs.params, l.keys.pk.get_vk())

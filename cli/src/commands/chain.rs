@@ -11,7 +11,9 @@ use serde::Serialize;
 use zkattest_chain::anvil::{dev_signer, spawn, AnvilOptions};
 use zkattest_chain::attestation::dequantize;
 use zkattest_chain::client::{connect, connect_read_only};
-use zkattest_chain::deploy::{deploy, register, Deployment, ModelRegistration, RegistryParams};
+use zkattest_chain::deploy::{
+    deploy_allowing_insecure_srs, register, Deployment, ModelRegistration, RegistryParams,
+};
 use zkattest_chain::gas::GasReport;
 use zkattest_chain::query::{by_inference_id, latest, submit, AttestedRecord};
 use zkattest_chain::Attestation;
@@ -95,6 +97,18 @@ pub struct DeployArgs {
     /// Gas the registry gives each verifier call.
     #[arg(long, default_value_t = DEFAULT_VERIFIER_GAS_LIMIT)]
     pub verifier_gas_limit: u64,
+    /// Deploy a verifier generated with the INSECURE dev SRS to a chain that is not a local
+    /// development chain (31337, 1337). Anyone can forge proofs against such a verifier.
+    #[arg(long)]
+    pub allow_insecure_srs: bool,
+}
+
+#[derive(Serialize)]
+struct DeployReport<'a> {
+    #[serde(flatten)]
+    deployment: &'a Deployment,
+    /// The verifier pairs against the dev SRS (public toxic waste).
+    insecure_srs: bool,
 }
 
 pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
@@ -102,17 +116,31 @@ pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
     let d = block_on(async {
         let p = a.chain.connect().await?;
         let pb = spinner("deploying", json);
-        let d = deploy(&p, &a.root, registry_params(a.verifier_gas_limit)).await;
+        let d = deploy_allowing_insecure_srs(
+            &p,
+            &a.root,
+            registry_params(a.verifier_gas_limit),
+            a.allow_insecure_srs,
+        )
+        .await;
         pb.finish_and_clear();
         anyhow::Ok(d?)
     })??;
     d.write(&a.out)?;
-    crate::output::print(json, &d, || {
+    let (artifact, _) = zkattest_chain::deploy::artifacts(&a.root)?;
+    let insecure =
+        zkattest_chain::srs_guard::uses_dev_srs(&zkattest_chain::forge::bytecode(&artifact)?);
+    if insecure && !json {
+        eprintln!("warning: {}", crate::output::DEV_SRS_WARNING);
+    }
+    let report = DeployReport { deployment: &d, insecure_srs: insecure };
+    crate::output::print(json, &report, || {
         format!(
-            "verifier {} ({} bytes runtime, {} gas)\nregistry {} ({} gas)\nchain {}; wrote {}",
+            "verifier {} ({} bytes runtime, {} gas){}\nregistry {} ({} gas)\nchain {}; wrote {}",
             d.verifier,
             d.verifier_runtime_bytes,
             d.verifier_deploy_gas,
+            if insecure { " [dev SRS: INSECURE]" } else { "" },
             d.registry,
             d.registry_deploy_gas,
             d.chain_id,
@@ -139,32 +167,92 @@ pub struct RegisterArgs {
     pub chain: ChainArgs,
     #[command(flatten)]
     pub deployment: DeploymentArgs,
-    /// Attestation file written by `zkattest aggregate` (gives the model digest and scale).
+    /// The model's artifact folder (compiled model and verifying keys): the digest, output
+    /// scale and descriptive hashes are computed from it, never read from a proof file.
     #[arg(long)]
-    pub attestation: PathBuf,
+    pub artifacts: PathBuf,
+    /// An attestation to check against the model before registering (optional): one made for
+    /// another model, or another output scale, is refused.
+    #[arg(long)]
+    pub attestation: Option<PathBuf>,
     /// Off-chain metadata URI.
     #[arg(long, default_value = "")]
     pub uri: String,
+    #[command(flatten)]
+    pub srs: super::SrsArgs,
 }
 
 #[derive(Serialize)]
 struct Registered {
     model_id: String,
     vk_hash: B256,
+    output_scale_bits: u8,
+    model_hash: B256,
+    circuit_hash: B256,
     gas_used: u64,
+}
+
+/// The registration of the model set up in `artifacts`, from the owner's own keys.
+pub fn registration_of(
+    artifacts: &Path,
+    srs: &super::SrsArgs,
+    uri: &str,
+    json: bool,
+) -> anyhow::Result<ModelRegistration> {
+    let compiled = zkattest_prover::artifacts::CompiledModel::load(artifacts)?;
+    let srs = srs.load(compiled.plan.k, json)?;
+    model_registration(&zkattest_prover::pipeline::registration(&compiled, artifacts, &srs)?, uri)
+}
+
+/// The registry's form of a registration.
+pub fn model_registration(
+    r: &zkattest_prover::pipeline::Registration,
+    uri: &str,
+) -> anyhow::Result<ModelRegistration> {
+    Ok(ModelRegistration {
+        vk_hash: zkattest_verifier_gen::calldata::word(&r.model_id).into(),
+        output_scale_bits: u8::try_from(r.output_scale_bits)
+            .with_context(|| format!("output scale 2^{} does not fit a u8", r.output_scale_bits))?,
+        model_hash: r.model_sha256.into(),
+        circuit_hash: r.circuit_sha256.into(),
+        uri: uri.to_string(),
+    })
 }
 
 pub fn register_cmd(a: RegisterArgs, json: bool) -> anyhow::Result<()> {
     let d = a.deployment.load()?;
-    let att = Attestation::from_file(&a.attestation)?;
+    let reg = registration_of(&a.artifacts, &a.srs, &a.uri, json)?;
+    if let Some(path) = &a.attestation {
+        let att = Attestation::from_file(path)?;
+        if att.vk_hash != reg.vk_hash || att.output_scale_bits != reg.output_scale_bits {
+            bail!(
+                "{} is for model {} at output scale 2^{}, but the keys in {} give model {} at 2^{}: not registering",
+                path.display(),
+                att.vk_hash,
+                att.output_scale_bits,
+                a.artifacts.display(),
+                reg.vk_hash,
+                reg.output_scale_bits
+            );
+        }
+    }
     let (id, gas) = block_on(async {
         let p = a.chain.connect().await?;
-        let reg = ModelRegistration::of(&att, a.uri.clone());
         anyhow::Ok(register(&p, d.registry, &reg).await?)
     })??;
-    let r = Registered { model_id: id.to_string(), vk_hash: att.vk_hash, gas_used: gas };
+    let r = Registered {
+        model_id: id.to_string(),
+        vk_hash: reg.vk_hash,
+        output_scale_bits: reg.output_scale_bits,
+        model_hash: reg.model_hash,
+        circuit_hash: reg.circuit_hash,
+        gas_used: gas,
+    };
     crate::output::print(json, &r, || {
-        format!("registered model {} (vkHash {}, {} gas)", r.model_id, r.vk_hash, r.gas_used)
+        format!(
+            "registered model {} (vkHash {}, output scale 2^{}, {} gas)",
+            r.model_id, r.vk_hash, r.output_scale_bits, r.gas_used
+        )
     })
 }
 

@@ -120,7 +120,7 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
         if c.aggregate {
             let pb = bar(1, "aggregating", json);
             let t = Instant::now();
-            let agg = coord.aggregate(&req, &manifest, c.agg.settings(), &|_| {}).await?;
+            let agg = coord.aggregate(&req, &manifest, c.agg.settings(), &srs, &|_| {}).await?;
             pb.finish_and_clear();
             let (agg_path, attestation) = write_aggregated(&report.proven.proof, None, &agg)?;
             report.aggregate_s = Some(t.elapsed().as_secs_f64());

@@ -11,7 +11,7 @@ use serde::Serialize;
 use zkattest_chain::anvil::{dev_signer, spawn, AnvilOptions};
 use zkattest_chain::attestation::dequantize;
 use zkattest_chain::client::{call_tx, connect, send};
-use zkattest_chain::deploy::{deploy, register, ModelRegistration};
+use zkattest_chain::deploy::{deploy, register};
 use zkattest_chain::query::by_inference_id;
 use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
 use zkattest_prover::artifacts::compiled::CompileOptions;
@@ -24,7 +24,8 @@ use zkattest_verifier_gen::forge::VERIFIER_SOURCE;
 use zkattest_verifier_gen::solidity::generate;
 
 use super::chain::{
-    block_on, check_root, registry_params, via_relayer, DEFAULT_VERIFIER_GAS_LIMIT,
+    block_on, check_root, model_registration, registry_params, via_relayer,
+    DEFAULT_VERIFIER_GAS_LIMIT,
 };
 use super::SrsArgs;
 use crate::progress::{bar, spinner};
@@ -82,6 +83,8 @@ struct Proven {
     outputs: Vec<f64>,
     float_output: Vec<f64>,
     srs: String,
+    /// What the registry records, from the demo's own keys.
+    registration: pipeline::Registration,
 }
 
 /// Proving half: shards, then aggregation. Also checks the committed verifier belongs to
@@ -129,6 +132,7 @@ fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::
             "{VERIFIER_SOURCE} was not generated from this aggregation key (another SRS or circuit version); run `zkattest gen-verifier`"
         );
     }
+    let registration = pipeline::registration(&compiled, &art, &shard_srs)?;
     let pb = spinner("aggregating the shard proofs", json);
     let t = Instant::now();
     let proof = pipeline::aggregate(&compiled, &art, &shard_srs, &keys, &agg_srs, &shards)?;
@@ -146,6 +150,7 @@ fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::
         float_output,
         srs: agg_srs.origin.label(),
         proof,
+        registration,
     })
 }
 
@@ -163,7 +168,7 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
         let (model_id, _) = register(
             &provider,
             d.registry,
-            &ModelRegistration::of(&att, "zkattest demo: models/wide_mlp"),
+            &model_registration(&p.registration, "zkattest demo: models/wide_mlp")?,
         )
         .await?;
         // What verification alone costs: the proof sent straight to the verifier.

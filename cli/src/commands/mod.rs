@@ -10,6 +10,7 @@ pub mod demo;
 pub mod prove;
 pub mod relayer;
 pub mod setup;
+pub mod srs;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
@@ -126,16 +127,17 @@ pub struct SrsArgs {
 
 impl SrsArgs {
     /// Loads the SRS of size `k`, warning loudly about a dev SRS.
+    /// Every report of the run names it afterwards (`crate::output`), in `--json` too.
     pub fn load(&self, k: u32, json: bool) -> anyhow::Result<Srs> {
-        match &self.srs {
-            Some(p) => Ok(Srs::load(p, k)?),
-            None => {
-                if !json {
-                    eprintln!("warning: using the dev SRS (INSECURE, development only); pass --srs FILE in production");
-                }
-                Ok(Srs::dev(&default_cache_dir(), k)?)
-            }
+        let srs = match &self.srs {
+            Some(p) => Srs::load(p, k)?,
+            None => Srs::dev(&default_cache_dir(), k)?,
+        };
+        let first = crate::output::note_srs(&srs);
+        if srs.is_insecure() && first && !json {
+            eprintln!("warning: {}", crate::output::DEV_SRS_WARNING);
         }
+        Ok(srs)
     }
 }
 

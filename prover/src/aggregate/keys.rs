@@ -67,15 +67,36 @@ struct Meta {
     settings: AggregationSettings,
     config: AggregationConfigParams,
     break_points: MultiPhaseThreadBreakPoints,
+    /// Digest of the SRS the keys were made with (`proof::srs::digest`); empty in older files.
+    #[serde(default)]
+    srs_digest: String,
+}
+
+impl Meta {
+    fn read(path: &Path, srs: &Srs) -> Result<Self> {
+        let meta: Meta =
+            serde_json::from_slice(&fs::read(path).map_err(|e| ProverError::io(path, e))?)
+                .map_err(|e| ProverError::Json {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })?;
+        if !meta.srs_digest.is_empty() && meta.srs_digest != srs.digest() {
+            return Err(ProverError::SrsMismatch { keys: meta.srs_digest, given: srs.digest() });
+        }
+        Ok(meta)
+    }
 }
 
 /// Version of the aggregation circuit and of the shard shape it verifies: bump it when
 /// either changes, so stale cached keys are never used.
 pub const CIRCUIT_VERSION: u32 = 2;
 
-/// Folder of cached aggregation keys for some settings.
-pub fn cache_dir(root: &Path, s: &AggregationSettings) -> PathBuf {
-    root.join("aggregation").join(format!("v{CIRCUIT_VERSION}-n{}-k{}", s.shards, s.k))
+/// Folder of cached aggregation keys for some settings and SRS: keys made with one SRS are
+/// useless (and, for the dev SRS, dangerous) with another, so each SRS has its own folder.
+pub fn cache_dir(root: &Path, s: &AggregationSettings, srs: &Srs) -> PathBuf {
+    let name = format!("v{CIRCUIT_VERSION}-n{}-k{}", s.shards, s.k);
+    let name = if srs.is_insecure() { name } else { format!("{name}-srs{}", &srs.digest()[..16]) };
+    root.join("aggregation").join(name)
 }
 
 /// `n` placeholder shard snarks (a one-node model's real protocol, dummy proofs) for keygen:
@@ -131,13 +152,10 @@ impl AggregationKeys {
         srs: &Srs,
         srs_small: &Srs,
     ) -> Result<Self> {
-        let dir = cache_dir(root, &settings);
+        let dir = cache_dir(root, &settings, srs);
         let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("agg.pk"));
         if meta_path.is_file() && pk_path.is_file() {
-            let meta: Meta = serde_json::from_slice(
-                &fs::read(&meta_path).map_err(|e| ProverError::io(&meta_path, e))?,
-            )
-            .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
+            let meta = Meta::read(&meta_path, srs)?;
             let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
             let pk = ProvingKey::read::<_, AggregationCircuit>(
                 &mut BufReader::with_capacity(1 << 20, f),
@@ -160,7 +178,8 @@ impl AggregationKeys {
         let pk = keygen_pk(&srs.params, vk, &circuit)
             .map_err(|e| ProverError::Halo2(format!("aggregation keygen_pk: {e:?}")))?;
         let break_points = circuit.break_points();
-        let meta = Meta { settings, config, break_points: break_points.clone() };
+        let meta =
+            Meta { settings, config, break_points: break_points.clone(), srs_digest: srs.digest() };
         write_atomic(&pk_path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))?;
         let json = serde_json::to_vec_pretty(&meta)
             .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
@@ -225,16 +244,14 @@ impl AggregationKeys {
     pub fn load_vk(
         root: &Path,
         settings: AggregationSettings,
+        srs: &Srs,
     ) -> Result<Option<VerifyingKey<G1Affine>>> {
-        let dir = cache_dir(root, &settings);
+        let dir = cache_dir(root, &settings, srs);
         let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("agg.pk"));
         if !(meta_path.is_file() && pk_path.is_file()) {
             return Ok(None);
         }
-        let meta: Meta = serde_json::from_slice(
-            &fs::read(&meta_path).map_err(|e| ProverError::io(&meta_path, e))?,
-        )
-        .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
+        let meta = Meta::read(&meta_path, srs)?;
         // A proving key file starts with its verifying key.
         let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
         VerifyingKey::read::<_, AggregationCircuit>(

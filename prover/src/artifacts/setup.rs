@@ -20,6 +20,12 @@ pub struct SetupInfo {
     pub k: u32,
     /// Where the SRS came from (dev SRS is insecure).
     pub srs: SrsOrigin,
+    /// The SRS's digest (`proof::srs::digest`); empty in files older than it.
+    #[serde(default)]
+    pub srs_digest: String,
+    /// Whether the keys were made with the dev SRS, whose τ anyone can recompute.
+    #[serde(default)]
+    pub insecure_srs: bool,
     /// SHA-256 of each shard's verifying key file, in chain order.
     pub vk_sha256: Vec<String>,
     /// Keygen wall time per shard, seconds.
@@ -62,7 +68,14 @@ impl SetupInfo {
             vk_sha256.push(hex::encode(Sha256::digest(&bytes)));
             progress(spec.index);
         }
-        let info = Self { k: compiled.plan.k, srs: srs.origin.clone(), vk_sha256, keygen_s };
+        let info = Self {
+            k: compiled.plan.k,
+            srs: srs.origin.clone(),
+            srs_digest: srs.digest(),
+            insecure_srs: srs.is_insecure(),
+            vk_sha256,
+            keygen_s,
+        };
         super::inference::write_json(&keys_dir(dir).join("setup.json"), &info)?;
         Ok(info)
     }
@@ -70,5 +83,21 @@ impl SetupInfo {
     /// Reads `keys/setup.json`.
     pub fn load(dir: &Path) -> Result<Self> {
         super::inference::read_json(&keys_dir(dir).join("setup.json"))
+    }
+
+    /// Keys only work with the SRS they were made with: a run with another one is stopped
+    /// here, by name, rather than failing later as an invalid proof. Keys without a
+    /// `setup.json` (or one older than the digest) are not checked.
+    pub fn check_srs(dir: &Path, srs: &Srs) -> Result<()> {
+        let path = keys_dir(dir).join("setup.json");
+        if !path.is_file() {
+            return Ok(());
+        }
+        let info = Self::load(dir)?;
+        let given = srs.digest();
+        if !info.srs_digest.is_empty() && info.srs_digest != given {
+            return Err(ProverError::SrsMismatch { keys: info.srs_digest, given });
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 mod dev_srs;
 pub mod keys;
+pub mod ptau;
 pub mod shard_proof;
 pub mod srs;
 

@@ -1,0 +1,141 @@
+//! `zkattest srs import` and `zkattest srs verify`: the production SRS path (docs/trust.md).
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use zkattest_prover::proof::srs::{published_k, PUBLISHED_PPOT_SHA256};
+use zkattest_prover::proof::{ptau, Srs};
+
+use crate::progress::spinner;
+
+/// The SRS subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum SrsCommand {
+    /// Turn a Powers of Tau ceremony file (snarkjs / Perpetual Powers of Tau .ptau, BN254)
+    /// into halo2 KZG parameters of size 2^k, checking every point on the way.
+    #[command(
+        after_help = "Example:\n  zkattest srs import --ptau powersOfTau28_hez_final_21.ptau --k 21 --out kzg-k21.srs"
+    )]
+    Import(ImportArgs),
+    /// Check a halo2 KZG parameter file against the pinned SHA-256 digests of the published
+    /// PPoT-derived files, and print its SRS digest.
+    #[command(
+        after_help = "Example:\n  zkattest srs verify --file perpetual-powers-of-tau-raw-21"
+    )]
+    Verify(VerifyArgs),
+}
+
+/// Arguments of `srs import`.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
+    /// The ceremony file.
+    #[arg(long)]
+    pub ptau: PathBuf,
+    /// Size of the parameters: 2^k powers (at most the file's power).
+    #[arg(long)]
+    pub k: u32,
+    /// Where to write the parameters (pass it to setup, prove, aggregate with --srs).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Arguments of `srs verify`.
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    /// A halo2 raw KZG parameter file.
+    #[arg(long)]
+    pub file: PathBuf,
+}
+
+#[derive(Serialize)]
+struct ImportReport {
+    out: PathBuf,
+    k: u32,
+    ptau_power: u32,
+    ceremony_power: u32,
+    /// What reports, setup.json and the key metadata name this SRS by.
+    srs_digest: String,
+    file_sha256: String,
+    import_s: f64,
+}
+
+#[derive(Serialize)]
+struct VerifyReport {
+    file: PathBuf,
+    file_sha256: String,
+    /// The k of the published file with this digest.
+    published_k: u32,
+    srs_digest: String,
+}
+
+pub fn run(c: SrsCommand, json: bool) -> anyhow::Result<()> {
+    match c {
+        SrsCommand::Import(a) => import(a, json),
+        SrsCommand::Verify(a) => verify(a, json),
+    }
+}
+
+fn file_sha256(path: &std::path::Path) -> anyhow::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    std::io::copy(&mut f, &mut h)?;
+    Ok(hex::encode(h.finalize()))
+}
+
+fn import(a: ImportArgs, json: bool) -> anyhow::Result<()> {
+    let t = std::time::Instant::now();
+    let header = ptau::header(&a.ptau)?;
+    let pb = spinner("reading and checking the ceremony's powers", json);
+    ptau::import_to_file(&a.ptau, a.k, &a.out)?;
+    pb.finish_and_clear();
+    // Read back as every later step will: checked, and named by its digest.
+    let srs = Srs::load(&a.out, a.k)?;
+    let report = ImportReport {
+        out: a.out.clone(),
+        k: a.k,
+        ptau_power: header.power,
+        ceremony_power: header.ceremony_power,
+        srs_digest: srs.digest(),
+        file_sha256: file_sha256(&a.out)?,
+        import_s: t.elapsed().as_secs_f64(),
+    };
+    crate::output::print(json, &report, || {
+        format!(
+            "wrote {} (k = {}, from a 2^{} ceremony file) in {:.1} s\n  SRS digest {}\n  file SHA-256 {}",
+            report.out.display(),
+            report.k,
+            report.ptau_power,
+            report.import_s,
+            report.srs_digest,
+            report.file_sha256
+        )
+    })
+}
+
+fn verify(a: VerifyArgs, json: bool) -> anyhow::Result<()> {
+    let sha = file_sha256(&a.file)?;
+    let Some(k) = published_k(&sha) else {
+        anyhow::bail!(
+            "{} (SHA-256 {sha}) is none of the {} published PPoT-derived parameter files (k = 1..={}); an SRS of your own ceremony is named by its digest instead (`srs import` prints it)",
+            a.file.display(),
+            PUBLISHED_PPOT_SHA256.len(),
+            PUBLISHED_PPOT_SHA256.len()
+        );
+    };
+    let srs = Srs::load(&a.file, k)?;
+    let report = VerifyReport {
+        file: a.file.clone(),
+        file_sha256: sha,
+        published_k: k,
+        srs_digest: srs.digest(),
+    };
+    crate::output::print(json, &report, || {
+        format!(
+            "{}: the published PPoT-derived parameters for k = {}\n  SRS digest {}",
+            report.file.display(),
+            report.published_k,
+            report.srs_digest
+        )
+    })
+}

@@ -1,0 +1,231 @@
+//! The production SRS path with a real multi-party ceremony: snarkjs (npm, pinned by
+//! scripts/setup.sh) runs `powersoftau new`, two `contribute`s and a `beacon`; `zkattest srs
+//! import` turns the result into halo2 parameters, and a model is set up, proven and verified
+//! with them. Tampered ceremony files are refused, and keys never mix with another SRS.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use zkattest_prover::proof::ptau;
+use zkattest_prover::ProverError;
+
+/// The ceremony's power: 2^POWER powers of tau, enough for the model's shards.
+const POWER: u32 = 13;
+/// Rows of the model's shards.
+const SHARD_K: u32 = 13;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn zkattest(args: &[&str]) -> (bool, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run zkattest");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("stdout is not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&out.stderr))
+    });
+    (out.status.success(), json)
+}
+
+fn snarkjs(dir: &Path, args: &[&str]) {
+    let bin = root().join(".tools/bin/snarkjs");
+    assert!(bin.exists(), "{} missing: run scripts/setup.sh", bin.display());
+    let out = Command::new(&bin).args(args).current_dir(dir).output().expect("run snarkjs");
+    assert!(
+        out.status.success(),
+        "snarkjs {args:?}: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The ceremony, run once per test binary: two contributors and a beacon.
+fn ceremony() -> &'static Path {
+    static PTAU: OnceLock<PathBuf> = OnceLock::new();
+    PTAU.get_or_init(|| {
+        let dir = tempfile::Builder::new().prefix("zkattest-ceremony").tempdir().expect("dir");
+        let dir = dir.keep();
+        let p = POWER.to_string();
+        snarkjs(&dir, &["powersoftau", "new", "bn128", &p, "pot_0.ptau"]);
+        snarkjs(
+            &dir,
+            &[
+                "powersoftau",
+                "contribute",
+                "pot_0.ptau",
+                "pot_1.ptau",
+                "--name=alice",
+                "-e=alice's private entropy",
+            ],
+        );
+        snarkjs(
+            &dir,
+            &[
+                "powersoftau",
+                "contribute",
+                "pot_1.ptau",
+                "pot_2.ptau",
+                "--name=bob",
+                "-e=bob's private entropy",
+            ],
+        );
+        snarkjs(
+            &dir,
+            &[
+                "powersoftau",
+                "beacon",
+                "pot_2.ptau",
+                "pot_final.ptau",
+                "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+                "10",
+                "-n=final beacon",
+            ],
+        );
+        // snarkjs checks the whole transcript of contributions itself.
+        snarkjs(&dir, &["powersoftau", "verify", "pot_final.ptau"]);
+        dir.join("pot_final.ptau")
+    })
+}
+
+#[test]
+fn a_ceremony_srs_sets_up_proves_and_verifies_a_model() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let srs = dir.path().join("ceremony.srs");
+    let k = SHARD_K.to_string();
+    let (ok, imp) =
+        zkattest(&["srs", "import", "--ptau", s(ceremony()), "--k", &k, "--out", s(&srs)]);
+    assert!(ok, "{imp}");
+    let digest = imp["srs_digest"].as_str().expect("digest").to_string();
+    assert_eq!(imp["ptau_power"], POWER);
+    assert_ne!(digest, zkattest_prover::proof::srs::dev_digest());
+
+    // Not one of the published PPoT files: `srs verify` says so and fails.
+    let (ok, v) = zkattest(&["srs", "verify", "--file", s(&srs)]);
+    assert!(!ok);
+    assert!(v["error"].as_str().expect("error").contains("published"), "{v}");
+
+    let art = dir.path().join("art");
+    let m = root().join("models/digits_mlp");
+    // Table and shard fit 2^13 rows with 11-bit lookups (the ceremony's size keeps it fast).
+    let (ok, c) = zkattest(&[
+        "compile",
+        "--model",
+        s(&m),
+        "--k",
+        &k,
+        "--lookup-bits",
+        "11",
+        "--out",
+        s(&art),
+    ]);
+    assert!(ok, "{c}");
+    let with_srs = |args: &[&str]| zkattest(&[args, &["--srs", s(&srs)]].concat());
+    let (ok, st) = with_srs(&["setup", "--artifacts", s(&art)]);
+    assert!(ok, "{st}");
+    let says_ceremony = |v: &Value, what: &str| {
+        assert_eq!(v["insecure_srs"], false, "{what}: {v}");
+        assert_eq!(v["srs_digest"], digest.as_str(), "{what}: {v}");
+        assert!(v.get("srs_warning").is_none(), "{what}: {v}");
+    };
+    says_ceremony(&st, "setup");
+
+    let proof = dir.path().join("proof.json");
+    let input = m.join("input.json");
+    let (ok, p) =
+        with_srs(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
+    assert!(ok, "{p}");
+    says_ceremony(&p, "prove");
+    let (ok, v) = with_srs(&["verify", "--artifacts", s(&art), "--proof", s(&proof)]);
+    assert!(ok, "{v}");
+    assert_eq!(v["valid"], true);
+    says_ceremony(&v, "verify");
+
+    // Keys made with the ceremony's SRS are never used with another: the dev SRS is refused
+    // by name before anything is proven or verified.
+    let (ok, e) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&proof)]);
+    assert!(!ok);
+    assert!(e["error"].as_str().expect("error").contains("keys were made with SRS"), "{e}");
+}
+
+/// Rewrites `bytes` of the ceremony file at `at` into a copy.
+fn tampered(dir: &Path, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
+    let mut bytes = std::fs::read(ceremony()).expect("read ptau");
+    edit(&mut bytes);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).expect("write");
+    path
+}
+
+/// Offset of tauG1 point `i` (sections are found by scanning, as the importer does).
+fn tau_g1(bytes: &[u8], i: usize) -> usize {
+    let mut at = 12;
+    loop {
+        let id = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("id"));
+        let len = u64::from_le_bytes(bytes[at + 4..at + 12].try_into().expect("len")) as usize;
+        if id == 2 {
+            return at + 12 + 64 * i;
+        }
+        at += 12 + len;
+    }
+}
+
+#[test]
+fn tampered_ceremony_files_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let import = |p: &Path, k: u32| ptau::import(p, k);
+    import(ceremony(), SHARD_K).expect("the honest file imports");
+
+    // Two powers swapped: every point valid, the sequence is not successive powers.
+    let swapped = tampered(dir.path(), "swapped.ptau", |b| {
+        let (i, j) = (tau_g1(b, 5), tau_g1(b, 6));
+        let p5 = b[i..i + 64].to_vec();
+        b.copy_within(j..j + 64, i);
+        b[j..j + 64].copy_from_slice(&p5);
+    });
+    // Several powers replaced at once by the same valid point.
+    let flattened = tampered(dir.path(), "flattened.ptau", |b| {
+        let src = tau_g1(b, 2);
+        let p2 = b[src..src + 64].to_vec();
+        for i in [3, 7, 100] {
+            let at = tau_g1(b, i);
+            b[at..at + 64].copy_from_slice(&p2);
+        }
+    });
+    // One coordinate byte flipped: off the curve.
+    let flipped = tampered(dir.path(), "flipped.ptau", |b| {
+        let at = tau_g1(b, 9);
+        b[at + 3] ^= 1;
+    });
+    let not_ptau = tampered(dir.path(), "magic.ptau", |b| b[0] = b'x');
+    let truncated = tampered(dir.path(), "truncated.ptau", |b| b.truncate(b.len() / 2));
+    for (path, want) in [
+        (&swapped, "successive powers"),
+        (&flattened, "successive powers"),
+        (&flipped, "not a BN254 G1 point"),
+        (&not_ptau, "magic"),
+        (&truncated, "past the file's end"),
+    ] {
+        match import(path, SHARD_K) {
+            Err(ProverError::Ptau { reason, .. }) => {
+                assert!(reason.contains(want), "{}: {reason}", path.display())
+            }
+            other => panic!("{}: expected a ceremony error, got {other:?}", path.display()),
+        }
+    }
+    match import(ceremony(), POWER + 1) {
+        Err(ProverError::Ptau { reason, .. }) => {
+            assert!(reason.contains("powers of tau"), "{reason}")
+        }
+        other => panic!("k above the file's power: {other:?}"),
+    }
+}
