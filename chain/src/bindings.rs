@@ -66,6 +66,8 @@ alloy::sol! {
         function getAttestedOutput(bytes32 inferenceId) external view returns (int256[] memory values, uint8 scaleBits);
         function computeInferenceId(uint256 modelId, bytes32 inputCommitment, bytes calldata output) external pure returns (bytes32);
         function verifier() external view returns (address);
+        function srsDigest() external view returns (bytes32);
+        function srsDigestOf(uint256 modelId) external view returns (bytes32);
         function accumulatorLimbs() external view returns (uint256);
         function maxOutputs() external view returns (uint256);
     }

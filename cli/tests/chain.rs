@@ -336,4 +336,6 @@ fn dev_srs_deploy_to_chain_id_1_is_refused() {
     assert!(ok, "{d}");
     assert_eq!(d["insecure_srs"], true, "{d}");
     assert_eq!(d["chain_id"], 1, "{d}");
+    let dev = format!("0x{}", zkattest_prover::proof::srs::dev_digest());
+    assert_eq!(d["verifier_srs_digest"], dev.as_str(), "the registry reads the verifier's digest");
 }

@@ -229,3 +229,120 @@ fn tampered_ceremony_files_are_refused() {
         other => panic!("k above the file's power: {other:?}"),
     }
 }
+
+/// Copies what forge needs to build the contracts into a fresh root, so a verifier generated
+/// for another SRS never touches the committed one.
+fn contracts_root(dir: &Path) -> PathBuf {
+    let to = dir.join("root");
+    let copy = |rel: &str| {
+        let status = Command::new("cp")
+            .args(["-r", s(&root().join(rel)), s(&to.join(rel))])
+            .status()
+            .expect("cp");
+        assert!(status.success(), "copy {rel}");
+    };
+    std::fs::create_dir_all(to.join("contracts")).expect("mkdir");
+    copy("foundry.toml");
+    copy("contracts/src");
+    std::os::unix::fs::symlink(root().join(".tools"), to.join(".tools")).expect("link .tools");
+    to
+}
+
+/// The whole pipeline on an SRS imported from a Powers of Tau file of power 21 (what the
+/// aggregation needs): shards, aggregation, a verifier generated for that SRS, the EVM, and
+/// a chain whose id is not a local one (anvil with id 1), where the deploy is not refused.
+/// The file is written from a known τ (`zkattest_testkit::ptau`): a snarkjs ceremony of
+/// 2^21 powers takes hours on two cores; the import and everything after it is the same.
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): a 2^21 import, aggregation keygen and proof for a new SRS, ~25 min, ~10 GB"]
+fn a_ptau_srs_runs_the_whole_pipeline_on_a_real_chain_id() {
+    use zkattest_chain::anvil::{spawn, AnvilOptions};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cache = dir.path().join("cache");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
+            .args(args)
+            .arg("--json")
+            .env("ZKATTEST_CACHE", &cache)
+            .output()
+            .expect("run zkattest");
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!("{args:?}: not JSON ({e}): {text}{}", String::from_utf8_lossy(&out.stderr))
+        });
+        assert!(out.status.success(), "{args:?}: {v}");
+        v
+    };
+    let ptau = dir.path().join("tau21.ptau");
+    zkattest_testkit::ptau::write_ptau(&ptau, 21, zkattest_prover::random_salt()).expect("ptau");
+    let srs = dir.path().join("srs21");
+    let imp = run(&["srs", "import", "--ptau", s(&ptau), "--k", "21", "--out", s(&srs)]);
+    eprintln!("srs import k=21: {:.0} s", imp["import_s"].as_f64().unwrap_or(0.0));
+    let digest = imp["srs_digest"].as_str().expect("digest").to_string();
+
+    let art = dir.path().join("art");
+    let m = root().join("models/digits_mlp");
+    run(&["compile", "--model", s(&m), "--k", "14", "--shards", "2", "--out", s(&art)]);
+    let with = |args: &[&str]| run(&[args, &["--srs", s(&srs)]].concat());
+    with(&["setup", "--artifacts", s(&art)]);
+    let proof = dir.path().join("proof.json");
+    let input = m.join("input.json");
+    let p = with(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
+    let agg = with(&["aggregate", "--artifacts", s(&art), "--proof", s(&proof)]);
+    assert_eq!(agg["srs_digest"], digest.as_str());
+    assert_eq!(agg["insecure_srs"], false);
+
+    let root2 = contracts_root(dir.path());
+    let g = with(&["gen-verifier", "--root", s(&root2)]);
+    assert!(g["verifier_runtime_bytes"].as_u64().expect("size") <= 24_576);
+    let agg_path = dir.path().join("proof.agg.json");
+    let evm = run(&["verify-evm", "--proof", s(&agg_path), "--root", s(&root2)]);
+    assert_eq!(evm["valid"], true);
+
+    let anvil = spawn(&root(), &AnvilOptions { chain_id: Some(1), ..AnvilOptions::default() })
+        .expect("anvil");
+    let key = hex::encode(anvil.nth_key(0).expect("key").to_bytes());
+    let rpc = anvil.endpoint();
+    let dep = dir.path().join("deployment.json");
+    let chain = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
+            .args(args)
+            .arg("--json")
+            .env("ZKATTEST_CACHE", &cache)
+            .env("ZKATTEST_PRIVATE_KEY", &key)
+            .output()
+            .expect("run zkattest");
+        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(out.status.success(), "{args:?}: {v}");
+        v
+    };
+    let d = chain(&["deploy", "--rpc-url", &rpc, "--root", s(&root2), "--out", s(&dep)]);
+    assert_eq!(d["insecure_srs"], false, "{d}");
+    assert_eq!(d["chain_id"], 1);
+    assert_eq!(d["verifier_srs_digest"], format!("0x{digest}").as_str(), "{d}");
+    let common = ["--rpc-url", rpc.as_str(), "--deployment", s(&dep)];
+    let attestation = dir.path().join("proof.attestation.json");
+    let r = chain(
+        &[
+            &[
+                "register",
+                "--artifacts",
+                s(&art),
+                "--srs",
+                s(&srs),
+                "--attestation",
+                s(&attestation),
+            ][..],
+            &common,
+        ]
+        .concat(),
+    );
+    let model_id = r["model_id"].as_str().expect("model id").to_string();
+    let sub = chain(
+        &[&["submit", "--model-id", &model_id, "--attestation", s(&attestation)][..], &common]
+            .concat(),
+    );
+    let id = sub["inference_id"].as_str().expect("inference id").to_string();
+    let q = chain(&[&["query", "--inference-id", &id][..], &common].concat());
+    assert_eq!(q["output"], p["outputs"], "{q}");
+}

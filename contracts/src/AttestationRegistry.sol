@@ -34,6 +34,8 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     uint256 private immutable _MAX_OUTPUTS;
     /// @dev Byte length of the instances at the head of `proof`.
     uint256 private immutable _INSTANCE_BYTES;
+    /// @dev The verifier's `srsDigest()`, read once (zero for a verifier without it).
+    bytes32 private immutable _SRS_DIGEST;
 
     mapping(bytes32 inferenceId => Record) private _records;
     mapping(uint256 modelId => mapping(bytes32 inputCommitment => bytes32 inferenceId)) private _latest;
@@ -54,6 +56,14 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         _ACC_LIMBS = accumulatorLimbs_;
         _MAX_OUTPUTS = maxOutputs_;
         _INSTANCE_BYTES = InstanceLayout.count(accumulatorLimbs_, maxOutputs_) * 32;
+        _SRS_DIGEST = _srsDigestOf(verifier_);
+    }
+
+    /// @dev The SRS digest a generated verifier names (`srsDigest()`); zero if it names none.
+    /// Bounded gas: a verifier without the view may run its fallback on any calldata.
+    function _srsDigestOf(address verifier_) private view returns (bytes32 digest) {
+        (bool ok, bytes memory ret) = verifier_.staticcall{gas: 20_000}(abi.encodeWithSignature("srsDigest()"));
+        if (ok && ret.length == 32) digest = abi.decode(ret, (bytes32));
     }
 
     // ------------------------------------------------------------------ verification
@@ -247,6 +257,17 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// @inheritdoc IAttestationRegistry
     function verifierGasLimit() external view returns (uint256) {
         return _VERIFIER_GAS_LIMIT;
+    }
+
+    /// @inheritdoc IAttestationRegistry
+    function srsDigest() external view returns (bytes32) {
+        return _SRS_DIGEST;
+    }
+
+    /// @inheritdoc IAttestationRegistry
+    function srsDigestOf(uint256 modelId) external view returns (bytes32) {
+        _existingModel(modelId);
+        return _SRS_DIGEST;
     }
 
     /// @inheritdoc IAttestationRegistry

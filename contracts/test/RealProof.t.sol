@@ -22,6 +22,7 @@ import {ProofCodec} from "../src/libraries/ProofCodec.sol";
 ///   input_commitment        hex32 big-endian field element
 ///   output                  hex   abi.encode(int256[] values, uint8 scaleBits)
 ///   proof                   hex   instances (32-byte big-endian words) || proof transcript
+///   srs_digest              hex32 the SRS the verifier pairs against (its srsDigest())
 contract RealProofTest is Test {
     string internal constant FIXTURE = "contracts/test/fixtures/aggregated_proof.json";
 
@@ -173,6 +174,18 @@ contract RealProofTest is Test {
         vm.expectRevert(IERCZKMLVerifier.InputCommitmentMismatch.selector);
         registry.verifyInference(modelId, bytes32(shifted), output, altered);
         assertEq(registry.inferenceCount(modelId), 1);
+    }
+
+    function test_realProof_registryNamesTheVerifiersSrs() public {
+        _load();
+        bytes32 digest = vm.parseJsonBytes32(vm.readFile(FIXTURE), ".srs_digest");
+        (bool ok, bytes memory ret) = verifier.staticcall(abi.encodeWithSignature("srsDigest()"));
+        assertTrue(ok, "the generated verifier has srsDigest()");
+        assertEq(abi.decode(ret, (bytes32)), digest);
+        assertEq(registry.srsDigest(), digest);
+        assertEq(registry.srsDigestOf(modelId), digest);
+        vm.expectRevert(abi.encodeWithSelector(IERCZKMLRegistry.ModelNotFound.selector, modelId + 1));
+        registry.srsDigestOf(modelId + 1);
     }
 
     function _outputWords(uint256[] memory inst) internal view returns (uint256[] memory words) {

@@ -300,6 +300,12 @@ contract VerifyInferenceTest is RegistryTestBase {
         registry.verifyInference(modelId, bytes32(0), _output(v), p);
     }
 
+    function test_registry_srsDigestIsZeroForAVerifierThatNamesNone() public {
+        assertEq(registry.srsDigest(), bytes32(0));
+        uint256 id = _registerModel();
+        assertEq(registry.srsDigestOf(id), bytes32(0));
+    }
+
     function test_registry_returnsItself() public view {
         assertEq(registry.registry(), address(registry));
     }

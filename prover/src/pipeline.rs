@@ -67,7 +67,8 @@ pub fn jobs_from_trace(compiled: &CompiledModel, trace: &Trace, salt: Fr) -> Vec
         .map(|s| ShardJob {
             shard: s.index,
             inputs: s.inputs.iter().map(|v| trace.values[*v as usize]).collect(),
-            salt: fr_to_hex(&salt),
+            // Only shard 0 blinds its (input) commitment: no other task needs to see the salt.
+            salt: fr_to_hex(&if s.index == 0 { salt } else { Fr::zero() }),
         })
         .collect()
 }

@@ -133,6 +133,12 @@ fn wide_mlp_is_proven_as_chained_shards() {
     assert!(n >= 2, "wide_mlp should need several 2^12-row shards, got {n}");
     let a = proof_of(f, &f.input.values);
     verify(&f.compiled, f.dir.path(), &f.srs, &a).expect("valid chain");
+    // The input salt goes to shard 0's job only (a cluster ships jobs to other machines).
+    let salt = Fr::from(7u64);
+    let jobs = zkattest_prover::pipeline::jobs(&f.compiled, &f.input.values, salt).expect("jobs");
+    let hex = |x: &Fr| zkattest_prover::proof::shard_proof::fr_to_hex(x);
+    assert_eq!(jobs[0].salt, hex(&salt));
+    assert!(jobs[1..].iter().all(|j| j.salt == hex(&Fr::zero())), "salt sent to later shards");
 
     // A shard taken from another inference breaks the boundary chain.
     let other: Vec<Vec<f64>> =

@@ -1,5 +1,8 @@
 //! Test support shared by the workspace's integration tests: a fresh PostgreSQL schema per
-//! test on the real server that `.ci/run` names in `ZKATTEST_TEST_POSTGRES_URL`.
+//! test on the real server that `.ci/run` names in `ZKATTEST_TEST_POSTGRES_URL`, and large
+//! Powers of Tau files from a known τ ([`ptau`]).
+
+pub mod ptau;
 
 /// The test server (CI sets the variable; the default is this machine's local server).
 pub fn postgres_base_url() -> String {

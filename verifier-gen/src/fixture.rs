@@ -265,6 +265,8 @@ pub fn regenerate(root: &Path, p: &Prover, log: &dyn Fn(&str)) -> Result<()> {
     valid["max_outputs"] = MAX_OUTPUTS.into();
     valid["output_words"] = zkattest_prover::aggregate::circuit::OUTPUT_WORDS.into();
     valid["aggregation_vk"] = vk_digest(vk).into();
+    valid["srs_digest"] =
+        format!("0x{}", zkattest_prover::proof::srs::digest(&p.agg_srs.params)).into();
 
     log(&format!("{MODEL_B}: shard proofs and aggregation"));
     let b = prove_shards(root, &p.srs, MODEL_B)?;

@@ -19,11 +19,25 @@ pub const EIP170_LIMIT: usize = 24_576;
 const PRECOMPILE_GAS: [(&str, u64); 4] =
     [("0x5", 20_000), ("0x6", 1_000), ("0x7", 10_000), ("0x8", 200_000)];
 
-/// The verifier contract for the aggregation circuit's verifying key.
+/// The verifier contract for the aggregation circuit's verifying key, naming its SRS.
 pub fn generate(params: &ParamsKZG<Bn256>, vk: &VerifyingKey<G1Affine>) -> String {
     let code =
         gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(params, vk, vec![num_instances()]);
-    harden(&code)
+    with_srs_digest(&harden(&code), &zkattest_prover::proof::srs::digest(params))
+}
+
+/// Adds the SRS digest as a constant and a view (`srsDigest()`), so a registry, a deploy
+/// script or an auditor can read which SRS the pairing check trusts. A proof never reaches
+/// the view by accident: calldata starts with an accumulator limb (< 2^88), whose first four
+/// bytes are zero, and the view's selector is not.
+pub fn with_srs_digest(code: &str, digest: &str) -> String {
+    code.replacen(
+        "contract ZkAttestVerifier {",
+        &format!(
+            "contract ZkAttestVerifier {{\n    /// SHA-256 of the SRS the pairing check trusts (zkattest's SRS digest: the G1 and G2\n    /// generators and [tau]G2).\n    bytes32 public constant SRS_DIGEST = 0x{digest};\n\n    function srsDigest() external pure returns (bytes32) {{\n        return SRS_DIGEST;\n    }}\n"
+        ),
+        1,
+    )
 }
 
 /// Bounds the gas of every precompile call in generated code, and names the contract.

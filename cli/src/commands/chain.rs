@@ -109,11 +109,13 @@ struct DeployReport<'a> {
     deployment: &'a Deployment,
     /// The verifier pairs against the dev SRS (public toxic waste).
     insecure_srs: bool,
+    /// The SRS digest the verifier names, as the registry read it (zero if it names none).
+    verifier_srs_digest: B256,
 }
 
 pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
     check_root(&a.root)?;
-    let d = block_on(async {
+    let (d, verifier_srs_digest) = block_on(async {
         let p = a.chain.connect().await?;
         let pb = spinner("deploying", json);
         let d = deploy_allowing_insecure_srs(
@@ -124,7 +126,13 @@ pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
         )
         .await;
         pb.finish_and_clear();
-        anyhow::Ok(d?)
+        let d = d?;
+        let digest = zkattest_chain::bindings::IAttestationRegistry::new(d.registry, &p)
+            .srsDigest()
+            .call()
+            .await
+            .context("reading the registry's SRS digest")?;
+        anyhow::Ok((d, digest))
     })??;
     d.write(&a.out)?;
     let (artifact, _) = zkattest_chain::deploy::artifacts(&a.root)?;
@@ -133,7 +141,7 @@ pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
     if insecure && !json {
         eprintln!("warning: {}", crate::output::DEV_SRS_WARNING);
     }
-    let report = DeployReport { deployment: &d, insecure_srs: insecure };
+    let report = DeployReport { deployment: &d, insecure_srs: insecure, verifier_srs_digest };
     crate::output::print(json, &report, || {
         format!(
             "verifier {} ({} bytes runtime, {} gas){}\nregistry {} ({} gas)\nchain {}; wrote {}",

@@ -4,6 +4,14 @@
 pragma solidity ^0.8.19;
 
 contract ZkAttestVerifier {
+    /// SHA-256 of the SRS the pairing check trusts (zkattest's SRS digest: the G1 and G2
+    /// generators and [tau]G2).
+    bytes32 public constant SRS_DIGEST = 0x8907d9a5a8b3c10ace25dde98bc50ac1ea8ed2e5197d7b6d2c8b105e7f9fb397;
+
+    function srsDigest() external pure returns (bytes32) {
+        return SRS_DIGEST;
+    }
+
     fallback(bytes calldata) external returns (bytes memory) {
         assembly ("memory-safe") {
             // Enforce that Solidity memory layout is respected

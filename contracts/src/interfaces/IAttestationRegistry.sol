@@ -125,6 +125,18 @@ interface IAttestationRegistry is IERCZKMLRegistry, IERCZKMLVerifier, IERCZKMLSt
     /// @return The gas limit.
     function verifierGasLimit() external view returns (uint256);
 
+    /// @notice Digest of the SRS the verifier's pairing check trusts, as the verifier names it
+    /// (`srsDigest()`; zkattest's SRS digest: SHA-256 of the G1 and G2 generators and [tau]G2),
+    /// read at construction. Zero when the verifier names none.
+    /// @return The digest.
+    function srsDigest() external view returns (bytes32);
+
+    /// @notice The SRS digest a model's proofs are verified under: part of its record (every
+    /// model of a registry shares the registry's verifier). Reverts for an unknown model.
+    /// @param modelId The model.
+    /// @return The digest.
+    function srsDigestOf(uint256 modelId) external view returns (bytes32);
+
     /// @notice Number of KZG accumulator limbs leading the public instances (immutable).
     /// @return The limb count.
     function accumulatorLimbs() external view returns (uint256);
