@@ -226,3 +226,29 @@ pub fn import_to_file(ptau: &Path, k: u32, out: &Path) -> Result<()> {
     let params = import(ptau, k)?;
     super::keys::write_atomic(out, |w| params.write(w))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use halo2_base::halo2_proofs::poly::commitment::Params;
+
+    /// A ceremony file of a known τ imports to exactly the parameters halo2's own setup makes
+    /// for that τ: powers, Lagrange basis (halo2's root of unity, not snarkjs's) and G2 part.
+    #[test]
+    fn import_equals_halo2_setup_for_the_same_tau() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("known.ptau");
+        let seed = [7u8; 32];
+        let tau = Fr::random(ChaCha20Rng::from_seed(seed));
+        zkattest_testkit::ptau::write_ptau(&path, 9, tau).expect("write");
+        assert_eq!(header(&path).expect("header"), PtauHeader { power: 9, ceremony_power: 9 });
+        for k in [6, 8] {
+            let imported = import(&path, k).expect("import");
+            let expected = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(seed));
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            imported.write(&mut a).expect("write");
+            expected.write(&mut b).expect("write");
+            assert!(a == b, "k = {k}: imported parameters differ from halo2's setup");
+        }
+    }
+}

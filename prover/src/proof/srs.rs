@@ -145,14 +145,18 @@ impl Srs {
 /// `[τ]G2`, raw-encoded. Every size cut from one ceremony has the same digest, and it is what
 /// reports, `setup.json` and the aggregation key metadata name an SRS by.
 pub fn digest(params: &ParamsKZG<Bn256>) -> String {
-    use halo2_base::halo2_proofs::halo2curves::serde::SerdeObject;
     use halo2_base::halo2_proofs::poly::commitment::ParamsProver;
+    digest_of(&params.get_g()[0], &params.g2(), &params.s_g2())
+}
+
+fn digest_of(g: &G1Affine, g2: &G2Affine, s_g2: &G2Affine) -> String {
+    use halo2_base::halo2_proofs::halo2curves::serde::SerdeObject;
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(b"zkattest-srs-v1");
-    h.update(params.get_g()[0].to_raw_bytes());
-    h.update(params.g2().to_raw_bytes());
-    h.update(params.s_g2().to_raw_bytes());
+    h.update(g.to_raw_bytes());
+    h.update(g2.to_raw_bytes());
+    h.update(s_g2.to_raw_bytes());
     hex::encode(h.finalize())
 }
 
@@ -168,14 +172,7 @@ pub fn dev_s_g2() -> G2Affine {
 
 /// [`digest`] of the dev SRS.
 pub fn dev_digest() -> String {
-    use halo2_base::halo2_proofs::halo2curves::serde::SerdeObject;
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(b"zkattest-srs-v1");
-    h.update(G1Affine::generator().to_raw_bytes());
-    h.update(G2Affine::generator().to_raw_bytes());
-    h.update(dev_s_g2().to_raw_bytes());
-    hex::encode(h.finalize())
+    digest_of(&G1Affine::generator(), &G2Affine::generator(), &dev_s_g2())
 }
 
 /// SHA-256 of the published halo2 parameter files derived from the Perpetual Powers of Tau
