@@ -254,7 +254,7 @@ fn contracts_root(dir: &Path) -> PathBuf {
 /// The file is written from a known τ (`zkattest_testkit::ptau`): a snarkjs ceremony of
 /// 2^21 powers takes hours on two cores; the import and everything after it is the same.
 #[test]
-#[ignore = "full tier (scripts/test.sh --full): a 2^21 import (its Lagrange FFT over G1 took over 50 min on 2 cores), aggregation keygen and proof for a new SRS, ~10 GB"]
+#[ignore = "full tier (scripts/test.sh --full): a 2^21 import (its Lagrange FFT over G1 did not finish in 60 min on 2 cores: needs the phase-2 fast path first), aggregation keygen and proof for a new SRS, ~10 GB"]
 fn a_ptau_srs_runs_the_whole_pipeline_on_a_real_chain_id() {
     use zkattest_chain::anvil::{spawn, AnvilOptions};
     let dir = tempfile::tempdir().expect("tempdir");
