@@ -42,6 +42,12 @@ pub struct Deployment {
     pub verifier_deploy_gas: u64,
     pub registry_deploy_gas: u64,
     pub verifier_runtime_bytes: usize,
+    /// The verifier pairs against the dev SRS (public toxic waste: proofs can be forged).
+    #[serde(default)]
+    pub insecure_srs: bool,
+    /// The SRS digest the verifier names, as the registry read it (zero if it names none).
+    #[serde(default)]
+    pub verifier_srs_digest: B256,
 }
 
 impl Deployment {
@@ -104,7 +110,7 @@ pub async fn deploy_allowing_insecure_srs(
     let verifier_runtime_bytes = runtime_size(&verifier_artifact)?;
     let verifier_code = bytecode(&verifier_artifact)?;
     let chain_id = provider.get_chain_id().await.map_err(|e| ChainError::rpc("chain id", e))?;
-    crate::srs_guard::check(&verifier_code, chain_id, allow_insecure_srs)?;
+    let insecure_srs = crate::srs_guard::check(&verifier_code, chain_id, allow_insecure_srs)?;
     let (verifier, verifier_deploy_gas) =
         deploy_code(provider, "verifier deployment", verifier_code).await?;
     let mut code = bytecode(&registry_artifact)?;
@@ -119,6 +125,11 @@ pub async fn deploy_allowing_insecure_srs(
     );
     let (registry, registry_deploy_gas) =
         deploy_code(provider, "registry deployment", code).await?;
+    let verifier_srs_digest = IAttestationRegistry::new(registry, provider)
+        .srsDigest()
+        .call()
+        .await
+        .map_err(|e| ChainError::rpc(format!("registry at {registry}"), e))?;
     Ok(Deployment {
         chain_id,
         verifier,
@@ -126,6 +137,8 @@ pub async fn deploy_allowing_insecure_srs(
         verifier_deploy_gas,
         registry_deploy_gas,
         verifier_runtime_bytes,
+        insecure_srs,
+        verifier_srs_digest,
     })
 }
 

@@ -42,12 +42,13 @@ pub fn uses_dev_srs(code: &[u8]) -> bool {
 }
 
 /// Refuses a dev-SRS verifier on a chain that is not a local development chain, unless the
-/// operator explicitly allows it.
-pub fn check(code: &[u8], chain_id: u64, allow_insecure_srs: bool) -> Result<()> {
-    if uses_dev_srs(code) && !LOCAL_CHAIN_IDS.contains(&chain_id) && !allow_insecure_srs {
+/// operator explicitly allows it; otherwise says whether the verifier is a dev-SRS one.
+pub fn check(code: &[u8], chain_id: u64, allow_insecure_srs: bool) -> Result<bool> {
+    let dev = uses_dev_srs(code);
+    if dev && !LOCAL_CHAIN_IDS.contains(&chain_id) && !allow_insecure_srs {
         return Err(ChainError::InsecureSrs { chain_id });
     }
-    Ok(())
+    Ok(dev)
 }
 
 #[cfg(test)]
@@ -77,8 +78,8 @@ mod tests {
     fn refused_off_local_chains_unless_allowed() {
         let dev = code_with(&DEV_SRS_S_G2_WORDS);
         assert!(matches!(check(&dev, 1, false), Err(ChainError::InsecureSrs { chain_id: 1 })));
-        assert!(check(&dev, 1, true).is_ok());
-        assert!(check(&dev, 31337, false).is_ok());
-        assert!(check(&code_with(&DEV_SRS_S_G2_WORDS[1..]), 1, false).is_ok());
+        assert!(check(&dev, 1, true).expect("allowed"));
+        assert!(check(&dev, 31337, false).expect("local chain"));
+        assert!(!check(&code_with(&DEV_SRS_S_G2_WORDS[1..]), 1, false).expect("not dev"));
     }
 }

@@ -259,11 +259,15 @@ fn a_ptau_srs_runs_the_whole_pipeline_on_a_real_chain_id() {
     use zkattest_chain::anvil::{spawn, AnvilOptions};
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = dir.path().join("cache");
+    let anvil = spawn(&root(), &AnvilOptions { chain_id: Some(1), ..AnvilOptions::default() })
+        .expect("anvil");
+    let key = hex::encode(anvil.nth_key(0).expect("key").to_bytes());
     let run = |args: &[&str]| {
         let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
             .args(args)
             .arg("--json")
             .env("ZKATTEST_CACHE", &cache)
+            .env("ZKATTEST_PRIVATE_KEY", &key)
             .output()
             .expect("run zkattest");
         let text = String::from_utf8_lossy(&out.stdout).to_string();
@@ -299,23 +303,9 @@ fn a_ptau_srs_runs_the_whole_pipeline_on_a_real_chain_id() {
     let evm = run(&["verify-evm", "--proof", s(&agg_path), "--root", s(&root2)]);
     assert_eq!(evm["valid"], true);
 
-    let anvil = spawn(&root(), &AnvilOptions { chain_id: Some(1), ..AnvilOptions::default() })
-        .expect("anvil");
-    let key = hex::encode(anvil.nth_key(0).expect("key").to_bytes());
     let rpc = anvil.endpoint();
     let dep = dir.path().join("deployment.json");
-    let chain = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
-            .args(args)
-            .arg("--json")
-            .env("ZKATTEST_CACHE", &cache)
-            .env("ZKATTEST_PRIVATE_KEY", &key)
-            .output()
-            .expect("run zkattest");
-        let v: Value = serde_json::from_slice(&out.stdout).expect("json");
-        assert!(out.status.success(), "{args:?}: {v}");
-        v
-    };
+    let chain = run;
     let d = chain(&["deploy", "--rpc-url", &rpc, "--root", s(&root2), "--out", s(&dep)]);
     assert_eq!(d["insecure_srs"], false, "{d}");
     assert_eq!(d["chain_id"], 1);

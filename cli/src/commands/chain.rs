@@ -103,19 +103,9 @@ pub struct DeployArgs {
     pub allow_insecure_srs: bool,
 }
 
-#[derive(Serialize)]
-struct DeployReport<'a> {
-    #[serde(flatten)]
-    deployment: &'a Deployment,
-    /// The verifier pairs against the dev SRS (public toxic waste).
-    insecure_srs: bool,
-    /// The SRS digest the verifier names, as the registry read it (zero if it names none).
-    verifier_srs_digest: B256,
-}
-
 pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
     check_root(&a.root)?;
-    let (d, verifier_srs_digest) = block_on(async {
+    let d = block_on(async {
         let p = a.chain.connect().await?;
         let pb = spinner("deploying", json);
         let d = deploy_allowing_insecure_srs(
@@ -126,29 +116,19 @@ pub fn deploy_cmd(a: DeployArgs, json: bool) -> anyhow::Result<()> {
         )
         .await;
         pb.finish_and_clear();
-        let d = d?;
-        let digest = zkattest_chain::bindings::IAttestationRegistry::new(d.registry, &p)
-            .srsDigest()
-            .call()
-            .await
-            .context("reading the registry's SRS digest")?;
-        anyhow::Ok((d, digest))
+        anyhow::Ok(d?)
     })??;
     d.write(&a.out)?;
-    let (artifact, _) = zkattest_chain::deploy::artifacts(&a.root)?;
-    let insecure =
-        zkattest_chain::srs_guard::uses_dev_srs(&zkattest_chain::forge::bytecode(&artifact)?);
-    if insecure && !json {
+    if d.insecure_srs && !json {
         eprintln!("warning: {}", crate::output::DEV_SRS_WARNING);
     }
-    let report = DeployReport { deployment: &d, insecure_srs: insecure, verifier_srs_digest };
-    crate::output::print(json, &report, || {
+    crate::output::print(json, &d, || {
         format!(
             "verifier {} ({} bytes runtime, {} gas){}\nregistry {} ({} gas)\nchain {}; wrote {}",
             d.verifier,
             d.verifier_runtime_bytes,
             d.verifier_deploy_gas,
-            if insecure { " [dev SRS: INSECURE]" } else { "" },
+            if d.insecure_srs { " [dev SRS: INSECURE]" } else { "" },
             d.registry,
             d.registry_deploy_gas,
             d.chain_id,

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use zkattest_prover::proof::srs::{published_k, PUBLISHED_PPOT_SHA256};
 use zkattest_prover::proof::{ptau, Srs};
 
@@ -77,10 +76,7 @@ pub fn run(c: SrsCommand, json: bool) -> anyhow::Result<()> {
 }
 
 fn file_sha256(path: &std::path::Path) -> anyhow::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    std::io::copy(&mut f, &mut h)?;
-    Ok(hex::encode(h.finalize()))
+    Ok(zkattest_cluster::store::digest_file(path)?.sha256)
 }
 
 fn import(a: ImportArgs, json: bool) -> anyhow::Result<()> {

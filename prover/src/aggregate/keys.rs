@@ -80,9 +80,7 @@ impl Meta {
                     path: path.to_path_buf(),
                     reason: e.to_string(),
                 })?;
-        if !meta.srs_digest.is_empty() && meta.srs_digest != srs.digest() {
-            return Err(ProverError::SrsMismatch { keys: meta.srs_digest, given: srs.digest() });
-        }
+        srs.check_made_with(&meta.srs_digest)?;
         Ok(meta)
     }
 }

@@ -87,17 +87,12 @@ impl SetupInfo {
 
     /// Keys only work with the SRS they were made with: a run with another one is stopped
     /// here, by name, rather than failing later as an invalid proof. Keys without a
-    /// `setup.json` (or one older than the digest) are not checked.
+    /// `setup.json` are not checked.
     pub fn check_srs(dir: &Path, srs: &Srs) -> Result<()> {
         let path = keys_dir(dir).join("setup.json");
         if !path.is_file() {
             return Ok(());
         }
-        let info = Self::load(dir)?;
-        let given = srs.digest();
-        if !info.srs_digest.is_empty() && info.srs_digest != given {
-            return Err(ProverError::SrsMismatch { keys: info.srs_digest, given });
-        }
-        Ok(())
+        srs.check_made_with(&Self::load(dir)?.srs_digest)
     }
 }

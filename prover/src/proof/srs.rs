@@ -114,6 +114,17 @@ impl Srs {
         digest(&self.params)
     }
 
+    /// Keys remember the digest of the SRS they were made with (`setup.json`, the aggregation
+    /// key metadata); they only work with that SRS. An empty record (files older than the
+    /// digest) is not checked.
+    pub fn check_made_with(&self, recorded: &str) -> Result<()> {
+        let given = self.digest();
+        if !recorded.is_empty() && recorded != given {
+            return Err(ProverError::SrsMismatch { keys: recorded.to_string(), given });
+        }
+        Ok(())
+    }
+
     /// Whether this is the dev SRS, whose τ anyone can recompute.
     pub fn is_insecure(&self) -> bool {
         self.origin == SrsOrigin::DevInsecure
