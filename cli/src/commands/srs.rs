@@ -56,6 +56,9 @@ struct ImportReport {
     /// What reports, setup.json and the key metadata name this SRS by.
     srs_digest: String,
     file_sha256: String,
+    /// Whether the Lagrange basis came from the file's phase-2 section (checked) rather than
+    /// an inverse FFT over G1 (hours at k = 21 on two cores).
+    lagrange_from_file: bool,
     import_s: f64,
 }
 
@@ -79,9 +82,20 @@ fn file_sha256(path: &std::path::Path) -> anyhow::Result<String> {
     Ok(zkattest_cluster::store::digest_file(path)?.sha256)
 }
 
+/// From this k on, computing the Lagrange basis takes long enough to say so up front.
+const SLOW_LAGRANGE_K: u32 = 16;
+
 fn import(a: ImportArgs, json: bool) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let header = ptau::header(&a.ptau)?;
+    let lagrange_from_file = ptau::has_lagrange(&a.ptau)?;
+    if !lagrange_from_file && a.k >= SLOW_LAGRANGE_K {
+        eprintln!(
+            "note: {} has no Lagrange section: computing the basis for k = {} is an inverse FFT over G1 that takes hours on a small machine; `snarkjs powersoftau prepare phase2` adds the section (Hermez's _final_ files have it)",
+            a.ptau.display(),
+            a.k
+        );
+    }
     let pb = spinner("reading and checking the ceremony's powers", json);
     ptau::import_to_file(&a.ptau, a.k, &a.out)?;
     pb.finish_and_clear();
@@ -94,14 +108,16 @@ fn import(a: ImportArgs, json: bool) -> anyhow::Result<()> {
         ceremony_power: header.ceremony_power,
         srs_digest: srs.digest(),
         file_sha256: file_sha256(&a.out)?,
+        lagrange_from_file,
         import_s: t.elapsed().as_secs_f64(),
     };
     crate::output::print(json, &report, || {
         format!(
-            "wrote {} (k = {}, from a 2^{} ceremony file) in {:.1} s\n  SRS digest {}\n  file SHA-256 {}",
+            "wrote {} (k = {}, from a 2^{} ceremony file, Lagrange basis {}) in {:.1} s\n  SRS digest {}\n  file SHA-256 {}",
             report.out.display(),
             report.k,
             report.ptau_power,
+            if report.lagrange_from_file { "read from the file and checked" } else { "computed" },
             report.import_s,
             report.srs_digest,
             report.file_sha256
