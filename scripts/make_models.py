@@ -574,6 +574,28 @@ a = ((y - c) * 1.5) / 2.0 (Sub, Mul and Div by constants); z = (a * a) * Relu(y)
     return dict(acc=None, model=m)
 
 
+def make_many_outputs():
+    """More outputs (40) than an aggregated proof shows (30): attested by commitment."""
+    rng = np.random.default_rng(40)
+    g = G("many_outputs")
+    h = g.op("Relu", [gemm(g, "input", rng.uniform(-0.5, 0.5, (16, 8)).astype(np.float32),
+                           rng.uniform(-0.2, 0.2, 16).astype(np.float32), "fc1")])  # fmt: skip
+    gemm(g, h, rng.uniform(-0.5, 0.5, (40, 16)).astype(np.float32), rng.uniform(-0.2, 0.2, 40).astype(np.float32),
+         "fc2")  # fmt: skip
+    g.nodes[-1].output[0] = "output"
+    m = g.model([("input", [1, 8])], [("output", [1, 40])], "more outputs than the public slots")
+    inp = rng.uniform(-1, 1, (1, 8)).astype(np.float32)
+    readme = f"""# many_outputs
+Random weights (seed 40; not trained, outputs mean nothing). {n_params(m)} float parameters.
+
+input [1,8] -> Gemm 8->16 -> Relu -> Gemm 16->40 = output [1,40]: more outputs than the 30 an
+aggregated proof shows, so its inferences are attested on chain by the commitment to all 40
+(issue 17, finding 6). `input.json` is uniform in [-1, 1] (seed 40).
+"""
+    save("many_outputs", m, [inp], readme)
+    return dict(acc=None, model=m)
+
+
 # Recurrent op-conformance models. The numpy references below follow the ONNX LSTM / GRU
 # definitions (default activations, no peepholes, no clip; GRU linear_before_reset=0); they
 # cross-check onnxruntime and report the largest gate pre-activation, which onnxruntime cannot
@@ -731,6 +753,7 @@ MAKERS = {
     "ops_mix2": lambda data: make_ops_mix2(),
     "lstm_seq": lambda data: make_lstm_seq(),
     "gru_seq": lambda data: make_gru_seq(),
+    "many_outputs": lambda data: make_many_outputs(),
 }
 
 

@@ -25,14 +25,22 @@ done
 [ -x .tools/bin/forge ] || bash scripts/setup.sh
 export PATH="$ROOT/.tools/bin:$PATH"
 
-# The demo and the cluster suite prove the same inference; with a per-run folder of proofs by
+# The demo and the cluster suite prove the same inference; with a folder of proofs by
 # statement, the second reuses the first's aggregation (verified before use) instead of
-# paying for another (prover/src/aggregate/reuse.rs).
-ZKATTEST_AGGREGATION_CACHE="$(mktemp -d "${TMPDIR:-/tmp}/zkattest-agg-reuse.XXXXXX")"
+# paying for another (prover/src/aggregate/reuse.rs). In the PR tier the folder lives in the
+# machine's cache beside the SRS and the keys, so a warm run reuses the previous run's proof of
+# the identical statement under the identical key (a changed circuit or key is a miss, and a
+# fresh proof); the full tier starts from an empty folder and proves afresh.
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/zkattest-test.XXXXXX")"
+if [ "$TIER" = full ]; then
+  ZKATTEST_AGGREGATION_CACHE="$WORK/aggregation-reuse"
+else
+  ZKATTEST_AGGREGATION_CACHE="${ZKATTEST_CACHE:-$HOME/.cache/zkattest}/aggregation-reuse"
+fi
 export ZKATTEST_AGGREGATION_CACHE
 
 TIMES=()
-RESULTS="$ZKATTEST_AGGREGATION_CACHE/results.log"
+RESULTS="$WORK/results.log"
 report() {
   echo "==> phase times ($TIER tier)"
   local line
@@ -45,7 +53,7 @@ report() {
     for (const m of t.matchAll(/(\d+) tests passed, (\d+) failed/g)) { p += +m[1]; f += +m[2]; }
     console.log(`zkattest: ${p} passed, ${f} failed`);
   ' "$RESULTS"
-  rm -rf "$ZKATTEST_AGGREGATION_CACHE"
+  rm -rf "$WORK"
 }
 trap report EXIT
 

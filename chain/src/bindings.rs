@@ -64,6 +64,7 @@ alloy::sol! {
         function hasInference(bytes32 inferenceId) external view returns (bool);
         function getInferenceRecord(bytes32 inferenceId) external view returns (InferenceRecord memory record);
         function getAttestedOutput(bytes32 inferenceId) external view returns (int256[] memory values, uint8 scaleBits);
+        function getOutputCommitment(bytes32 inferenceId) external view returns (bytes32);
         function computeInferenceId(uint256 modelId, bytes32 inputCommitment, bytes calldata output) external pure returns (bytes32);
         function verifier() external view returns (address);
         function srsDigest() external view returns (bytes32);

@@ -60,6 +60,10 @@ pub struct AttestedRecord {
     pub input_commitment: B256,
     pub values: Vec<i128>,
     pub scale_bits: u8,
+    /// The proven commitment to all the outputs, for a model with more outputs than the proof
+    /// shows (`values` is then empty); None when the values themselves are stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_commitment: Option<B256>,
     pub submitter: Address,
     pub block_number: u64,
     pub timestamp: u64,
@@ -82,12 +86,18 @@ pub async fn by_inference_id(
         .await
         .map_err(|e| ChainError::rpc(what(), e))?;
     let (values, scale_bits) = decode_output(&r.output)?;
+    let output_commitment = reg
+        .getOutputCommitment(inference_id)
+        .call()
+        .await
+        .map_err(|e| ChainError::rpc(what(), e))?;
     Ok(Some(AttestedRecord {
         inference_id,
         model_id: r.modelId,
         input_commitment: r.inputCommitment,
         values,
         scale_bits,
+        output_commitment: (output_commitment != B256::ZERO).then_some(output_commitment),
         submitter: r.submitter,
         block_number: r.blockNumber.saturating_to(),
         timestamp: r.timestamp.saturating_to(),

@@ -339,3 +339,63 @@ fn dev_srs_deploy_to_chain_id_1_is_refused() {
     let dev = format!("0x{}", zkattest_prover::proof::srs::dev_digest());
     assert_eq!(d["verifier_srs_digest"], dev.as_str(), "the registry reads the verifier's digest");
 }
+
+/// A model with more outputs (40) than an aggregated proof shows (30): proven, aggregated and
+/// verified in the EVM, then submitted; the registry keeps the proof's commitment to all 40
+/// outputs, `query` returns it, and it is the commitment anyone recomputes from the values.
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): one fresh 2-slot aggregation"]
+fn outputs_beyond_the_public_slots_are_attested_by_commitment() {
+    use zkattest_prover::artifacts::inference::read_json;
+    use zkattest_prover::artifacts::{CompiledModel, InferenceProof};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = root().join("models/many_outputs");
+    let art = dir.path().join("art");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let (ok, v) = zkattest(args, env);
+        assert!(ok, "{args:?}: {v}");
+        v
+    };
+    run(&["compile", "--model", s(&model), "--shards", "2", "--out", s(&art)], &[]);
+    run(&["setup", "--artifacts", s(&art)], &[]);
+    let proof = dir.path().join("proof.json");
+    let input = model.join("input.json");
+    run(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)], &[]);
+    let inference: InferenceProof = read_json(&proof).expect("proof.json");
+    assert_eq!(inference.outputs_q.len(), 40);
+    run(&["aggregate", "--artifacts", s(&art), "--proof", s(&proof)], &[]);
+    let agg = dir.path().join("proof.agg.json");
+    let evm = run(&["verify-evm", "--proof", s(&agg), "--root", s(&root())], &[]);
+    assert_eq!(evm["valid"], true, "{evm}");
+
+    let compiled = CompiledModel::load(&art).expect("compiled");
+    let lookup_bits = compiled.model.settings.lookup_bits;
+    let expected = zkattest_verifier_gen::calldata::word(
+        &zkattest_prover::shard::boundary::boundary_commitment(&inference.outputs_q, lookup_bits),
+    );
+    let expected = format!("0x{}", hex::encode(expected));
+
+    let anvil = spawn(&root(), &AnvilOptions::default()).expect("anvil");
+    let rpc = anvil.endpoint();
+    let k0 = key(&anvil, 0);
+    let owner = [("ZKATTEST_PRIVATE_KEY", k0.as_str())];
+    let dep = dir.path().join("deployment.json");
+    run(&["deploy", "--rpc-url", &rpc, "--root", s(&root()), "--out", s(&dep)], &owner);
+    let common = ["--rpc-url", rpc.as_str(), "--deployment", s(&dep)];
+    let attestation = dir.path().join("proof.attestation.json");
+    let r = run(
+        &[&["register", "--artifacts", s(&art), "--attestation", s(&attestation)][..], &common]
+            .concat(),
+        &owner,
+    );
+    let model_id = r["model_id"].as_str().expect("model id").to_string();
+    let sub = run(
+        &[&["submit", "--model-id", &model_id, "--attestation", s(&attestation)][..], &common]
+            .concat(),
+        &owner,
+    );
+    let id = sub["inference_id"].as_str().expect("inference id").to_string();
+    let q = run(&[&["query", "--inference-id", &id][..], &common].concat(), &[]);
+    assert_eq!(q["output_commitment"], expected.as_str(), "{q}");
+    assert_eq!(q["values"].as_array().map(Vec::len), Some(0), "{q}");
+}

@@ -26,6 +26,7 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         uint48 blockNumber; // 2^48 blocks: ~9,000 years even at 1 ms per block
         uint48 timestamp;
         mapping(uint256 => uint256) output; // PackedOutput: model id, scale, values
+        bytes32 outputCommitment; // written only when the outputs are not in the proof's words
     }
 
     address private immutable _VERIFIER;
@@ -34,6 +35,8 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     uint256 private immutable _MAX_OUTPUTS;
     /// @dev Byte length of the instances at the head of `proof`.
     uint256 private immutable _INSTANCE_BYTES;
+    /// @dev Index of the output commitment among the instances.
+    uint256 private immutable _OUTPUT_COMMITMENT_INDEX;
     /// @dev The verifier's `srsDigest()`, read once (zero for a verifier without it).
     bytes32 private immutable _SRS_DIGEST;
 
@@ -43,11 +46,11 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// @param verifier_ The universal aggregation verifier (must have code).
     /// @param verifierGasLimit_ Gas forwarded to it; e.g. 1,000,000 (the real aggregated proof needs ~417k).
     /// @param accumulatorLimbs_ KZG accumulator limbs leading the instances (12 for snark-verifier).
-    /// @param maxOutputs_ Output slots packed into the instances (30 for zkattest, i.e. 2 words), 1..255.
+    /// @param maxOutputs_ Output slots packed into the instances (30 for zkattest, i.e. 2 words), 1..63.
     constructor(address verifier_, uint256 verifierGasLimit_, uint256 accumulatorLimbs_, uint256 maxOutputs_) {
         if (verifier_.code.length == 0) revert VerifierNotAContract(verifier_);
         if (verifierGasLimit_ == 0) revert InvalidVerifierGasLimit(verifierGasLimit_);
-        // The packed count has 8 bits (OutputCodec); the limb bound only keeps arithmetic sane.
+        // The packed count has 6 bits (OutputCodec); the limb bound only keeps arithmetic sane.
         if (maxOutputs_ == 0 || maxOutputs_ > OutputCodec.MAX_OUTPUT_SLOTS || accumulatorLimbs_ > type(uint16).max) {
             revert InvalidInstanceLayout(accumulatorLimbs_, maxOutputs_);
         }
@@ -56,6 +59,7 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         _ACC_LIMBS = accumulatorLimbs_;
         _MAX_OUTPUTS = maxOutputs_;
         _INSTANCE_BYTES = InstanceLayout.count(accumulatorLimbs_, maxOutputs_) * 32;
+        _OUTPUT_COMMITMENT_INDEX = InstanceLayout.outputCommitmentIndex(accumulatorLimbs_, maxOutputs_);
         _SRS_DIGEST = _srsDigestOf(verifier_);
     }
 
@@ -95,6 +99,13 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         (Model storage m, uint256 count, uint8 scaleBits) = _verify(modelId, inputCommitment, output, proof);
 
         r.inputCommitment = inputCommitment;
+        if (count == 0) {
+            // No values in the proof's words: either the model has none to show or more than
+            // the words hold; the commitment then is all that binds them, so keep it.
+            bytes32 committed = bytes32(InstanceLayout.at(proof, _OUTPUT_COMMITMENT_INDEX));
+            r.outputCommitment = committed;
+            emit InferenceOutputCommitted(inferenceId, committed);
+        }
         r.submitter = msg.sender;
         r.blockNumber = uint48(block.number);
         r.timestamp = uint48(block.timestamp);
@@ -109,7 +120,7 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// @dev Every check of an inference claim, cheapest and most specific first, then the proof.
     /// Errors: ModelNotFound, VerificationRefused_ModelDeprecated, InvalidProof (too short or
     /// rejected), ModelMismatch, InputCommitmentMismatch (also for a commitment not below r),
-    /// OutputMismatch (bad encoding, scale,
+    /// OutputMismatch (bad encoding, scale, an output commitment not below r,
     /// too many values, a value outside int16, packed words differing), InsufficientGasForVerifier.
     function _verify(uint256 modelId, bytes32 inputCommitment, bytes calldata output, bytes calldata proof)
         private
@@ -134,12 +145,18 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
             revert InputCommitmentMismatch();
         }
         count = _checkOutputs(output, proof, m.outputScaleBits);
+        // Canonical like the input commitment: c and c + k*r verify alike.
+        if (InstanceLayout.at(proof, _OUTPUT_COMMITMENT_INDEX) >= InstanceLayout.FIELD_MODULUS) {
+            revert OutputMismatch();
+        }
         scaleBits = m.outputScaleBits;
         _callVerifier(proof);
     }
 
-    /// @dev The packed output instances must be exactly the packing of (count, values), which
-    /// also requires count <= maxOutputs and every value in [-2^15, 2^15) (OutputCodec).
+    /// @dev The packed output instances must be exactly the packing of (count, scale, values),
+    /// which also requires count <= maxOutputs and every value in [-2^15, 2^15) (OutputCodec).
+    /// The proof states the scale, so a model registered with another scale than its circuit's
+    /// gets no inference through.
     function _checkOutputs(bytes calldata output, bytes calldata proof, uint8 modelScaleBits)
         private
         view
@@ -149,8 +166,8 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
         uint8 scaleBits;
         (ok, count, scaleBits) = OutputCodec.parse(output);
         if (!ok || scaleBits != modelScaleBits) revert OutputMismatch();
-        bytes calldata words = proof[InstanceLayout.firstOutputWordIndex(_ACC_LIMBS) * 32:_INSTANCE_BYTES];
-        if (!OutputCodec.matchesWords(output, count, words, _MAX_OUTPUTS)) revert OutputMismatch();
+        bytes calldata words = proof[InstanceLayout.firstOutputWordIndex(_ACC_LIMBS) * 32:_OUTPUT_COMMITMENT_INDEX * 32];
+        if (!OutputCodec.matchesWords(output, count, scaleBits, words, _MAX_OUTPUTS)) revert OutputMismatch();
     }
 
     /// @dev Staticcalls the verifier with `proof` as calldata and at most `_VERIFIER_GAS_LIMIT` gas,
@@ -216,6 +233,11 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// @inheritdoc IAttestationRegistry
     function getAttestedOutput(bytes32 inferenceId) external view returns (int256[] memory values, uint8 scaleBits) {
         (, scaleBits, values) = PackedOutput.load(_existingRecord(inferenceId).output);
+    }
+
+    /// @inheritdoc IAttestationRegistry
+    function getOutputCommitment(bytes32 inferenceId) external view returns (bytes32) {
+        return _existingRecord(inferenceId).outputCommitment;
     }
 
     /// @inheritdoc IAttestationRegistry

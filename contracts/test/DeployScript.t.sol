@@ -34,7 +34,7 @@ contract DeployScriptTest is Test {
         assertEq(r.verifier(), verifier);
         assertEq(r.verifierGasLimit(), 1_000_000);
         assertEq(r.outputWords(), 2);
-        assertEq(r.instanceCount(), 16);
+        assertEq(r.instanceCount(), 17);
         assertEq(modelId, 1);
         (IERCZKMLRegistry.ModelCommitment memory c,, address owner) = r.getModel(modelId);
         assertEq(c.vkHash, VK);

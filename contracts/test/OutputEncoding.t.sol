@@ -49,7 +49,7 @@ contract OutputEncodingTest is RegistryTestBase {
 
     function _pack(int256[] memory values, uint256 m) internal pure returns (uint256[] memory words) {
         bool ok;
-        (ok, words) = OutputCodec.pack(values, m);
+        (ok, words) = OutputCodec.pack(values, SCALE, m);
         require(ok, "test: values must pack");
     }
 
@@ -93,16 +93,18 @@ contract OutputEncodingTest is RegistryTestBase {
     function testFuzz_pack_roundTripsInRange(int256[] memory seed, uint8 n) public pure {
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
-        (bool ok, uint256[] memory words) = OutputCodec.pack(values, MAX_OUTPUTS);
+        (bool ok, uint256[] memory words) = OutputCodec.pack(values, SCALE, MAX_OUTPUTS);
         assertTrue(ok);
         assertEq(words.length, OUTPUT_WORDS);
-        assertEq(words[0] >> 240, values.length, "count at bit 240 of word 0");
+        assertEq((words[0] >> 240) & 63, values.length, "count at bit 240 of word 0");
+        assertEq(words[0] >> 246, SCALE, "scale at bit 246 of word 0");
         for (uint256 j = 0; j < words.length; ++j) {
             assertLt(words[j], InstanceLayout.FIELD_MODULUS);
         }
-        (bool back, int256[] memory got) = OutputCodec.unpack(words, MAX_OUTPUTS);
+        (bool back, int256[] memory got, uint8 gotScale) = OutputCodec.unpack(words, MAX_OUTPUTS);
         assertTrue(back);
         assertEq(got, values);
+        assertEq(gotScale, SCALE);
     }
 
     function testFuzz_pack_isInjective(int256[] memory seedA, int256[] memory seedB, uint8 nA, uint8 nB) public pure {
@@ -117,14 +119,14 @@ contract OutputEncodingTest is RegistryTestBase {
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
         values[bound(idx, 0, values.length - 1)] = _outOfRange(v);
-        (bool ok,) = OutputCodec.pack(values, MAX_OUTPUTS);
+        (bool ok,) = OutputCodec.pack(values, SCALE, MAX_OUTPUTS);
         assertFalse(ok);
     }
 
     function testFuzz_pack_rejectsTooManyValues(int256[] memory seed, uint8 n) public pure {
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, MAX_OUTPUTS + 1, 255));
-        (bool ok,) = OutputCodec.pack(values, MAX_OUTPUTS);
+        (bool ok,) = OutputCodec.pack(values, SCALE, MAX_OUTPUTS);
         assertFalse(ok);
     }
 
@@ -138,10 +140,12 @@ contract OutputEncodingTest is RegistryTestBase {
         int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
         uint256[] memory words = _pack(values, MAX_OUTPUTS);
         words[bound(w, 0, words.length - 1)] ^= delta;
-        (bool ok, int256[] memory got) = OutputCodec.unpack(words, MAX_OUTPUTS);
+        (bool ok, int256[] memory got, uint8 gotScale) = OutputCodec.unpack(words, MAX_OUTPUTS);
         if (!ok) return;
-        assertEq(keccak256(abi.encode(_pack(got, MAX_OUTPUTS))), keccak256(abi.encode(words)));
-        assertTrue(keccak256(abi.encode(got)) != keccak256(abi.encode(values)));
+        (bool repacked, uint256[] memory again) = OutputCodec.pack(got, gotScale, MAX_OUTPUTS);
+        assertTrue(repacked);
+        assertEq(keccak256(abi.encode(again)), keccak256(abi.encode(words)));
+        assertTrue(keccak256(abi.encode(got, gotScale)) != keccak256(abi.encode(values, SCALE)));
     }
 
     // ------------------------------------------------------------------ instance check
@@ -151,12 +155,12 @@ contract OutputEncodingTest is RegistryTestBase {
         int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
         uint256[] memory words = _pack(values, MAX_OUTPUTS);
         bytes memory out = _output(values);
-        assertTrue(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        assertTrue(harness.matchesWords(out, values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
         assertTrue(harness.parseAndMatch(out, abi.encodePacked(words), MAX_OUTPUTS));
 
         // Any change to any bit of any word (value, padding, count, high bits) is caught.
         words[bound(w, 0, words.length - 1)] ^= delta;
-        assertFalse(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        assertFalse(harness.matchesWords(out, values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
     }
 
     function testFuzz_matchesWords_agreesWithPackForAnyLayout(int256[] memory seed, uint8 m, uint8 n) public view {
@@ -166,8 +170,8 @@ contract OutputEncodingTest is RegistryTestBase {
         int256[] memory values = _inRange(seed, bound(n, 0, slots));
         uint256[] memory words = _pack(values, slots);
         assertEq(words.length, InstanceLayout.outputWords(slots));
-        assertTrue(harness.matchesWords(_output(values), values.length, abi.encodePacked(words), slots));
-        (bool ok, int256[] memory got) = OutputCodec.unpack(words, slots);
+        assertTrue(harness.matchesWords(_output(values), values.length, SCALE, abi.encodePacked(words), slots));
+        (bool ok, int256[] memory got,) = OutputCodec.unpack(words, slots);
         assertTrue(ok);
         assertEq(got, values);
     }
@@ -189,23 +193,23 @@ contract OutputEncodingTest is RegistryTestBase {
         uint256[] memory words = _pack(values, MAX_OUTPUTS);
         values[idx] = bad;
         bytes memory out = _output(values);
-        assertFalse(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        assertFalse(harness.matchesWords(out, values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
         // ... and the word an unchecked packer would produce (carries and borrows included).
         uint256 shift = 16 * (idx % 15);
         unchecked {
             // forge-lint: disable-next-line(unsafe-typecast) -- two's complement arithmetic is intended
             words[idx / 15] = words[idx / 15] - (uint256(alias_ + MAX + 1) << shift) + (uint256(bad + MAX + 1) << shift);
         }
-        assertFalse(harness.matchesWords(out, values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        assertFalse(harness.matchesWords(out, values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
     }
 
     function testFuzz_matchesWords_rejectsTooManyValues(int256[] memory seed, uint8 n) public view {
-        // Even with instances whose count field claims them all (the 8-bit field can).
+        // Even with instances whose count field claims them (spilling into the scale field).
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, MAX_OUTPUTS + 1, 255));
         uint256[] memory words = _pack(new int256[](0), MAX_OUTPUTS);
         words[0] |= values.length << 240;
-        assertFalse(harness.matchesWords(_output(values), values.length, abi.encodePacked(words), MAX_OUTPUTS));
+        assertFalse(harness.matchesWords(_output(values), values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
     }
 
     function test_matchesWords_everyCount() public view {
@@ -218,23 +222,47 @@ contract OutputEncodingTest is RegistryTestBase {
             }
             uint256[] memory words = _pack(values, MAX_OUTPUTS);
             bytes memory out = _output(values);
-            assertTrue(harness.matchesWords(out, n, abi.encodePacked(words), MAX_OUTPUTS));
+            assertTrue(harness.matchesWords(out, n, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
             words[0] += uint256(1) << 240;
-            assertFalse(harness.matchesWords(out, n, abi.encodePacked(words), MAX_OUTPUTS));
+            assertFalse(harness.matchesWords(out, n, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
             if (n > 0) {
                 words[0] -= uint256(2) << 240;
-                assertFalse(harness.matchesWords(out, n, abi.encodePacked(words), MAX_OUTPUTS));
+                assertFalse(harness.matchesWords(out, n, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
             }
         }
+    }
+
+    function testFuzz_matchesWords_rejectsAnotherScale(int256[] memory seed, uint8 n, uint8 other) public view {
+        // The proof states the output scale: words packed at one scale never match an output
+        // claiming another, whichever side is changed.
+        vm.assume(seed.length > 0 && other != SCALE);
+        int256[] memory values = _inRange(seed, bound(n, 0, MAX_OUTPUTS));
+        uint256[] memory words = _pack(values, MAX_OUTPUTS);
+        bytes memory claimed = OutputCodec.encode(values, other);
+        assertFalse(harness.matchesWords(_output(values), values.length, other, abi.encodePacked(words), MAX_OUTPUTS));
+        assertFalse(harness.parseAndMatch(claimed, abi.encodePacked(words), MAX_OUTPUTS));
+        if (other <= OutputCodec.MAX_SCALE_BITS) {
+            (bool ok, uint256[] memory atOther) = OutputCodec.pack(values, other, MAX_OUTPUTS);
+            assertTrue(ok);
+            assertTrue(harness.parseAndMatch(claimed, abi.encodePacked(atOther), MAX_OUTPUTS));
+            assertFalse(harness.parseAndMatch(_output(values), abi.encodePacked(atOther), MAX_OUTPUTS));
+        }
+    }
+
+    function test_pack_rejectsAScaleAboveTheField() public pure {
+        (bool ok,) = OutputCodec.pack(new int256[](1), OutputCodec.MAX_SCALE_BITS + 1, MAX_OUTPUTS);
+        assertFalse(ok);
+        (ok,) = OutputCodec.pack(new int256[](1), OutputCodec.MAX_SCALE_BITS, MAX_OUTPUTS);
+        assertTrue(ok);
     }
 
     function test_matchesWords_rejectsShortWordSlice() public view {
         int256[] memory values = _values3();
         uint256[] memory words = _pack(values, MAX_OUTPUTS);
         bytes memory one = abi.encodePacked(words[0]);
-        assertFalse(harness.matchesWords(_output(values), 3, one, MAX_OUTPUTS));
+        assertFalse(harness.matchesWords(_output(values), 3, SCALE, one, MAX_OUTPUTS));
         assertTrue(
-            harness.matchesWords(_output(values), 3, bytes.concat(abi.encodePacked(words), hex"ff"), MAX_OUTPUTS)
+            harness.matchesWords(_output(values), 3, SCALE, bytes.concat(abi.encodePacked(words), hex"ff"), MAX_OUTPUTS)
         );
     }
 
@@ -318,6 +346,21 @@ contract OutputEncodingTest is RegistryTestBase {
         values[idx] = bad;
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyInference(modelId, INPUT, _output(values), p);
+    }
+
+    function test_verifyInference_rejectsAProofOfAnotherScale() public {
+        // A proof whose circuit states another output scale than the model was registered
+        // with, approved by the verifier stand-in: the registry refuses it, and an output
+        // claiming the proof's scale is refused against the registered one.
+        int256[] memory values = _values3();
+        uint256[] memory inst = _instances(VK, INPUT, values);
+        uint256 otherScale = uint256(SCALE) + 1;
+        bytes memory p = _approvedProofWith(inst, WORD0, inst[WORD0] + (uint256(1) << 246));
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyInference(modelId, INPUT, _output(values), p);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        // forge-lint: disable-next-line(unsafe-typecast) -- SCALE + 1 < 256
+        registry.verifyInference(modelId, INPUT, OutputCodec.encode(values, uint8(otherScale)), p);
     }
 
     function testFuzz_verifyInference_rejectsTooManyValues(int256[] memory seed, uint8 n) public {

@@ -88,6 +88,7 @@ contract RealProofTest is Test {
         assertEq(m, modelId);
         assertEq(gotInput, input);
         assertEq(gotOutput, output);
+        assertEq(registry.getOutputCommitment(id), bytes32(0), "values shown: no commitment stored");
     }
 
     function test_realProof_instancesCarryTheClaim() public {
@@ -97,10 +98,15 @@ contract RealProofTest is Test {
         (uint256[] memory inst,) = ProofCodec.split(proof, n);
         assertEq(inst[InstanceLayout.modelDigestIndex(limbs)], uint256(vkHash));
         assertEq(inst[InstanceLayout.inputCommitmentIndex(limbs)], uint256(input));
-        (int256[] memory values,) = abi.decode(output, (int256[], uint8));
-        (bool ok, int256[] memory unpacked) = OutputCodec.unpack(_outputWords(inst), maxOutputs);
+        (int256[] memory values, uint8 scale) = abi.decode(output, (int256[], uint8));
+        (bool ok, int256[] memory unpacked, uint8 provenScale) = OutputCodec.unpack(_outputWords(inst), maxOutputs);
         assertTrue(ok, "packed output words are canonical");
         assertEq(unpacked, values);
+        assertEq(provenScale, scale, "the proof states the output scale");
+        assertEq(provenScale, registry.outputScaleBitsOf(modelId));
+        uint256 committed = inst[InstanceLayout.outputCommitmentIndex(limbs, maxOutputs)];
+        assertGt(committed, 0, "the proof commits to its outputs");
+        assertLt(committed, InstanceLayout.FIELD_MODULUS);
     }
 
     function test_realProof_rejectsTamperedProofByte() public {
@@ -121,7 +127,7 @@ contract RealProofTest is Test {
         vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
         registry.verifyAndStoreInference(modelId, input, abi.encode(values, scale), proof);
         // Claim and packed words altered together: only the verifier can refuse, and must.
-        (bool ok, uint256[] memory words) = OutputCodec.pack(values, maxOutputs);
+        (bool ok, uint256[] memory words) = OutputCodec.pack(values, scale, maxOutputs);
         require(ok, "repack");
         bytes memory altered = bytes.concat(proof);
         for (uint256 j = 0; j < words.length; ++j) {

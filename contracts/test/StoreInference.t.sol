@@ -7,6 +7,7 @@ import {IAttestationRegistry} from "../src/interfaces/IAttestationRegistry.sol";
 import {IERCZKMLVerifier} from "../src/interfaces/IERCZKMLVerifier.sol";
 import {IERCZKMLStorageExtension} from "../src/interfaces/IERCZKMLStorageExtension.sol";
 import {OutputCodec} from "../src/libraries/OutputCodec.sol";
+import {InstanceLayout} from "../src/libraries/InstanceLayout.sol";
 
 /// @notice verifyAndStoreInference, replay semantics and the record views (MockVerifier).
 contract StoreInferenceTest is RegistryTestBase {
@@ -182,5 +183,56 @@ contract StoreInferenceTest is RegistryTestBase {
         vm.expectRevert(err);
         registry.getAttestedOutput(id);
         assertFalse(registry.hasInference(id));
+    }
+
+    // ------------------------------------------------------------------ output commitment
+
+    /// @dev A proof of a model with more outputs than the packed words hold (count 0 in the
+    /// words) committing to them with `commitment`, approved by the verifier stand-in.
+    function _committedProof(bytes32 input, uint256 commitment) internal returns (bytes memory) {
+        uint256[] memory inst = _instances(VK, input, new int256[](0));
+        return _approvedProofWith(inst, inst.length - 1, commitment);
+    }
+
+    function test_verifyAndStoreInference_keepsTheCommitmentOfOutputsTooManyToShow() public {
+        uint256 c = uint256(keccak256("all 100 outputs")) % InstanceLayout.FIELD_MODULUS;
+        bytes memory p = _committedProof(INPUT, c);
+        bytes memory none = _output(new int256[](0));
+        bytes32 id = registry.computeInferenceId(modelId, INPUT, none);
+        vm.expectEmit(true, false, false, true, address(registry));
+        emit IAttestationRegistry.InferenceOutputCommitted(id, bytes32(c));
+        vm.prank(submitter);
+        assertEq(registry.verifyAndStoreInference(modelId, INPUT, none, p), id);
+        assertEq(registry.getOutputCommitment(id), bytes32(c));
+    }
+
+    function test_verifyAndStoreInference_storesNoCommitmentBesideShownValues() public {
+        int256[] memory v = _values3();
+        uint256[] memory inst = _instances(VK, INPUT, v);
+        bytes memory p = _approvedProofWith(inst, inst.length - 1, 12_345);
+        vm.recordLogs();
+        vm.prank(submitter);
+        bytes32 id = registry.verifyAndStoreInference(modelId, INPUT, _output(v), p);
+        assertEq(registry.getOutputCommitment(id), bytes32(0));
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        for (uint256 i = 0; i < logs.length; ++i) {
+            assertTrue(logs[i].topics[0] != IAttestationRegistry.InferenceOutputCommitted.selector);
+        }
+    }
+
+    function test_verifyInference_rejectsANonCanonicalOutputCommitment() public {
+        // The verifier reduces instances mod r: c + r would verify like c, so it is refused.
+        uint256 c = 7;
+        bytes memory none = _output(new int256[](0));
+        bytes memory p = _committedProof(INPUT, c + InstanceLayout.FIELD_MODULUS);
+        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+        registry.verifyAndStoreInference(modelId, INPUT, none, p);
+        registry.verifyInference(modelId, INPUT, none, _committedProof(INPUT, c));
+    }
+
+    function test_getOutputCommitment_revertsForAnUnknownInference() public {
+        bytes32 id = keccak256("nothing");
+        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InferenceNotFound.selector, id));
+        registry.getOutputCommitment(id);
     }
 }

@@ -80,9 +80,9 @@ contract VerifierGasBoundTest is RegistryTestBase {
     function test_constructor_revertsForBadLayout() public {
         vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 12, 0));
         new AttestationRegistry(address(burner), GAS_LIMIT, 12, 0);
-        // The packed count has 8 bits.
-        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 12, 256));
-        new AttestationRegistry(address(burner), GAS_LIMIT, 12, 256);
+        // The packed count has 6 bits.
+        vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 12, 64));
+        new AttestationRegistry(address(burner), GAS_LIMIT, 12, 64);
         vm.expectRevert(abi.encodeWithSelector(IAttestationRegistry.InvalidInstanceLayout.selector, 65_536, 30));
         new AttestationRegistry(address(burner), GAS_LIMIT, 65_536, 30);
     }
@@ -90,11 +90,11 @@ contract VerifierGasBoundTest is RegistryTestBase {
     function test_constructor_acceptsOtherLayouts() public {
         AttestationRegistry r = new AttestationRegistry(address(burner), 500_000, 0, 1);
         assertEq(r.outputWords(), 1);
-        assertEq(r.instanceCount(), 3);
+        assertEq(r.instanceCount(), 4);
         assertEq(r.verifierGasLimit(), 500_000);
-        r = new AttestationRegistry(address(burner), GAS_LIMIT, 12, 255);
-        assertEq(r.outputWords(), 17);
-        assertEq(r.instanceCount(), 31);
+        r = new AttestationRegistry(address(burner), GAS_LIMIT, 12, 63);
+        assertEq(r.outputWords(), 5);
+        assertEq(r.instanceCount(), 20);
         r = new AttestationRegistry(address(burner), GAS_LIMIT, 12, 31);
         assertEq(r.outputWords(), 3);
     }

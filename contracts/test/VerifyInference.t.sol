@@ -55,24 +55,24 @@ contract VerifyInferenceTest is RegistryTestBase {
 
     function test_verifyInference_packsOutputsLikeTheCircuit() public {
         // Known answers, computed independently of OutputCodec: v + 2^15 in 16-bit fields, slot i
-        // at bit 16 i, unused slots 0x8000, the count at bit 240 of word 0.
+        // at bit 16 i, unused slots 0x8000, the count at bit 240 of word 0 and the scale (7) at 246.
         int256[] memory v = new int256[](3);
         v[0] = -1; // 0x7fff
         v[1] = 32_767; // 0xffff
         v[2] = -32_768; // 0x0000
         uint256[] memory inst = _instances(VK, INPUT, v);
-        assertEq(inst.length, ACC_LIMBS + 2 + OUTPUT_WORDS);
-        assertEq(inst[WORD0], 0x38000800080008000800080008000800080008000800080000000ffff7fff);
+        assertEq(inst.length, ACC_LIMBS + 3 + OUTPUT_WORDS);
+        assertEq(inst[WORD0], 0x1c38000800080008000800080008000800080008000800080000000ffff7fff);
         assertEq(inst[WORD1], PADDING);
         // The Rust unit test's vector (prover/src/aggregate/circuit.rs, packed_outputs_roundtrip).
         int256[] memory r = new int256[](5);
         (r[0], r[1], r[2], r[3], r[4]) = (5, -3, 0, 32_767, -32_768);
         inst = _instances(VK, INPUT, r);
-        assertEq(inst[WORD0], 0x580008000800080008000800080008000800080000000ffff80007ffd8005);
+        assertEq(inst[WORD0], 0x1c580008000800080008000800080008000800080000000ffff80007ffd8005);
         assertEq(inst[WORD1], PADDING);
-        // No outputs: padding only, count 0.
+        // No outputs: padding only, count 0, the scale.
         inst = _instances(VK, INPUT, new int256[](0));
-        assertEq(inst[WORD0], PADDING);
+        assertEq(inst[WORD0], PADDING | (uint256(SCALE) << 246));
         assertEq(inst[WORD1], PADDING);
         registry.verifyInference(modelId, INPUT, _output(v), _approvedProof(VK, INPUT, v));
         registry.verifyInference(modelId, INPUT, _output(r), _approvedProof(VK, INPUT, r));
@@ -185,7 +185,7 @@ contract VerifyInferenceTest is RegistryTestBase {
     }
 
     function test_verifyInference_revertsOnTooManyOutputs() public {
-        // 31 zeros, and instances whose count field says 31 (the 8-bit field could hold it).
+        // 31 zeros, and instances whose count field says 31 (the 6-bit field can hold it).
         int256[] memory v = new int256[](MAX_OUTPUTS + 1);
         uint256[] memory inst = _instances(VK, INPUT, new int256[](0));
         inst[WORD0] |= (MAX_OUTPUTS + 1) << COUNT_SHIFT;
@@ -203,7 +203,7 @@ contract VerifyInferenceTest is RegistryTestBase {
         uint256[] memory inst = _instances(VK, INPUT, v);
         (at[0], bad[0]) = (WORD0, inst[WORD0] + (1 << 48)); // slot 3: 0x8000 -> 0x8001
         (at[1], bad[1]) = (WORD0, inst[WORD0] - (0x8000 << 224)); // slot 14: 0x8000 -> 0
-        (at[2], bad[2]) = (WORD0, inst[WORD0] | (1 << 248)); // above the count
+        (at[2], bad[2]) = (WORD0, inst[WORD0] | (1 << 252)); // above the count and the scale
         (at[3], bad[3]) = (WORD1, inst[WORD1] + (1 << 224)); // slot 29
         (at[4], bad[4]) = (WORD1, inst[WORD1] | (1 << 240)); // above the fields of word 1
         (at[5], bad[5]) = (WORD1, 0); // all-zero padding word
@@ -317,8 +317,9 @@ contract VerifyInferenceTest is RegistryTestBase {
         assertEq(registry.maxOutputs(), MAX_OUTPUTS);
         assertEq(registry.outputWords(), OUTPUT_WORDS);
         assertEq(registry.instanceCount(), InstanceLayout.count(ACC_LIMBS, MAX_OUTPUTS));
-        // 12 accumulator limbs, model digest, input commitment, 2 packed output words.
-        assertEq(registry.instanceCount(), 16);
+        // 12 accumulator limbs, model digest, input commitment, 2 packed output words, output
+        // commitment.
+        assertEq(registry.instanceCount(), 17);
     }
 
     function _withWord(bytes memory b, uint256 wordIndex, uint256 value) private pure returns (bytes memory out) {

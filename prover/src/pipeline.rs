@@ -227,11 +227,16 @@ pub fn verify(
     }
     let last = &proof.shards[n - 1].instances;
     let n_out = proof.outputs_q.len();
+    let public_count = if n_out <= instance::MAX_OUTPUTS { n_out } else { 0 };
+    let descriptor = instance::descriptor(public_count, proof.scale_bits).map(Fr::from);
+    if descriptor != Some(last[instance::DESCRIPTOR]) {
+        return Err(ProverError::Rejected(
+            "claimed output count or scale differs from the proven ones".into(),
+        ));
+    }
     if n_out <= instance::MAX_OUTPUTS {
         let public: Vec<Fr> = proof.outputs_q.iter().map(|v| crate::circuit::fe(*v)).collect();
-        if last[instance::NUM_OUTPUTS] != Fr::from(n_out as u64)
-            || last[instance::OUTPUT0..instance::OUTPUT0 + n_out] != public[..]
-        {
+        if last[instance::OUTPUT0..instance::OUTPUT0 + n_out] != public[..] {
             return Err(ProverError::Rejected(
                 "claimed outputs differ from the proven ones".into(),
             ));
@@ -376,7 +381,9 @@ pub fn check_aggregated(
     outputs_q: &[i64],
     agg: &crate::artifacts::AggregatedProof,
 ) -> Result<()> {
-    use crate::aggregate::circuit::{pack_outputs, INPUT_COMMITMENT, MODEL_ID, OUTPUTS};
+    use crate::aggregate::circuit::{
+        pack_outputs, INPUT_COMMITMENT, MODEL_ID, OUTPUTS, OUTPUT_COMMITMENT,
+    };
     let instances = agg
         .instances()
         .map_err(|e| ProverError::Rejected(format!("aggregated proof instances: {e}")))?;
@@ -394,13 +401,23 @@ pub fn check_aggregated(
             "the aggregated proof is of another input commitment".into(),
         ));
     }
-    if instances[OUTPUTS..] != pack_outputs(outputs_q)[..] {
-        return Err(ProverError::Rejected("the aggregated proof exposes other outputs".into()));
+    let scale = compiled.model.output_scale();
+    if pack_outputs(outputs_q, scale).is_none_or(|w| instances[OUTPUTS..OUTPUT_COMMITMENT] != w[..])
+    {
+        return Err(ProverError::Rejected(
+            "the aggregated proof exposes other outputs or another output scale".into(),
+        ));
+    }
+    let lookup_bits = compiled.model.settings.lookup_bits;
+    if instances[OUTPUT_COMMITMENT]
+        != crate::shard::boundary::boundary_commitment(outputs_q, lookup_bits)
+    {
+        return Err(ProverError::Rejected("the aggregated proof commits to other outputs".into()));
     }
     if agg.model_id != fr_to_hex(&id)
         || agg.input_commitment != fr_to_hex(&input_commitment)
         || agg.outputs_q != outputs_q
-        || agg.scale_bits != compiled.model.output_scale()
+        || agg.scale_bits != scale
     {
         return Err(ProverError::Rejected(
             "the aggregated proof file's readable fields differ from its instances".into(),

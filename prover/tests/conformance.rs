@@ -287,6 +287,7 @@ own!(
     wide_mlp,
     ops_mix,
     ops_mix2,
+    many_outputs,
     #[ignore = "full tier (scripts/test.sh --full)"]
     lenet5,
 );

@@ -4,12 +4,14 @@ use zkattest_chain::attestation::encode_output;
 use zkattest_chain::Attestation;
 use zkattest_prover::aggregate::circuit::{INPUT_COMMITMENT, MODEL_ID};
 use zkattest_prover::artifacts::AggregatedProof;
+use zkattest_prover::circuit::instance::MAX_OUTPUTS;
 
 use crate::calldata::{encode, word};
 use crate::{Result, VerifierGenError};
 
 /// The registry's view of an aggregated proof: model digest, input commitment, ABI-encoded
-/// output and the verifier calldata.
+/// output and the verifier calldata. A model with more outputs than the proof shows claims
+/// none on chain: its outputs are bound by the output commitment the registry keeps.
 pub fn attestation(agg: &AggregatedProof) -> Result<Attestation> {
     let bad = |reason: String| VerifierGenError::Calldata(format!("aggregated proof: {reason}"));
     let instances = agg.instances().map_err(bad)?;
@@ -23,7 +25,17 @@ pub fn attestation(agg: &AggregatedProof) -> Result<Attestation> {
         vk_hash: word(&instances[MODEL_ID]).into(),
         output_scale_bits: scale,
         input_commitment: word(&instances[INPUT_COMMITMENT]).into(),
-        output: encode_output(&agg.outputs_q, scale),
+        output: encode_output(shown(&agg.outputs_q), scale),
         proof: encode(&instances, &proof).into(),
     })
+}
+
+/// The outputs the proof's packed words carry: all of them, or none when there are more than
+/// the public slots.
+fn shown(outputs_q: &[i64]) -> &[i64] {
+    if outputs_q.len() <= MAX_OUTPUTS {
+        outputs_q
+    } else {
+        &[]
+    }
 }

@@ -14,6 +14,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::G1Affine;
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use zkattest_prover::aggregate::circuit::{
     num_instances, pack_outputs, AggregationInstances, INPUT_COMMITMENT, MODEL_ID, OUTPUTS,
+    OUTPUT_COMMITMENT,
 };
 use zkattest_prover::aggregate::keys::check_chain;
 use zkattest_prover::aggregate::{verify_aggregated, AggregationKeys};
@@ -137,8 +138,17 @@ fn assert_valid_proof_of(model: &'static str, instances: &[Fr], proof: &[u8]) ->
         "{model}: the proof's model id is not today's: the fixture is stale, run `{}`",
         fixture::REGENERATE
     );
-    assert_eq!(&instances[OUTPUTS..], &pack_outputs(&s.proof.outputs_q)[..], "{model}: outputs");
-    assert_eq!(AggregationInstances { all: instances.to_vec() }.outputs(), s.proof.outputs_q);
+    let packed = pack_outputs(&s.proof.outputs_q, s.proof.scale_bits).expect("scale fits");
+    assert_eq!(&instances[OUTPUTS..OUTPUT_COMMITMENT], &packed[..], "{model}: outputs");
+    let lookup_bits = s.compiled.model.settings.lookup_bits;
+    assert_eq!(
+        instances[OUTPUT_COMMITMENT],
+        zkattest_prover::shard::boundary::boundary_commitment(&s.proof.outputs_q, lookup_bits),
+        "{model}: output commitment"
+    );
+    let decoded = AggregationInstances { all: instances.to_vec() };
+    assert_eq!(decoded.outputs(), s.proof.outputs_q);
+    assert_eq!(decoded.scale_bits(), s.proof.scale_bits, "{model}: output scale");
     gas
 }
 
@@ -193,6 +203,36 @@ fn altered_output_is_rejected() {
     let (mut instances, proof) = valid();
     instances[OUTPUTS] += Fr::from(1u64);
     assert_rejected_everywhere(&instances, &proof, "altered output");
+}
+
+/// The output scale is proven with the outputs: another scale (the same values read as ten
+/// times smaller, say), or the count and the scale changed together, is rejected.
+#[test]
+fn altered_output_scale_is_rejected() {
+    use halo2_base::halo2_proofs::halo2curves::ff::Field;
+    use zkattest_prover::aggregate::circuit::SCALE_SHIFT;
+    let (instances, proof) = valid();
+    let one_scale = Fr::from(2u64).pow_vartime([SCALE_SHIFT as u64]);
+    for (what, delta) in [
+        ("scale + 1", one_scale),
+        ("scale - 1", -one_scale),
+        ("scale + 1 and count - 1", one_scale - Fr::from(2u64).pow_vartime([240u64])),
+    ] {
+        let mut bad = instances.clone();
+        bad[OUTPUTS] += delta;
+        assert_rejected_everywhere(&bad, &proof, what);
+    }
+}
+
+/// The commitment to all the outputs is bound like the packed ones.
+#[test]
+fn altered_output_commitment_is_rejected() {
+    let (instances, proof) = valid();
+    for delta in [Fr::from(1u64), -Fr::from(1u64)] {
+        let mut bad = instances.clone();
+        bad[OUTPUT_COMMITMENT] += delta;
+        assert_rejected_everywhere(&bad, &proof, "altered output commitment");
+    }
 }
 
 #[test]

@@ -443,12 +443,15 @@ pub fn query_cmd(a: QueryArgs, json: bool) -> anyhow::Result<()> {
     };
     let report = QueryReport { output: dequantize(&record.values, record.scale_bits), record };
     crate::output::print(json, &report, || {
+        let output = match report.record.output_commitment {
+            Some(c) => format!("committed (more outputs than the proof shows): {c}"),
+            None => format!("{:?}", report.output),
+        };
         format!(
-            "inference {}\n  model {}  input commitment {}\n  output {:?}\n  submitted by {} in block {}",
+            "inference {}\n  model {}  input commitment {}\n  output {output}\n  submitted by {} in block {}",
             report.record.inference_id,
             report.record.model_id,
             report.record.input_commitment,
-            report.output,
             report.record.submitter,
             report.record.block_number
         )

@@ -20,6 +20,10 @@ interface IAttestationRegistry is IERCZKMLRegistry, IERCZKMLVerifier, IERCZKMLSt
         uint256 timestamp;
     }
 
+    /// @notice Stored with an inference whose outputs are too many for the proof's packed words
+    /// (the model has more than `maxOutputs()`): the proof's Poseidon commitment to all of them,
+    /// which anyone holding the values can recompute (zkattest's `boundary_commitment`).
+    event InferenceOutputCommitted(bytes32 indexed inferenceId, bytes32 outputCommitment);
     /// @notice `modelId` declares that its output values are fixed-point with `scaleBits` fractional bits.
     event ModelOutputScaleSet(uint256 indexed modelId, uint8 scaleBits);
     /// @notice The owner of `modelId` nominated `newOwner` (address(0) cancels a nomination).
@@ -106,6 +110,14 @@ interface IAttestationRegistry is IERCZKMLRegistry, IERCZKMLVerifier, IERCZKMLSt
     /// @return values Fixed-point output values.
     /// @return scaleBits Fractional bits (real value = v / 2^scaleBits).
     function getAttestedOutput(bytes32 inferenceId) external view returns (int256[] memory values, uint8 scaleBits);
+
+    /// @notice The proven commitment to all the outputs of a stored inference whose model has
+    /// more outputs than the proof's packed words hold (its `output` then has no values); zero
+    /// for an inference whose values are stored themselves. Reverts with `InferenceNotFound` if
+    /// absent.
+    /// @param inferenceId The identifier.
+    /// @return The commitment, a canonical field element.
+    function getOutputCommitment(bytes32 inferenceId) external view returns (bytes32);
 
     /// @notice keccak256(abi.encodePacked(modelId, inputCommitment, output)), as the ERC defines it.
     /// @param modelId The model.

@@ -7,12 +7,15 @@ pragma solidity ^0.8.20;
 /// (prover/src/aggregate/circuit.rs, `pack_outputs`): with M output slots there are
 /// W = ceil(M / 15) words, and
 ///
-///     word_j = sum_{i < 15, 15j + i < M} 2^(16 i) * (v_{15j+i} + 2^15)  [+ 2^240 * n  if j = 0]
+///     word_j = sum_{i < 15, 15j + i < M} 2^(16 i) * (v_{15j+i} + 2^15)
+///              [+ 2^240 * n + 2^246 * scaleBits  if j = 0]
 ///
-/// where n is the number of values, every value lies in [-2^15, 2^15) and unused slots
-/// (n <= slot < M) hold v = 0, i.e. the field 0x8000. Bits of slots >= M, bits 248..255 of
-/// word 0 and bits 240..255 of the other words are zero. The circuit range-checks every field
-/// (16 bits each, 8 for n), so each (n, values) has exactly one packing and vice versa.
+/// where n is the number of values, scaleBits the output scale (the last shard's circuit
+/// states both as a constant, so the proof binds the scale too), every value lies in
+/// [-2^15, 2^15) and unused slots (n <= slot < M) hold v = 0, i.e. the field 0x8000. Bits of
+/// slots >= M, bits 252..255 of word 0 and bits 240..255 of the other words are zero. The
+/// circuit range-checks every field (16 bits each, 6 for n and for scaleBits), so each
+/// (n, scaleBits, values) has exactly one packing and vice versa.
 /// @dev Parsing is strict on purpose: exactly one byte string is accepted per (values, scaleBits),
 /// so one inference has exactly one inferenceId and cannot be stored twice under byte-level
 /// variants (non-minimal offsets, trailing bytes, dirty uint8 padding).
@@ -23,8 +26,12 @@ library OutputCodec {
     uint256 internal constant OUTPUTS_PER_WORD = 15;
     /// @notice Bit position of the count n in word 0 (= OUTPUT_BITS * OUTPUTS_PER_WORD).
     uint256 internal constant COUNT_SHIFT = 240;
-    /// @notice Largest number of output slots M: the count field has 8 bits.
-    uint256 internal constant MAX_OUTPUT_SLOTS = 255;
+    /// @notice Bit position of the output scale in word 0 (above the 6-bit count).
+    uint256 internal constant SCALE_SHIFT = 246;
+    /// @notice Largest number of output slots M: the count field has 6 bits.
+    uint256 internal constant MAX_OUTPUT_SLOTS = 63;
+    /// @notice Largest output scale a proof can state: the scale field has 6 bits.
+    uint256 internal constant MAX_SCALE_BITS = 63;
     /// @notice Smallest value a proof can carry (-2^15).
     int256 internal constant MIN_VALUE = -32768;
     /// @notice Largest value a proof can carry (2^15 - 1).
@@ -73,25 +80,30 @@ library OutputCodec {
         return (maxOutputs + OUTPUTS_PER_WORD - 1) / OUTPUTS_PER_WORD;
     }
 
-    /// @notice Whether the packed output words of a proof carry exactly the values of `output`:
-    /// count <= maxOutputs, every value in [MIN_VALUE, MAX_VALUE], and the first
-    /// `wordCount(maxOutputs)` words of `words` equal the packing of (count, values).
+    /// @notice Whether the packed output words of a proof carry exactly the values of `output`
+    /// at `scaleBits`: count <= maxOutputs, scaleBits <= MAX_SCALE_BITS, every value in
+    /// [MIN_VALUE, MAX_VALUE], and the first `wordCount(maxOutputs)` words of `words` equal the
+    /// packing of (count, scaleBits, values).
     /// @dev The registry's hot path, hence assembly: it builds each expected word from calldata
     /// (a loop over the values, the padding of unused slots in one masked step) and compares it
     /// with the instance. A fuzz test checks it agrees with `pack` for every slot count.
     /// @param output A parsed output (see `parse`) with `count` values.
     /// @param count Number of values.
+    /// @param scaleBits The output scale.
     /// @param words The packed output instances (calldata, 32 bytes per word).
     /// @param maxOutputs Number of output slots M, at most MAX_OUTPUT_SLOTS.
     /// @return ok True iff all match.
-    function matchesWords(bytes calldata output, uint256 count, bytes calldata words, uint256 maxOutputs)
-        internal
-        pure
-        returns (bool ok)
-    {
+    function matchesWords(
+        bytes calldata output,
+        uint256 count,
+        uint256 scaleBits,
+        bytes calldata words,
+        uint256 maxOutputs
+    ) internal pure returns (bool ok) {
         uint256 numWords = wordCount(maxOutputs);
         assembly ("memory-safe") {
             ok := and(iszero(gt(count, maxOutputs)), iszero(lt(words.length, shl(5, numWords))))
+            ok := and(ok, iszero(gt(scaleBits, MAX_SCALE_BITS)))
             // OR of every v + 2^15 (mod 2^256): below 2^16 iff every v is in [-2^15, 2^15).
             let fields := 0
             let values := add(output.offset, 0x60)
@@ -103,8 +115,8 @@ library OutputCodec {
                 let valuesEnd := base
                 if gt(count, base) { valuesEnd := count }
                 if gt(valuesEnd, last) { valuesEnd := last }
-                // The count sits above the values of word 0.
-                let word := mul(iszero(w), shl(COUNT_SHIFT, count))
+                // The count and the scale sit above the values of word 0.
+                let word := mul(iszero(w), or(shl(COUNT_SHIFT, count), shl(SCALE_SHIFT, scaleBits)))
                 let bit := 0
                 for { let slot := base } lt(slot, valuesEnd) { slot := add(slot, 1) } {
                     let field := add(calldataload(add(values, shl(5, slot))), VALUE_OFFSET)
@@ -123,12 +135,19 @@ library OutputCodec {
 
     /// @notice Packs output values as the aggregation circuit does (the reference for `matchesWords`).
     /// @param values Output values.
+    /// @param scaleBits The output scale, at most MAX_SCALE_BITS.
     /// @param maxOutputs Number of output slots M, in [1, MAX_OUTPUT_SLOTS].
-    /// @return ok False if there are more than M values, a value is outside [MIN_VALUE, MAX_VALUE]
-    /// or M is out of range.
+    /// @return ok False if there are more than M values, a value is outside [MIN_VALUE, MAX_VALUE],
+    /// the scale does not fit or M is out of range.
     /// @return words The `wordCount(M)` packed words (meaningful only if ok).
-    function pack(int256[] memory values, uint256 maxOutputs) internal pure returns (bool ok, uint256[] memory words) {
-        if (maxOutputs == 0 || maxOutputs > MAX_OUTPUT_SLOTS) return (false, new uint256[](0));
+    function pack(int256[] memory values, uint256 scaleBits, uint256 maxOutputs)
+        internal
+        pure
+        returns (bool ok, uint256[] memory words)
+    {
+        if (maxOutputs == 0 || maxOutputs > MAX_OUTPUT_SLOTS || scaleBits > MAX_SCALE_BITS) {
+            return (false, new uint256[](0));
+        }
         words = new uint256[](wordCount(maxOutputs));
         if (values.length > maxOutputs) return (false, words);
         for (uint256 slot = 0; slot < maxOutputs; ++slot) {
@@ -138,27 +157,32 @@ library OutputCodec {
             uint256 field = uint256(v + int256(VALUE_OFFSET));
             words[slot / OUTPUTS_PER_WORD] |= field << (OUTPUT_BITS * (slot % OUTPUTS_PER_WORD));
         }
-        words[0] |= values.length << COUNT_SHIFT;
+        words[0] |= (values.length << COUNT_SHIFT) | (scaleBits << SCALE_SHIFT);
         ok = true;
     }
 
     /// @notice Inverse of `pack`: the values packed output words carry.
     /// @param words Packed output words.
     /// @param maxOutputs Number of output slots M, in [1, MAX_OUTPUT_SLOTS].
-    /// @return ok False unless `words` is exactly `pack(values, M)` for some values.
+    /// @return ok False unless `words` is exactly `pack(values, scaleBits, M)` for some values
+    /// and scale.
     /// @return values The values (meaningful only if ok).
+    /// @return scaleBits The output scale (meaningful only if ok).
     function unpack(uint256[] memory words, uint256 maxOutputs)
         internal
         pure
-        returns (bool ok, int256[] memory values)
+        returns (bool ok, int256[] memory values, uint8 scaleBits)
     {
         if (maxOutputs == 0 || maxOutputs > MAX_OUTPUT_SLOTS || words.length != wordCount(maxOutputs)) {
-            return (false, values);
+            return (false, values, 0);
         }
-        uint256 n = words[0] >> COUNT_SHIFT; // bits 248..255 set make n > 255 >= M
-        if (n > maxOutputs) return (false, values);
+        uint256 n = (words[0] >> COUNT_SHIFT) & MAX_OUTPUT_SLOTS;
+        uint256 scale = words[0] >> SCALE_SHIFT; // bits 252..255 set make it exceed MAX_SCALE_BITS
+        if (n > maxOutputs || scale > MAX_SCALE_BITS) return (false, values, 0);
+        // forge-lint: disable-next-line(unsafe-typecast) -- at most 63
+        scaleBits = uint8(scale);
         for (uint256 w = 1; w < words.length; ++w) {
-            if (words[w] >> COUNT_SHIFT != 0) return (false, values);
+            if (words[w] >> COUNT_SHIFT != 0) return (false, values, 0);
         }
         values = new int256[](n);
         for (uint256 slot = 0; slot < words.length * OUTPUTS_PER_WORD; ++slot) {
@@ -167,7 +191,7 @@ library OutputCodec {
                 // forge-lint: disable-next-line(unsafe-typecast) -- a 16-bit field
                 values[slot] = int256(field) - int256(VALUE_OFFSET);
             } else if (field != (slot < maxOutputs ? VALUE_OFFSET : 0)) {
-                return (false, values);
+                return (false, values, 0);
             }
         }
         ok = true;

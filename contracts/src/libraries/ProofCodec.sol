@@ -56,6 +56,7 @@ library ProofCodec {
     /// @param modelDigest The model digest (the registered `vkHash`).
     /// @param inputCommitment The input commitment.
     /// @param values Output values, packed with their count (see OutputCodec.pack).
+    /// @param scaleBits The output scale, packed with them.
     /// @param maxOutputs Number of output slots.
     /// @return result The instances.
     function buildInstances(
@@ -63,9 +64,10 @@ library ProofCodec {
         bytes32 modelDigest,
         bytes32 inputCommitment,
         int256[] memory values,
+        uint256 scaleBits,
         uint256 maxOutputs
     ) internal pure returns (uint256[] memory result) {
-        (bool ok, uint256[] memory words) = OutputCodec.pack(values, maxOutputs);
+        (bool ok, uint256[] memory words) = OutputCodec.pack(values, scaleBits, maxOutputs);
         if (!ok) revert LayoutMismatch();
         uint256 limbs = accumulator.length;
         result = new uint256[](InstanceLayout.count(limbs, maxOutputs));

@@ -177,15 +177,16 @@ contract RegistryHandler is Test {
             // forge-lint: disable-next-line(unsafe-typecast) -- i <= maxOutputs
             values[i] = base - int256(i);
         }
-        output = OutputCodec.encode(values, registry.outputScaleBitsOf(id));
+        uint8 scale = registry.outputScaleBitsOf(id);
+        output = OutputCodec.encode(values, scale);
         (IERCZKMLRegistry.ModelCommitment memory c,,) = registry.getModel(id);
         uint256[] memory acc = new uint256[](accLimbs);
-        proof = ProofCodec.encode(ProofCodec.buildInstances(acc, c.vkHash, input, values, maxOutputs), hex"01");
+        proof = ProofCodec.encode(ProofCodec.buildInstances(acc, c.vkHash, input, values, scale, maxOutputs), hex"01");
     }
 
     /// @dev The first claimed value; it and the values below it stay in the packable range.
     function _base(int256 v0) internal view returns (int256) {
-        // forge-lint: disable-next-line(unsafe-typecast) -- maxOutputs <= 255
+        // forge-lint: disable-next-line(unsafe-typecast) -- maxOutputs <= 63
         return _bound(v0, OutputCodec.MIN_VALUE + int256(maxOutputs), OutputCodec.MAX_VALUE);
     }
 

@@ -12,12 +12,14 @@ contract CodecHarness {
         return OutputCodec.parse(output);
     }
 
-    function matchesWords(bytes calldata output, uint256 count, bytes calldata packed, uint256 maxOutputs)
-        external
-        pure
-        returns (bool)
-    {
-        return OutputCodec.matchesWords(output, count, packed, maxOutputs);
+    function matchesWords(
+        bytes calldata output,
+        uint256 count,
+        uint256 scaleBits,
+        bytes calldata packed,
+        uint256 maxOutputs
+    ) external pure returns (bool) {
+        return OutputCodec.matchesWords(output, count, scaleBits, packed, maxOutputs);
     }
 
     /// @notice Parses `output` and checks it against `packed` as the registry does.
@@ -26,8 +28,8 @@ contract CodecHarness {
         pure
         returns (bool)
     {
-        (bool ok, uint256 count,) = OutputCodec.parse(output);
-        return ok && OutputCodec.matchesWords(output, count, packed, maxOutputs);
+        (bool ok, uint256 count, uint8 scaleBits) = OutputCodec.parse(output);
+        return ok && OutputCodec.matchesWords(output, count, scaleBits, packed, maxOutputs);
     }
 
     function widthOf(bytes calldata output) external pure returns (uint256) {

@@ -67,7 +67,7 @@ abstract contract RegistryTestBase is Test {
     }
 
     function _instances(bytes32 vk, bytes32 input, int256[] memory values) internal pure returns (uint256[] memory) {
-        return ProofCodec.buildInstances(_accumulator(), vk, input, values, MAX_OUTPUTS);
+        return ProofCodec.buildInstances(_accumulator(), vk, input, values, SCALE, MAX_OUTPUTS);
     }
 
     /// @dev A proof whose instances match the claim; the transcript is filler the mock ignores.

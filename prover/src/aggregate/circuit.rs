@@ -29,30 +29,42 @@ pub const OUTPUT_BITS: u32 = 16;
 pub const OUTPUTS_PER_WORD: usize = 15;
 /// Packed-outputs words.
 pub const OUTPUT_WORDS: usize = instance::MAX_OUTPUTS.div_ceil(OUTPUTS_PER_WORD);
-/// Bit position of the output count in the first packed word.
+/// Index of the output commitment: the last shard's commitment to all the model's outputs,
+/// which binds them when there are more than the packed words hold.
+pub const OUTPUT_COMMITMENT: usize = OUTPUTS + OUTPUT_WORDS;
+/// Bit position of the output descriptor (count, then scale: `instance::descriptor`) in the
+/// first packed word.
 pub const COUNT_SHIFT: u32 = OUTPUT_BITS * OUTPUTS_PER_WORD as u32;
+/// Bit position of the output scale in the first packed word.
+pub const SCALE_SHIFT: u32 = COUNT_SHIFT + instance::COUNT_BITS;
+/// Bits of the descriptor: the first word stays below `2^252 < r`.
+const DESCRIPTOR_BITS: u32 = instance::COUNT_BITS + instance::SCALE_BITS;
 
 /// Number of public instances of the aggregated proof.
 ///
 /// Every public instance costs verifier code and gas, so the outputs travel packed:
 /// word `j` is `sum_i 2^(16 i) (v_(15j+i) + 2^15)`, and word 0 also carries the output
-/// count at bit 240. The circuit range-checks every output to 16 bits, which makes the
-/// packing injective.
+/// count at bit 240 and the output scale at bit 246 (the last shard's descriptor, a constant
+/// of its circuit). The circuit range-checks every output to 16 bits and the descriptor to
+/// 12, which makes the packing injective. The output commitment closes the list.
 pub const fn num_instances() -> usize {
-    OUTPUTS + OUTPUT_WORDS
+    OUTPUT_COMMITMENT + 1
 }
 
-/// Packs output values (and their count) as the aggregation circuit does.
-pub fn pack_outputs(values: &[i64]) -> Vec<Fr> {
+/// Packs output values (with their count and scale) as the aggregation circuit does. None
+/// when the scale does not fit the descriptor.
+pub fn pack_outputs(values: &[i64], scale_bits: u32) -> Option<Vec<Fr>> {
     use crate::circuit::{fe, pow2};
+    let count = if values.len() <= instance::MAX_OUTPUTS { values.len() } else { 0 };
+    let descriptor = instance::descriptor(count, scale_bits)?;
     let mut words = vec![Fr::zero(); OUTPUT_WORDS];
-    words[0] = pow2(COUNT_SHIFT) * Fr::from(values.len() as u64);
+    words[0] = pow2(COUNT_SHIFT) * Fr::from(descriptor);
     for slot in 0..instance::MAX_OUTPUTS {
-        let v = values.get(slot).copied().unwrap_or(0);
+        let v = if count > 0 { values.get(slot).copied().unwrap_or(0) } else { 0 };
         let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
         words[w] += pow2(OUTPUT_BITS * i as u32) * fe(v + (1 << (OUTPUT_BITS - 1)));
     }
-    words
+    Some(words)
 }
 
 /// The aggregated proof's public values, decoded.
@@ -73,19 +85,21 @@ impl AggregationInstances {
         self.all[INPUT_COMMITMENT]
     }
 
+    /// The commitment to all the outputs (`shard::boundary::boundary_commitment`).
+    pub fn output_commitment(&self) -> Fr {
+        self.all[OUTPUT_COMMITMENT]
+    }
+
+    /// The output scale the last shard's circuit states (`2^scale`).
+    pub fn scale_bits(&self) -> u32 {
+        field(&word_bytes(&self.all[OUTPUTS]), SCALE_SHIFT, instance::SCALE_BITS) as u32
+    }
+
     /// The public output values, unpacked.
     pub fn outputs(&self) -> Vec<i64> {
-        use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
-        let bits = |x: &Fr| -> Vec<u8> { x.to_repr().as_ref().to_vec() };
         let words: Vec<Vec<u8>> =
-            self.all[OUTPUTS..OUTPUTS + OUTPUT_WORDS].iter().map(bits).collect();
-        let field = |w: &[u8], at: u32, width: u32| -> u64 {
-            (0..width).fold(0u64, |acc, b| {
-                let bit = at + b;
-                acc | ((((w[(bit / 8) as usize] >> (bit % 8)) & 1) as u64) << b)
-            })
-        };
-        let n = field(&words[0], COUNT_SHIFT, 8) as usize;
+            self.all[OUTPUTS..OUTPUTS + OUTPUT_WORDS].iter().map(word_bytes).collect();
+        let n = field(&words[0], COUNT_SHIFT, instance::COUNT_BITS) as usize;
         (0..n.min(instance::MAX_OUTPUTS))
             .map(|slot| {
                 let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
@@ -94,6 +108,19 @@ impl AggregationInstances {
             })
             .collect()
     }
+}
+
+fn word_bytes(x: &Fr) -> Vec<u8> {
+    use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
+    x.to_repr().as_ref().to_vec()
+}
+
+/// Bits `at .. at + width` of a little-endian word.
+fn field(w: &[u8], at: u32, width: u32) -> u64 {
+    (0..width).fold(0u64, |acc, b| {
+        let bit = at + b;
+        acc | ((((w[(bit / 8) as usize] >> (bit % 8)) & 1) as u64) << b)
+    })
 }
 
 /// Builds the aggregation circuit over `snarks` (one per shard slot, in chain order).
@@ -142,8 +169,8 @@ pub fn build(
     let last = &prev[n - 1];
     let gate = range.gate();
     let offset = Fr::from(1u64 << (OUTPUT_BITS - 1));
-    let count = last[instance::NUM_OUTPUTS];
-    range.range_check(ctx, count, 8);
+    let descriptor = last[instance::DESCRIPTOR];
+    range.range_check(ctx, descriptor, DESCRIPTOR_BITS as usize);
     let mut words = Vec::with_capacity(OUTPUT_WORDS);
     for w in 0..OUTPUT_WORDS {
         let mut terms = Vec::new();
@@ -159,7 +186,7 @@ pub fn build(
             coeffs.push(crate::circuit::pow2(OUTPUT_BITS * i as u32));
         }
         if w == 0 {
-            terms.push(count);
+            terms.push(descriptor);
             coeffs.push(crate::circuit::pow2(COUNT_SHIFT));
         }
         let packed = gate.inner_product(ctx, terms, coeffs.into_iter().map(Constant));
@@ -171,6 +198,7 @@ pub fn build(
     public.push(model_id);
     public.push(prev[0][instance::IN_COMMIT]);
     public.extend(words);
+    public.push(last[instance::OUT_COMMIT]);
     circuit.builder.assigned_instances[0] = public;
     Ok(circuit)
 }
@@ -211,13 +239,25 @@ mod tests {
 
     #[test]
     fn packed_outputs_roundtrip() {
-        for values in
-            [vec![], vec![5, -3, 0, 32767, -32768], (0..30).map(|i| i * 1000 - 15000).collect()]
-        {
+        for (values, scale) in [
+            (vec![], 0),
+            (vec![5, -3, 0, 32767, -32768], 7),
+            ((0..30).map(|i| i * 1000 - 15000).collect(), 63),
+        ] {
             let mut all = vec![Fr::zero(); OUTPUTS];
-            all.extend(pack_outputs(&values));
+            all.extend(pack_outputs(&values, scale).expect("fits"));
+            all.push(Fr::from(99u64));
             assert_eq!(all.len(), num_instances());
-            assert_eq!(AggregationInstances { all }.outputs(), values);
+            let inst = AggregationInstances { all };
+            assert_eq!(inst.outputs(), values);
+            assert_eq!(inst.scale_bits(), scale);
         }
+        // More outputs than slots: attested by commitment only, the count says 0.
+        let many: Vec<i64> = (0..31).collect();
+        let mut all = vec![Fr::zero(); OUTPUTS];
+        all.extend(pack_outputs(&many, 9).expect("fits"));
+        let inst = AggregationInstances { all };
+        assert_eq!((inst.outputs(), inst.scale_bits()), (vec![], 9));
+        assert!(pack_outputs(&[1], 64).is_none());
     }
 }

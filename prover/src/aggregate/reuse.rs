@@ -49,7 +49,7 @@ struct Stored {
 
 impl Statement {
     /// The statement of aggregating `proof`'s shards (verifying keys `vks`) under `keys`:
-    /// model id, input commitment and packed outputs, keyed by everything that determines it.
+    /// model id, input commitment, packed outputs (with their scale) and output commitment, keyed by everything that determines it.
     pub fn of(
         keys: &AggregationKeys,
         srs: &Srs,
@@ -75,7 +75,15 @@ impl Statement {
                 .and_then(|s| s.instances.get(instance::IN_COMMIT).copied())
                 .unwrap_or_default(),
         ];
-        expected.extend(pack_outputs(&proof.outputs_q));
+        // A scale the descriptor cannot hold has no proof to reuse: nothing matches.
+        expected.extend(pack_outputs(&proof.outputs_q, proof.scale_bits).unwrap_or_default());
+        expected.push(
+            proof
+                .shards
+                .last()
+                .and_then(|s| s.instances.get(instance::OUT_COMMIT).copied())
+                .unwrap_or_default(),
+        );
         Self { key: hex::encode(h.finalize()), expected }
     }
 }

@@ -1,16 +1,22 @@
 //! The public instance layout every shard shares.
 //!
-//! `[in_commit, out_commit, n_out, out_0 .. out_{MAX_OUTPUTS-1}]`: the Poseidon commitment
-//! to the values the shard receives, the commitment to the values it passes on, and, for
-//! the last shard of a model with at most [`MAX_OUTPUTS`] outputs, the output values
-//! themselves (zero elsewhere).
+//! `[in_commit, out_commit, descriptor, out_0 .. out_{MAX_OUTPUTS-1}]`: the Poseidon
+//! commitment to the values the shard receives, the commitment to the values it passes on,
+//! the output descriptor (the last shard's output count and scale, a constant of its circuit,
+//! so the verifying key and the model id bind both), and, for the last shard of a model with
+//! at most [`MAX_OUTPUTS`] outputs, the output values themselves (zero elsewhere).
 
 /// Commitment to the shard's input values (the salted model input for shard 0).
 pub const IN_COMMIT: usize = 0;
 /// Commitment to the shard's output values.
 pub const OUT_COMMIT: usize = 1;
-/// Number of public output values (0 except in the last shard).
-pub const NUM_OUTPUTS: usize = 2;
+/// The output descriptor `count + 2^COUNT_BITS · scale` (see [`descriptor`]); 0 except in the
+/// last shard.
+pub const DESCRIPTOR: usize = 2;
+/// Bits of the output count in the descriptor.
+pub const COUNT_BITS: u32 = 6;
+/// Bits of the output scale in the descriptor.
+pub const SCALE_BITS: u32 = 6;
 /// First public output value.
 pub const OUTPUT0: usize = 3;
 /// Output values a proof can expose; larger outputs are attested by commitment only.
@@ -20,4 +26,12 @@ pub const MAX_OUTPUTS: usize = 30;
 /// Number of instance values of every shard.
 pub const fn count() -> usize {
     OUTPUT0 + MAX_OUTPUTS
+}
+
+/// The output descriptor of a last shard: `count` public outputs (0 when the model has more
+/// than [`MAX_OUTPUTS`]) at scale `2^scale`. None when the scale needs more than
+/// [`SCALE_BITS`] bits.
+pub fn descriptor(count: usize, scale: u32) -> Option<u64> {
+    (count <= MAX_OUTPUTS && scale < (1 << SCALE_BITS))
+        .then(|| count as u64 + ((scale as u64) << COUNT_BITS))
 }

@@ -657,7 +657,19 @@ fn build_inner(
     b.zero = b.constant(0);
     let outputs = spec.outputs.clone();
     let public_outputs = spec.is_last && outputs.len() <= MAX_OUTPUTS;
-    let n_out = b.constant(if public_outputs { outputs.len() as i64 } else { 0 });
+    let descriptor = if spec.is_last {
+        let count = if public_outputs { outputs.len() } else { 0 };
+        let scale = model.output_scale();
+        instance::descriptor(count, scale).ok_or_else(|| {
+            ProverError::Settings(format!(
+                "output scale 2^{scale} does not fit the proof's {}-bit scale field",
+                instance::SCALE_BITS
+            ))
+        })?
+    } else {
+        0
+    };
+    let n_out = b.constant(descriptor as i64);
     let mut instances = vec![Fr::ZERO; instance::count()];
 
     // Input boundary.
@@ -691,7 +703,7 @@ fn build_inner(
     b.instance_cells.push((out_cell, instance::OUT_COMMIT));
     instances[instance::OUT_COMMIT] = out_commit;
 
-    b.instance_cells.push((n_out, instance::NUM_OUTPUTS));
+    b.instance_cells.push((n_out, instance::DESCRIPTOR));
     for slot in 0..MAX_OUTPUTS {
         let (cell, v) = match out_cells.get(slot) {
             Some(c) if public_outputs => *c,
@@ -700,7 +712,7 @@ fn build_inner(
         b.instance_cells.push((cell, instance::OUTPUT0 + slot));
         instances[instance::OUTPUT0 + slot] = fe(v);
     }
-    instances[instance::NUM_OUTPUTS] = fe(if public_outputs { outputs.len() as i64 } else { 0 });
+    instances[instance::DESCRIPTOR] = fe(descriptor as i64);
 
     // Tables live in their own fixed columns, from row 0.
     let rows = b.advice[0].len();

@@ -122,7 +122,9 @@ fn honest_shards_pass_and_chain() {
     let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
     let last = ls.last().expect("a shard");
     let expect: Vec<Fr> = q.outputs_q(&trace).into_iter().map(fe).collect();
-    assert_eq!(last.instances[instance::NUM_OUTPUTS], Fr::from(expect.len() as u64));
+    let descriptor = instance::descriptor(expect.len(), q.output_scale()).expect("fits");
+    assert_eq!(last.instances[instance::DESCRIPTOR], Fr::from(descriptor));
+    assert!(ls[..ls.len() - 1].iter().all(|l| l.instances[instance::DESCRIPTOR] == Fr::ZERO));
     assert_eq!(&last.instances[instance::OUTPUT0..instance::OUTPUT0 + expect.len()], &expect[..]);
 
     // Native commitments agree with the circuit's.
@@ -485,15 +487,66 @@ fn whole_tiny_model_is_sound() {
     assert_sound(&tiny_graph());
 }
 
+/// A model with more outputs than the public slots: the last shard shows none (count 0 in
+/// its descriptor, the scale still there) and commits to all of them; the commitment is what
+/// the aggregation exposes and the registry keeps, so it must be the native one.
+#[test]
+fn more_outputs_than_slots_are_committed_not_shown() {
+    let n = instance::MAX_OUTPUTS + 5;
+    let mut rows = SparseRows::new();
+    for j in 0..n {
+        rows.push_row([(v((j % 4) as u32), 0.25 + 0.01 * j as f64)]);
+    }
+    let g = Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![1, 4], ..Default::default() }],
+        nodes: vec![Node {
+            name: "fc".into(),
+            op: "EinSum".into(),
+            first: 4,
+            kind: NodeKind::Linear { rows, bias: vec![0.0; n] },
+        }],
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![n], ..Default::default() },
+            srcs: (0..n).map(|j| v(4 + j as u32)).collect(),
+        }],
+    };
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let ls = layouts(&q, &p);
+    let last = ls.last().expect("a shard");
+    mock(p.k, last).expect("honest witness satisfies");
+    let descriptor = instance::descriptor(0, q.output_scale()).expect("fits");
+    assert_eq!(last.instances[instance::DESCRIPTOR], Fr::from(descriptor));
+    assert!(last.instances[instance::OUTPUT0..].iter().all(|x| *x == Fr::ZERO));
+    let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    let outs = q.outputs_q(&trace);
+    assert_eq!(outs.len(), n);
+    let committed = crate::shard::boundary::boundary_commitment(&outs, SETTINGS.lookup_bits);
+    assert_eq!(last.instances[instance::OUT_COMMIT], committed);
+    // Claiming to show outputs, or another commitment, fails.
+    for (at, delta) in [(instance::DESCRIPTOR, Fr::from(n as u64)), (instance::OUT_COMMIT, Fr::ONE)]
+    {
+        let mut bad = last.clone();
+        bad.instances[at] += delta;
+        assert!(mock(p.k, &bad).is_err(), "instance {at} + {delta:?} accepted");
+    }
+}
+
 #[test]
 fn wrong_instance_fails() {
     let q = quantize(&tiny_graph(), SETTINGS).expect("quantize");
     let p = plan(&q, 11).expect("plan");
     let honest = layouts(&q, &p).remove(0);
-    for i in [instance::IN_COMMIT, instance::OUT_COMMIT, instance::NUM_OUTPUTS, instance::OUTPUT0] {
+    for i in [instance::IN_COMMIT, instance::OUT_COMMIT, instance::DESCRIPTOR, instance::OUTPUT0] {
         let mut bad = honest.clone();
         bad.instances[i] += Fr::ONE;
         assert!(mock(p.k, &bad).is_err(), "instance {i} not bound");
+    }
+    // The output scale is bound as well as the count: another scale, or both changed at once.
+    for delta in [1u64 << instance::COUNT_BITS, (1 << instance::COUNT_BITS) - 1] {
+        let mut bad = honest.clone();
+        bad.instances[instance::DESCRIPTOR] += Fr::from(delta);
+        assert!(mock(p.k, &bad).is_err(), "descriptor + {delta} not bound");
     }
 }
 
