@@ -9,40 +9,17 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use zkattest_chain::anvil::{spawn, AnvilOptions};
 
-const TOKEN: &str = "cli-test-token-0123456789";
+mod common;
+use common::{root, s, zkattest_json as zkattest, zkattest_ok};
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+const TOKEN: &str = "cli-test-token-0123456789";
 
 fn fixture() -> PathBuf {
     root().join("contracts/test/fixtures/aggregated_proof.json")
 }
 
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
 fn key(anvil: &alloy::node_bindings::AnvilInstance, i: usize) -> String {
     hex::encode(anvil.nth_key(i).expect("key").to_bytes())
-}
-
-/// Runs `zkattest <args> --json` with extra environment; (success, stdout JSON).
-fn zkattest(args: &[&str], env: &[(&str, &str)]) -> (bool, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
-        .args(args)
-        .arg("--json")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run zkattest");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON object ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), json)
 }
 
 struct KillOnDrop(std::process::Child);
@@ -351,11 +328,7 @@ fn outputs_beyond_the_public_slots_are_attested_by_commitment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let model = root().join("models/many_outputs");
     let art = dir.path().join("art");
-    let run = |args: &[&str], env: &[(&str, &str)]| {
-        let (ok, v) = zkattest(args, env);
-        assert!(ok, "{args:?}: {v}");
-        v
-    };
+    let run = zkattest_ok;
     run(&["compile", "--model", s(&model), "--shards", "2", "--out", s(&art)], &[]);
     run(&["setup", "--artifacts", s(&art)], &[]);
     let proof = dir.path().join("proof.json");

@@ -1,29 +1,19 @@
 //! The `zkattest` binary end to end: compile, setup, prove, verify with `--json`, and
 //! clear errors on bad input.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
 use serde_json::Value;
 
+mod common;
+use common::{s, zkattest_with_stderr};
+
 fn zkattest(args: &[&str]) -> (bool, Value, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run zkattest");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON object ({e}): {stdout}"));
-    (out.status.success(), json, String::from_utf8_lossy(&out.stderr).to_string())
+    zkattest_with_stderr(args, &[])
 }
 
 fn model(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../models").join(name)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
+    common::root().join("models").join(name)
 }
 
 #[test]

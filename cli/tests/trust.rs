@@ -11,30 +11,16 @@ use serde_json::Value;
 use zkattest_prover::proof::ptau;
 use zkattest_prover::ProverError;
 
+mod common;
+use common::{root, s, zkattest_json, zkattest_ok};
+
 /// The ceremony's power: 2^POWER powers of tau, enough for the model's shards.
 const POWER: u32 = 13;
 /// Rows of the model's shards.
 const SHARD_K: u32 = 13;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
-
 fn zkattest(args: &[&str]) -> (bool, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("run zkattest");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!("stdout is not JSON ({e}): {stdout}\n{}", String::from_utf8_lossy(&out.stderr))
-    });
-    (out.status.success(), json)
+    zkattest_json(args, &[])
 }
 
 fn snarkjs(dir: &Path, args: &[&str]) {
@@ -294,21 +280,8 @@ fn a_ptau_srs_runs_the_whole_pipeline_on_a_real_chain_id() {
     let anvil = spawn(&root(), &AnvilOptions { chain_id: Some(1), ..AnvilOptions::default() })
         .expect("anvil");
     let key = hex::encode(anvil.nth_key(0).expect("key").to_bytes());
-    let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_zkattest"))
-            .args(args)
-            .arg("--json")
-            .env("ZKATTEST_CACHE", &cache)
-            .env("ZKATTEST_PRIVATE_KEY", &key)
-            .output()
-            .expect("run zkattest");
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!("{args:?}: not JSON ({e}): {text}{}", String::from_utf8_lossy(&out.stderr))
-        });
-        assert!(out.status.success(), "{args:?}: {v}");
-        v
-    };
+    let env = [("ZKATTEST_CACHE", s(&cache)), ("ZKATTEST_PRIVATE_KEY", key.as_str())];
+    let run = |args: &[&str]| zkattest_ok(args, &env);
     let ptau = dir.path().join("tau21.ptau");
     zkattest_testkit::ptau::write_ptau(&ptau, 21, zkattest_prover::random_salt(), true)
         .expect("ptau");
