@@ -226,21 +226,16 @@ pub fn verify(
         ));
     }
     let last = &proof.shards[n - 1].instances;
-    let n_out = proof.outputs_q.len();
-    let public_count = if n_out <= instance::MAX_OUTPUTS { n_out } else { 0 };
-    let descriptor = instance::descriptor(public_count, proof.scale_bits).map(Fr::from);
+    let shown = instance::shown(&proof.outputs_q);
+    let descriptor = instance::descriptor(shown.len(), proof.scale_bits).map(Fr::from);
     if descriptor != Some(last[instance::DESCRIPTOR]) {
         return Err(ProverError::Rejected(
             "claimed output count or scale differs from the proven ones".into(),
         ));
     }
-    if n_out <= instance::MAX_OUTPUTS {
-        let public: Vec<Fr> = proof.outputs_q.iter().map(|v| crate::circuit::fe(*v)).collect();
-        if last[instance::OUTPUT0..instance::OUTPUT0 + n_out] != public[..] {
-            return Err(ProverError::Rejected(
-                "claimed outputs differ from the proven ones".into(),
-            ));
-        }
+    let public: Vec<Fr> = shown.iter().map(|v| crate::circuit::fe(*v)).collect();
+    if last[instance::OUTPUT0..instance::OUTPUT0 + shown.len()] != public[..] {
+        return Err(ProverError::Rejected("claimed outputs differ from the proven ones".into()));
     }
     // The real-valued outputs and their scale are readable claims too: they must be exactly
     // what the proven integers mean under this model's output scale, or an edited file would

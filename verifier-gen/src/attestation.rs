@@ -4,7 +4,7 @@ use zkattest_chain::attestation::encode_output;
 use zkattest_chain::Attestation;
 use zkattest_prover::aggregate::circuit::{INPUT_COMMITMENT, MODEL_ID};
 use zkattest_prover::artifacts::AggregatedProof;
-use zkattest_prover::circuit::instance::MAX_OUTPUTS;
+use zkattest_prover::circuit::instance;
 
 use crate::calldata::{encode, word};
 use crate::{Result, VerifierGenError};
@@ -25,17 +25,7 @@ pub fn attestation(agg: &AggregatedProof) -> Result<Attestation> {
         vk_hash: word(&instances[MODEL_ID]).into(),
         output_scale_bits: scale,
         input_commitment: word(&instances[INPUT_COMMITMENT]).into(),
-        output: encode_output(shown(&agg.outputs_q), scale),
+        output: encode_output(instance::shown(&agg.outputs_q), scale),
         proof: encode(&instances, &proof).into(),
     })
-}
-
-/// The outputs the proof's packed words carry: all of them, or none when there are more than
-/// the public slots.
-fn shown(outputs_q: &[i64]) -> &[i64] {
-    if outputs_q.len() <= MAX_OUTPUTS {
-        outputs_q
-    } else {
-        &[]
-    }
 }

@@ -88,7 +88,7 @@ const SLOW_LAGRANGE_K: u32 = 16;
 fn import(a: ImportArgs, json: bool) -> anyhow::Result<()> {
     let t = std::time::Instant::now();
     let header = ptau::header(&a.ptau)?;
-    let lagrange_from_file = ptau::has_lagrange(&a.ptau)?;
+    let lagrange_from_file = header.lagrange;
     if !lagrange_from_file && a.k >= SLOW_LAGRANGE_K {
         eprintln!(
             "note: {} has no Lagrange section: computing the basis for k = {} is an inverse FFT over G1 that takes hours on a small machine; `snarkjs powersoftau prepare phase2` adds the section (Hermez's _final_ files have it)",

@@ -55,12 +55,12 @@ pub const fn num_instances() -> usize {
 /// when the scale does not fit the descriptor.
 pub fn pack_outputs(values: &[i64], scale_bits: u32) -> Option<Vec<Fr>> {
     use crate::circuit::{fe, pow2};
-    let count = if values.len() <= instance::MAX_OUTPUTS { values.len() } else { 0 };
-    let descriptor = instance::descriptor(count, scale_bits)?;
+    let shown = instance::shown(values);
+    let descriptor = instance::descriptor(shown.len(), scale_bits)?;
     let mut words = vec![Fr::zero(); OUTPUT_WORDS];
     words[0] = pow2(COUNT_SHIFT) * Fr::from(descriptor);
     for slot in 0..instance::MAX_OUTPUTS {
-        let v = if count > 0 { values.get(slot).copied().unwrap_or(0) } else { 0 };
+        let v = shown.get(slot).copied().unwrap_or(0);
         let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
         words[w] += pow2(OUTPUT_BITS * i as u32) * fe(v + (1 << (OUTPUT_BITS - 1)));
     }

@@ -49,7 +49,8 @@ struct Stored {
 
 impl Statement {
     /// The statement of aggregating `proof`'s shards (verifying keys `vks`) under `keys`:
-    /// model id, input commitment, packed outputs (with their scale) and output commitment, keyed by everything that determines it.
+    /// model id, input commitment, packed outputs (with their scale) and output commitment,
+    /// keyed by everything that determines it.
     pub fn of(
         keys: &AggregationKeys,
         srs: &Srs,

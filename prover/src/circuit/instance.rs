@@ -28,6 +28,17 @@ pub const fn count() -> usize {
     OUTPUT0 + MAX_OUTPUTS
 }
 
+/// The outputs a last shard shows in its instance (and the aggregated proof in its packed
+/// words): all of them, or none when there are more than [`MAX_OUTPUTS`] (they are then bound
+/// by the output commitment only).
+pub fn shown<T>(outputs: &[T]) -> &[T] {
+    if outputs.len() <= MAX_OUTPUTS {
+        outputs
+    } else {
+        &[]
+    }
+}
+
 /// The output descriptor of a last shard: `count` public outputs (0 when the model has more
 /// than [`MAX_OUTPUTS`]) at scale `2^scale`. None when the scale needs more than
 /// [`SCALE_BITS`] bits.

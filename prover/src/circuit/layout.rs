@@ -658,9 +658,8 @@ fn build_inner(
     let outputs = spec.outputs.clone();
     let public_outputs = spec.is_last && outputs.len() <= MAX_OUTPUTS;
     let descriptor = if spec.is_last {
-        let count = if public_outputs { outputs.len() } else { 0 };
         let scale = model.output_scale();
-        instance::descriptor(count, scale).ok_or_else(|| {
+        instance::descriptor(instance::shown(&outputs).len(), scale).ok_or_else(|| {
             ProverError::Settings(format!(
                 "output scale 2^{scale} does not fit the proof's {}-bit scale field",
                 instance::SCALE_BITS

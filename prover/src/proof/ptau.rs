@@ -59,6 +59,9 @@ pub struct PtauHeader {
     pub power: u32,
     /// The power of the ceremony the file was made from (larger for a truncated file).
     pub ceremony_power: u32,
+    /// Whether the file carries the Lagrange basis (phase 2, section 12): if not, importing a
+    /// large `k` is slow (see the module doc).
+    pub lagrange: bool,
 }
 
 struct Section {
@@ -157,7 +160,7 @@ impl<'a> Ptau<'a> {
         if !(1..=28).contains(&power) {
             return Err(self.bad(format!("power {power} outside 1..=28")));
         }
-        Ok(PtauHeader { power, ceremony_power })
+        Ok(PtauHeader { power, ceremony_power, lagrange: self.has_section(LAGRANGE_G1) })
     }
 
     fn g1(&mut self, what: &str, i: usize) -> Result<G1Affine> {
@@ -229,7 +232,7 @@ pub fn import(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
         return Err(p.bad("τ is 0 or 1: not a ceremony's output"));
     }
     check_powers(&g, &g2, &s_g2).map_err(|reason| p.bad(reason))?;
-    let lagrange = if p.has_section(LAGRANGE_G1) {
+    let lagrange = if h.lagrange {
         let l = p.lagrange(h.power, k)?;
         check_lagrange(&g, &l, k).map_err(|reason| p.bad(reason))?;
         Some(l)
@@ -240,12 +243,6 @@ pub fn import(path: &Path, k: u32) -> Result<ParamsKZG<Bn256>> {
     // Lagrange basis it computes one from `g` with halo2's own root of unity.
     let base = ParamsKZG::<Bn256>::setup(1, ChaCha20Rng::from_seed([0; 32]));
     Ok(base.from_parts(k, g, lagrange, g2, s_g2))
-}
-
-/// Whether the file carries the Lagrange basis (phase 2): if not, importing a large `k` is
-/// slow (see the module doc).
-pub fn has_lagrange(path: &Path) -> Result<bool> {
-    Ok(Ptau::open(path)?.has_section(LAGRANGE_G1))
 }
 
 /// snarkjs's primitive `2^28`-th root of unity, `5^t`.
@@ -329,8 +326,8 @@ mod tests {
         for lagrange in [false, true] {
             let path = dir.path().join(format!("known-{lagrange}.ptau"));
             zkattest_testkit::ptau::write_ptau(&path, 9, tau, lagrange).expect("write");
-            assert_eq!(header(&path).expect("header"), PtauHeader { power: 9, ceremony_power: 9 });
-            assert_eq!(has_lagrange(&path).expect("open"), lagrange);
+            let want = PtauHeader { power: 9, ceremony_power: 9, lagrange };
+            assert_eq!(header(&path).expect("header"), want);
             for k in [1, 6, 8] {
                 let imported = import(&path, k).expect("import");
                 let expected = ParamsKZG::<Bn256>::setup(k, ChaCha20Rng::from_seed(seed));
