@@ -412,6 +412,7 @@ fn cluster_corrupted_artifact_fails_clearly_after_bounded_retries() {
         .join("shard-1.task.json");
     let task: Value =
         serde_json::from_slice(&std::fs::read(&task_file).expect("task")).expect("json");
+    assert_tasks_carry_only_their_own_salts(task_file.parent().expect("inference dir"));
     let pk = store.join("blobs/sha256").join(task["pk"]["sha256"].as_str().expect("digest"));
     let mut bytes = std::fs::read(&pk).expect("pk");
     let mid = bytes.len() / 2;
@@ -432,6 +433,31 @@ fn cluster_corrupted_artifact_fails_clearly_after_bounded_retries() {
     let status = run(&["cluster", "status", "--cluster", &c.pg.url]);
     assert!(status.status.success(), "{}", text(&status));
     assert_eq!(json(&status)["counts"]["failed"], 1);
+}
+
+/// Each shard task carries the salts of its own two links and nothing else secret: the
+/// manifest's link seed is in no task, and each link's salt is in the two tasks beside it.
+fn assert_tasks_carry_only_their_own_salts(inference: &Path) {
+    let read = |name: &str| -> (String, Value) {
+        let text = std::fs::read_to_string(inference.join(name)).expect(name);
+        let v = serde_json::from_str(&text).expect(name);
+        (text, v)
+    };
+    let (_, manifest) = read("manifest.json");
+    let seed = manifest["link_seed"].as_str().expect("link seed").to_string();
+    let zero = "0".repeat(64);
+    assert_ne!(seed, zero);
+    let tasks: Vec<(String, Value)> =
+        (0..SHARDS).map(|i| read(&format!("shard-{i}.task.json"))).collect();
+    for (i, (text, task)) in tasks.iter().enumerate() {
+        assert!(!text.contains(&seed), "task {i} carries the link seed");
+        let salt = |f: &str| task["job"][f].as_str().expect(f).to_string();
+        if i > 0 {
+            assert_eq!(salt("salt"), tasks[i - 1].1["job"]["out_salt"].as_str().expect("salt"));
+            assert_ne!(salt("salt"), zero, "link {i} unsalted");
+        }
+        assert_eq!(salt("out_salt") == zero, i + 1 == SHARDS, "task {i}'s output salt");
+    }
 }
 
 /// A valid aggregated proof of another model (the committed fixture), planted in the store

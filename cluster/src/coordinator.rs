@@ -52,7 +52,8 @@ pub struct Coordinator {
 /// Inference id: the same model, input and commitment mode always give the same id.
 pub fn inference_id(model_sha256: &str, inputs_q: &[i64], public_input: bool) -> String {
     let mut h = Sha256::new();
-    h.update(b"zkattest-cluster-inference-v1");
+    h.update(b"zkattest-cluster-inference");
+    h.update(TASK_VERSION.to_le_bytes());
     h.update(model_sha256.as_bytes());
     h.update([u8::from(public_input)]);
     for v in inputs_q {
@@ -81,6 +82,7 @@ impl Coordinator {
             model: r.compiled.name.clone(),
             model_blob: model_blob.clone(),
             salt: fr_to_hex(&salt),
+            link_seed: fr_to_hex(&zkattest_prover::random_salt()),
             public_input: r.public_input,
             input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
             outputs: q.dequantize_outputs(&outputs_q),
@@ -88,7 +90,7 @@ impl Coordinator {
             scale_bits: q.output_scale(),
             shards,
         };
-        // The manifest is written first: a resumed inference keeps its original salt, so its
+        // The manifest is written first: a resumed inference keeps its original salts, so its
         // tasks (and any proofs already made from them) stay valid.
         let manifest = st.put_json_create(&keys.manifest(), &fresh).await?;
         if manifest.model_blob != model_blob || manifest.shards != shards {
@@ -101,7 +103,11 @@ impl Coordinator {
             key: keys.manifest(),
             reason: format!("salt: {e}"),
         })?;
-        let jobs = pipeline::jobs_from_trace(r.compiled, &trace, salt);
+        let link_seed = fr_from_hex(&manifest.link_seed).map_err(|e| ClusterError::Corrupt {
+            key: keys.manifest(),
+            reason: format!("link_seed: {e}"),
+        })?;
+        let jobs = pipeline::jobs_from_trace(r.compiled, &trace, salt, link_seed);
         let mut queued = Vec::new();
         for job in jobs {
             let i = job.shard;

@@ -3,14 +3,14 @@
 //! ```text
 //! blobs/sha256/<digest>                      compiled model, proving/verifying keys, SRS files
 //! inferences/<id>/manifest.json              Manifest (written first, create-only)
-//! inferences/<id>/shard-<i>.task.json        ShardTask (the witness slice: shard inputs, salt)
+//! inferences/<id>/shard-<i>.task.json        ShardTask (the witness slice: shard inputs, salts)
 //! inferences/<id>/shard-<i>.proof.json       ShardProof (create-only: first result stands)
 //! inferences/<id>/proof.json                 InferenceProof, once every shard verified
 //! inferences/<id>/aggregate.task.json        AggregateTask
 //! inferences/<id>/aggregated.json            AggregatedProof (create-only)
 //! ```
-//! Queue rows carry these keys, never the bytes. The store holds witness slices and the
-//! input salt: it is as private as the proving machines themselves.
+//! Queue rows carry these keys, never the bytes. The store holds witness slices, the input
+//! salt and the link seed: it is as private as the proving machines themselves.
 
 use std::path::Path;
 
@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::store::{ArtifactStore, Blob};
 
 /// Format version of tasks and manifests.
-pub const TASK_VERSION: u32 = 1;
+pub const TASK_VERSION: u32 = 2;
 
 /// Job kinds in the queue.
 pub const KIND_SHARD: &str = "shard";
@@ -109,6 +109,8 @@ pub struct Manifest {
     pub model: String,
     pub model_blob: Blob,
     pub salt: String,
+    /// Seed of the link salts between shards (each task gets only its own two).
+    pub link_seed: String,
     pub public_input: bool,
     pub input_commitment: String,
     pub outputs_q: Vec<i64>,

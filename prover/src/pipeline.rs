@@ -1,6 +1,6 @@
 //! Shard jobs and the local prover: plan -> jobs -> proofs -> chain verification.
 //!
-//! A [`ShardJob`] is self-contained and serializable (shard index, input values, salt):
+//! A [`ShardJob`] is self-contained and serializable (shard index, input values, salts):
 //! the local prover runs jobs on a bounded number of threads, and a cluster can ship the
 //! same jobs to other machines.
 
@@ -23,7 +23,7 @@ use crate::proof::keys::read_vk;
 use crate::proof::shard_proof::{fr_from_hex, fr_to_hex};
 use crate::proof::{ShardKeys, ShardProof, Srs};
 use crate::quant::eval::Trace;
-use crate::shard::boundary::input_commitment;
+use crate::shard::boundary::{input_commitment, Salts};
 
 /// Everything needed to prove one shard.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,8 +32,21 @@ pub struct ShardJob {
     pub shard: usize,
     /// Quantized values of the shard's inputs, in `ShardSpec::inputs` order.
     pub inputs: Vec<i64>,
-    /// Input-commitment salt (used by shard 0 only), hex.
+    /// Salt of the input commitment, hex: the model input's salt for shard 0, the incoming
+    /// link's salt after it.
     pub salt: String,
+    /// Salt of the output commitment (the outgoing link's), hex; zero for the last shard.
+    pub out_salt: String,
+}
+
+impl ShardJob {
+    /// The job's salts as field elements.
+    pub fn salts(&self) -> Result<Salts> {
+        let parse = |what: &str, h: &str| {
+            fr_from_hex(h).map_err(|e| ProverError::Settings(format!("{what}: {e}")))
+        };
+        Ok(Salts { input: parse("salt", &self.salt)?, output: parse("out_salt", &self.out_salt)? })
+    }
 }
 
 /// Timing of one proven shard.
@@ -50,25 +63,43 @@ pub struct ShardTiming {
 /// The outcome of one shard job.
 type JobResult = Result<(ShardProof, ShardTiming)>;
 
-/// Cuts an inference into shard jobs by running the reference evaluator.
-pub fn jobs(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<Vec<ShardJob>> {
+/// Cuts an inference into shard jobs by running the reference evaluator. `salt` blinds the
+/// input commitment; the link salts derive from `link_seed`, which should be fresh and
+/// secret for every inference (see `shard::boundary`).
+pub fn jobs(
+    compiled: &CompiledModel,
+    inputs: &[Vec<f64>],
+    salt: Fr,
+    link_seed: Fr,
+) -> Result<Vec<ShardJob>> {
     let q = &compiled.model;
     let trace = q.eval(&q.quantize_inputs(inputs)?)?;
-    Ok(jobs_from_trace(compiled, &trace, salt))
+    Ok(jobs_from_trace(compiled, &trace, salt, link_seed))
 }
 
 /// Shard jobs from an already evaluated inference (a coordinator that also needs the
 /// outputs evaluates once).
-pub fn jobs_from_trace(compiled: &CompiledModel, trace: &Trace, salt: Fr) -> Vec<ShardJob> {
+pub fn jobs_from_trace(
+    compiled: &CompiledModel,
+    trace: &Trace,
+    salt: Fr,
+    link_seed: Fr,
+) -> Vec<ShardJob> {
+    let n = compiled.plan.shards.len();
     compiled
         .plan
         .shards
         .iter()
-        .map(|s| ShardJob {
-            shard: s.index,
-            inputs: s.inputs.iter().map(|v| trace.values[*v as usize]).collect(),
-            // Only shard 0 blinds its (input) commitment: no other task needs to see the salt.
-            salt: fr_to_hex(&if s.index == 0 { salt } else { Fr::zero() }),
+        .map(|s| {
+            // A job carries its own two salts only: the input salt goes to shard 0 alone, and
+            // the seed to no one, since a cluster ships jobs to other machines.
+            let salts = Salts::of_shard(s.index, n, salt, link_seed);
+            ShardJob {
+                shard: s.index,
+                inputs: s.inputs.iter().map(|v| trace.values[*v as usize]).collect(),
+                salt: fr_to_hex(&salts.input),
+                out_salt: fr_to_hex(&salts.output),
+            }
         })
         .collect()
 }
@@ -97,12 +128,12 @@ pub fn prove_shard(
             compiled.plan.shards.len()
         ))
     })?;
-    let salt = fr_from_hex(&job.salt).map_err(|e| ProverError::Settings(format!("salt: {e}")))?;
+    let salts = job.salts()?;
     let t = Instant::now();
     let keys = ShardKeys::read_pk(pk)?;
     let load_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    let layout = Arc::new(build(&compiled.model, spec, &job.inputs, salt)?);
+    let layout = Arc::new(build(&compiled.model, spec, &job.inputs, salts)?);
     let proof = ShardProof::create(srs, &keys.pk, job.shard, layout)?;
     Ok((proof, ShardTiming { shard: job.shard, load_s, prove_s: t.elapsed().as_secs_f64() }))
 }
@@ -162,7 +193,7 @@ pub fn prove(
     let q = &compiled.model;
     let inputs_q = q.quantize_inputs(inputs)?;
     let trace = q.eval(&inputs_q)?;
-    let jobs = jobs_from_trace(compiled, &trace, salt);
+    let jobs = jobs_from_trace(compiled, &trace, salt, crate::random_salt());
     let proven = run_jobs(compiled, dir, srs, &jobs, parallel, progress)?;
     let outputs_q: Vec<i64> = q.outputs_q(&trace);
     let (shards, timings): (Vec<_>, Vec<_>) = proven.into_iter().unzip();

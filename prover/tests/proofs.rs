@@ -133,12 +133,24 @@ fn wide_mlp_is_proven_as_chained_shards() {
     assert!(n >= 2, "wide_mlp should need several 2^12-row shards, got {n}");
     let a = proof_of(f, &f.input.values);
     verify(&f.compiled, f.dir.path(), &f.srs, &a).expect("valid chain");
-    // The input salt goes to shard 0's job only (a cluster ships jobs to other machines).
-    let salt = Fr::from(7u64);
-    let jobs = zkattest_prover::pipeline::jobs(&f.compiled, &f.input.values, salt).expect("jobs");
-    let hex = |x: &Fr| zkattest_prover::proof::shard_proof::fr_to_hex(x);
-    assert_eq!(jobs[0].salt, hex(&salt));
-    assert!(jobs[1..].iter().all(|j| j.salt == hex(&Fr::zero())), "salt sent to later shards");
+    // The input salt goes to shard 0's job only, the seed to none, and each link's salt to
+    // the two jobs on either side of it (a cluster ships jobs to other machines).
+    let (salt, seed) = (Fr::from(7u64), Fr::from(8u64));
+    let jobs =
+        zkattest_prover::pipeline::jobs(&f.compiled, &f.input.values, salt, seed).expect("jobs");
+    let salts: Vec<_> = jobs.iter().map(|j| j.salts().expect("salts")).collect();
+    assert_eq!(salts[0].input, salt);
+    assert_eq!(salts[n - 1].output, Fr::zero(), "the last output commitment is unsalted");
+    for b in 1..n {
+        assert_eq!(salts[b - 1].output, salts[b].input, "link {b}");
+        assert_eq!(salts[b].input, zkattest_prover::shard::boundary::link_salt(seed, b));
+    }
+    let secrets = [salt, seed, Fr::zero()];
+    assert!(
+        salts[1..].iter().all(|s| !secrets.contains(&s.input))
+            && salts[..n - 1].iter().all(|s| !secrets.contains(&s.output)),
+        "a later job sees the input salt or the seed, or a link is unsalted"
+    );
 
     // A shard taken from another inference breaks the boundary chain.
     let other: Vec<Vec<f64>> =

@@ -18,6 +18,7 @@ use crate::error::{ProverError, Result};
 use crate::model::graph::{Activation, Src, ValueId};
 use crate::quant::semantics::{divide, max_step, requant, Division, Reject, Requant};
 use crate::quant::{QKind, QModel, QNode};
+use crate::shard::boundary::Salts;
 use crate::shard::plan::ShardSpec;
 
 /// Advice columns of the rescale row holding remainder limbs, lowest first (`x0` holds the
@@ -26,8 +27,10 @@ pub const REMAINDER_COLUMNS: [usize; 3] = [1, 2, 4];
 
 /// Domain of the commitment to the model input (salted).
 pub const DOMAIN_INPUT: u8 = 1;
-/// Domain of commitments to values passed between shards, and to the final outputs.
+/// Domain of the commitment to the model's outputs (unsalted).
 pub const DOMAIN_BOUNDARY: u8 = 2;
+/// Domain of commitments to values passed between shards (salted per link).
+pub const DOMAIN_LINK: u8 = 3;
 
 /// A cell: advice column index (`0..NUM_ADVICE`) and row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -599,9 +602,10 @@ pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
 /// Builds a shard's layout and witness from the values of its inputs.
 ///
 /// `inputs` are the values of `spec.inputs` (for the first shard, the quantized model
-/// input); `salt` blinds the input commitment of the first shard.
-pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salt: Fr) -> Result<Layout> {
-    build_inner(model, spec, inputs, salt, true, None)
+/// input); `salts` blind its input commitment and, unless it is the last shard, its output
+/// commitment.
+pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salts: Salts) -> Result<Layout> {
+    build_inner(model, spec, inputs, salts, true, None)
 }
 
 /// [`build`] by a dishonest witness generator that applies `forge` to every rescale.
@@ -610,16 +614,16 @@ pub fn build_forged(
     model: &QModel,
     spec: &ShardSpec,
     inputs: &[i64],
-    salt: Fr,
+    salts: Salts,
     forge: Forge,
 ) -> Result<Layout> {
-    build_inner(model, spec, inputs, salt, true, Some(forge))
+    build_inner(model, spec, inputs, salts, true, Some(forge))
 }
 
 /// The layout of a shard for keygen: fixed columns and copies only matter, so the
 /// witness comes from zero inputs and out-of-range values are tolerated.
 pub fn build_for_keygen(model: &QModel, spec: &ShardSpec) -> Result<Layout> {
-    build_inner(model, spec, &vec![0; spec.inputs.len()], Fr::ZERO, false, None)
+    build_inner(model, spec, &vec![0; spec.inputs.len()], Salts::default(), false, None)
 }
 
 #[cfg(not(test))]
@@ -629,7 +633,7 @@ fn build_inner(
     model: &QModel,
     spec: &ShardSpec,
     inputs: &[i64],
-    salt: Fr,
+    salts: Salts,
     strict: bool,
     #[allow(unused_variables)] forge: Option<Forge>,
 ) -> Result<Layout> {
@@ -673,13 +677,10 @@ fn build_inner(
 
     // Input boundary.
     let received = b.receive(&spec.inputs, inputs);
-    let mut message: Vec<(Option<Cell>, Fr)> = Vec::new();
-    let domain = if spec.index == 0 {
-        message.push((None, salt));
-        DOMAIN_INPUT
-    } else {
-        DOMAIN_BOUNDARY
-    };
+    // The salts are free witnesses: the hash binds (salt, values) together, so the chain
+    // check between shards still pins the values.
+    let mut message: Vec<(Option<Cell>, Fr)> = vec![(None, salts.input)];
+    let domain = if spec.index == 0 { DOMAIN_INPUT } else { DOMAIN_LINK };
     message.extend(b.pack(&received).into_iter().map(|(c, v)| (Some(c), v)));
     let (in_cell, in_commit) = b.sponge(domain, &message);
     b.instance_cells.push((in_cell, instance::IN_COMMIT));
@@ -696,9 +697,15 @@ fn build_inner(
     // Output boundary.
     let out_cells: Vec<(Cell, i64)> =
         outputs.iter().map(|s| b.lookup(*s)).collect::<Result<_>>()?;
-    let packed: Vec<(Option<Cell>, Fr)> =
-        b.pack(&out_cells).into_iter().map(|(c, v)| (Some(c), v)).collect();
-    let (out_cell, out_commit) = b.sponge(DOMAIN_BOUNDARY, &packed);
+    let mut message: Vec<(Option<Cell>, Fr)> = Vec::new();
+    let domain = if spec.is_last {
+        DOMAIN_BOUNDARY
+    } else {
+        message.push((None, salts.output));
+        DOMAIN_LINK
+    };
+    message.extend(b.pack(&out_cells).into_iter().map(|(c, v)| (Some(c), v)));
+    let (out_cell, out_commit) = b.sponge(domain, &message);
     b.instance_cells.push((out_cell, instance::OUT_COMMIT));
     instances[instance::OUT_COMMIT] = out_commit;
 

@@ -13,6 +13,7 @@ use crate::model::graph::{
 };
 use crate::quant::scales::ValueRanges;
 use crate::quant::{quantize, quantize_with_ranges, QKind, QModel, QuantSettings};
+use crate::shard::boundary::{link_commitment, link_salt, Salts};
 use crate::shard::plan::{plan, ShardPlan};
 
 const SETTINGS: QuantSettings = QuantSettings { scale_bits: 4, lookup_bits: 8 };
@@ -89,13 +90,21 @@ fn inputs() -> Vec<Vec<f64>> {
     vec![vec![0.7, -1.3, 0.4, -0.9]]
 }
 
+/// Input salt and link seed of the test layouts.
+const SALT: u64 = 42;
+const SEED: u64 = 43;
+
+fn salts(p: &ShardPlan, shard: usize) -> Salts {
+    Salts::of_shard(shard, p.shards.len(), Fr::from(SALT), Fr::from(SEED))
+}
+
 fn layouts(q: &QModel, p: &ShardPlan) -> Vec<Layout> {
     let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
     p.shards
         .iter()
         .map(|s| {
             let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
-            build(q, s, &vals, Fr::from(42u64)).expect("layout")
+            build(q, s, &vals, salts(p, s.index)).expect("layout")
         })
         .collect()
 }
@@ -130,7 +139,7 @@ fn honest_shards_pass_and_chain() {
     // Native commitments agree with the circuit's.
     let inputs_q = q.quantize_inputs(&inputs()).expect("inputs");
     let input_commit =
-        crate::shard::boundary::input_commitment(&inputs_q, SETTINGS.lookup_bits, Fr::from(42u64));
+        crate::shard::boundary::input_commitment(&inputs_q, SETTINGS.lookup_bits, Fr::from(SALT));
     assert_eq!(ls[0].instances[instance::IN_COMMIT], input_commit);
     let outs: Vec<i64> = q.outputs_q(&trace);
     let out_commit = crate::shard::boundary::boundary_commitment(&outs, SETTINGS.lookup_bits);
@@ -152,6 +161,78 @@ fn small_k_splits_into_several_shards_that_chain() {
     for w in ls.windows(2) {
         assert_eq!(w[0].instances[instance::OUT_COMMIT], w[1].instances[instance::IN_COMMIT]);
     }
+}
+
+#[test]
+fn every_link_between_shards_is_salted_with_its_own_salt() {
+    let q = quantize(&tiny_graph(), SETTINGS).expect("quantize");
+    let p = crate::shard::plan::plan_with_budget(&q, 11, 150).expect("plan");
+    let n = p.shards.len();
+    assert!(n >= 3, "{n} shards: a middle shard is needed");
+    let ls = layouts(&q, &p);
+    let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    let bits = SETTINGS.lookup_bits;
+    for b in 1..n {
+        let cut: Vec<i64> =
+            p.shards[b].inputs.iter().map(|id| trace.values[*id as usize]).collect();
+        let link = ls[b].instances[instance::IN_COMMIT];
+        assert_eq!(ls[b - 1].instances[instance::OUT_COMMIT], link, "link {b} chains");
+        // The circuit's link is the native salted commitment, under this link's salt...
+        assert_eq!(link, link_commitment(&cut, bits, link_salt(Fr::from(SEED), b)));
+        // ...and no commitment anyone could recompute from the values alone.
+        assert_ne!(link, crate::shard::boundary::boundary_commitment(&cut, bits));
+        assert_ne!(link, link_commitment(&cut, bits, Fr::ZERO));
+        assert_ne!(link, link_commitment(&cut, bits, Fr::from(SALT)));
+    }
+    let distinct: std::collections::HashSet<[u8; 32]> =
+        (1..n).map(|b| link_salt(Fr::from(SEED), b).to_bytes()).collect();
+    assert_eq!(distinct.len(), n - 1, "link salts repeat");
+
+    // Another seed changes every link, but not the input commitment or the outputs'.
+    let other: Vec<Layout> = p
+        .shards
+        .iter()
+        .map(|s| {
+            let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
+            let salts = Salts::of_shard(s.index, n, Fr::from(SALT), Fr::from(SEED + 1));
+            build(&q, s, &vals, salts).expect("layout")
+        })
+        .collect();
+    assert_eq!(other[0].instances[instance::IN_COMMIT], ls[0].instances[instance::IN_COMMIT]);
+    assert_eq!(
+        other[n - 1].instances[instance::OUT_COMMIT],
+        ls[n - 1].instances[instance::OUT_COMMIT]
+    );
+    for b in 1..n {
+        assert_ne!(other[b].instances[instance::IN_COMMIT], ls[b].instances[instance::IN_COMMIT]);
+    }
+
+    // A shard proven under another salt satisfies its own circuit, but its link no longer
+    // matches its neighbour's: the chain check (native and in the aggregation) refuses it.
+    let mut wrong = salts(&p, 1);
+    wrong.input += Fr::ONE;
+    let vals: Vec<i64> = p.shards[1].inputs.iter().map(|id| trace.values[*id as usize]).collect();
+    let forged = build(&q, &p.shards[1], &vals, wrong).expect("layout");
+    mock(p.k, &forged).expect("any salt satisfies the shard's own circuit");
+    assert_ne!(forged.instances[instance::IN_COMMIT], ls[0].instances[instance::OUT_COMMIT]);
+
+    // In a middle shard, both salt cells and every other cell are bound to the instances,
+    // alone or together.
+    assert_every_cell_bound(p.k, &ls[1]);
+    let salt_cells: Vec<(usize, usize)> = (0..ls[1].advice.len())
+        .flat_map(|c| (0..ls[1].advice[c].len()).map(move |r| (c, r)))
+        .filter(|&(c, r)| {
+            let x = ls[1].advice[c][r];
+            x == link_salt(Fr::from(SEED), 1) || x == link_salt(Fr::from(SEED), 2)
+        })
+        .collect();
+    // Each salt sits in its absorb row and in the state of the round after it.
+    assert!(salt_cells.len() >= 2, "salt cells not found");
+    let mut both = ls[1].clone();
+    for &(c, r) in &salt_cells {
+        both.advice[c][r] += Fr::ONE;
+    }
+    assert!(mock(p.k, &both).is_err(), "both salts changed together went unnoticed");
 }
 
 /// A graph of one node over inputs `x0..x3`, outputs all of the node's values.
@@ -176,7 +257,12 @@ fn assert_sound_model(q: &QModel) {
     let q = q.clone();
     let p = plan(&q, 11).expect("plan");
     let honest = layouts(&q, &p).remove(0);
-    mock(p.k, &honest).expect("honest witness satisfies");
+    assert_every_cell_bound(p.k, &honest);
+}
+
+/// The honest witness passes, and every non-zero advice cell changed by one fails.
+fn assert_every_cell_bound(k: u32, honest: &Layout) {
+    mock(k, honest).expect("honest witness satisfies");
     let mut checked = 0;
     for col in 0..honest.advice.len() {
         for row in 0..honest.advice[col].len() {
@@ -185,7 +271,7 @@ fn assert_sound_model(q: &QModel) {
             }
             let mut bad = honest.clone();
             bad.advice[col][row] += Fr::ONE;
-            assert!(mock(p.k, &bad).is_err(), "tampering advice[{col}][{row}] went unnoticed");
+            assert!(mock(k, &bad).is_err(), "tampering advice[{col}][{row}] went unnoticed");
             checked += 1;
         }
     }
@@ -577,7 +663,7 @@ fn forged_layouts(q: &QModel, p: &ShardPlan, forge: super::layout::Forge) -> Vec
         .iter()
         .map(|s| {
             let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
-            super::layout::build_forged(q, s, &vals, Fr::from(42u64), forge).expect("layout")
+            super::layout::build_forged(q, s, &vals, salts(p, s.index), forge).expect("layout")
         })
         .collect()
 }

@@ -115,7 +115,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
         // exposes it rearranged.
         let rows = cost::OVERHEAD
             + cost::receive(n_in, 1, st.lookup_bits)
-            + cost::commit(outputs.len(), 0, st.lookup_bits);
+            + cost::commit(outputs.len(), 1, st.lookup_bits);
         if rows > budget {
             return Err(ProverError::Planning(format!(
                 "{n_in} inputs need {rows} rows, more than the {budget} rows of k={k}; raise k"
@@ -125,10 +125,13 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
     }
     while a < n {
         let n_recv = if a == 0 { n_in } else { live[a] };
-        let base = cost::OVERHEAD + cost::receive(n_recv, usize::from(a == 0), st.lookup_bits);
+        // Every input commitment absorbs a salt, and so does every output commitment but
+        // the last (see `shard::boundary`); the last reserves room for one anyway, since
+        // padding (`pad`) turns it into a link.
+        let base = cost::OVERHEAD + cost::receive(n_recv, 1, st.lookup_bits);
         let out_cost = |b: usize| {
             let n_out = if b == n { outputs.len() } else { live[b] };
-            cost::commit(n_out, 0, st.lookup_bits)
+            cost::commit(n_out, 1, st.lookup_bits)
         };
         let mut b = a;
         let mut rows = base;
@@ -229,8 +232,8 @@ pub fn pad(model: &QModel, plan: &ShardPlan, n: usize) -> Result<ShardPlan> {
         let is_last = index + 1 == n;
         let outs = if is_last { outputs.clone() } else { passed.clone() };
         let rows = cost::OVERHEAD
-            + cost::receive(live.len(), 0, st.lookup_bits)
-            + cost::commit(outs.len(), 0, st.lookup_bits);
+            + cost::receive(live.len(), 1, st.lookup_bits)
+            + cost::commit(outs.len(), usize::from(!is_last), st.lookup_bits);
         shards.push(ShardSpec {
             index,
             is_last,
