@@ -355,6 +355,7 @@ fn op_every_tabulated_function_is_sound() {
         Activation::Floor,
         Activation::Ceil,
         Activation::Round,
+        Activation::Trunc,
         Activation::Sign,
     ] {
         assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
@@ -481,6 +482,37 @@ fn division_graph() -> Graph {
 #[test]
 fn op_div_is_sound() {
     assert_sound(&division_graph());
+}
+
+/// ONNX integer division by constants of both signs, odd and even.
+fn integer_division_graph(c: Vec<i64>) -> Graph {
+    one_node(NodeKind::IntDiv { a: (0..4).map(v).collect(), c })
+}
+
+#[test]
+fn op_integer_division_truncates_exactly_and_is_sound() {
+    let c = vec![3, -3, 7, 2];
+    let g = integer_division_graph(c.clone());
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    // Every numerator the domain holds at this scale (|a| < 2^(8-1-4)), in every lane.
+    for a in -7i64..=7 {
+        let x = vec![vec![a as f64; 4]];
+        let trace = q.eval(&q.quantize_inputs(&x).expect("inputs")).expect("eval");
+        let got: Vec<f64> =
+            q.outputs_q(&trace).into_iter().map(|y| SETTINGS.dequantize(y)).collect();
+        let want: Vec<f64> = c.iter().map(|d| (a as f64 / *d as f64).trunc()).collect();
+        assert_eq!(got, want, "{a} / {c:?}");
+        assert_eq!(got, g.gather_outputs(&g.eval_f64(&x))[0], "float graph disagrees at {a}");
+    }
+    assert_sound(&g);
+    // The largest divisor the scale keeps exact is 2^4 - 1; 2^4 is refused by name.
+    assert!(quantize(&integer_division_graph(vec![15, -15, 1, 1]), SETTINGS).is_ok());
+    for c in [vec![16, 1, 1, 1], vec![1, -16, 1, 1], vec![1, 0, 1, 1]] {
+        match quantize(&integer_division_graph(c.clone()), SETTINGS) {
+            Err(crate::error::ProverError::Settings(_)) => {}
+            other => panic!("divisors {c:?}: {other:?}"),
+        }
+    }
 }
 
 /// Small integer of a field element (the test's values lie in `[-2^16, 2^16)`).

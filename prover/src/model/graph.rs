@@ -67,6 +67,8 @@ pub enum Activation {
     Ceil,
     /// y = x rounded to the nearest integer, halves to even (ONNX Round).
     Round,
+    /// y = x rounded toward zero (the quotient of an integer division).
+    Trunc,
     /// y = -1, 0 or 1 by the sign of x.
     Sign,
 }
@@ -161,6 +163,14 @@ pub enum NodeKind {
         /// Denominators, positive.
         b: Vec<Src>,
     },
+    /// `y_j = trunc(a_j / c_j)` for integer-valued `a_j` and a nonzero integer constant
+    /// `c_j`: ONNX `Div` on integer tensors, which truncates toward zero.
+    IntDiv {
+        /// Numerators, integer-valued.
+        a: Vec<Src>,
+        /// Divisors, nonzero.
+        c: Vec<i64>,
+    },
 }
 
 impl NodeKind {
@@ -172,6 +182,7 @@ impl NodeKind {
             NodeKind::Act { input, .. } => input.len(),
             NodeKind::Max { windows } => windows.len(),
             NodeKind::Div { a, .. } => a.len(),
+            NodeKind::IntDiv { a, .. } => a.len(),
         }
     }
 
@@ -188,6 +199,7 @@ impl NodeKind {
             NodeKind::Act { input, .. } => Box::new(input.iter().copied()),
             NodeKind::Max { windows } => Box::new(windows.iter().flatten().copied()),
             NodeKind::Div { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
+            NodeKind::IntDiv { a, .. } => Box::new(a.iter().copied()),
         }
     }
 }
@@ -335,6 +347,11 @@ impl Graph {
                         v.push(q);
                     }
                 }
+                NodeKind::IntDiv { a, c } => {
+                    for (x, d) in a.iter().zip(c) {
+                        v.push((get(&v, *x) / *d as f64).trunc());
+                    }
+                }
             }
         }
         v
@@ -398,6 +415,7 @@ impl Activation {
             Activation::Floor => x.floor(),
             Activation::Ceil => x.ceil(),
             Activation::Round => x.round_ties_even(),
+            Activation::Trunc => x.trunc(),
             Activation::Sign => {
                 if x == 0.0 {
                     0.0

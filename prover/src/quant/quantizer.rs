@@ -123,6 +123,10 @@ pub(super) fn quantize(
                 let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
                 q.div(&name, &op, node, a, b, max_b)?
             }
+            NodeKind::IntDiv { a, c } => {
+                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
+                q.int_div(&name, &op, a, c)?
+            }
         };
         for (j, out) in outs.into_iter().enumerate() {
             remap[produced_by.first as usize + j] = out;
@@ -368,6 +372,54 @@ impl Quantizer<'_> {
         }
         let kind = QKind::Div { a, b, shift: e + eb - ea, act: Activation::Identity };
         Ok(self.push(name.to_string(), op.to_string(), kind, e))
+    }
+
+    /// `trunc(a / c)`, exactly: the division gadget rounds `a·2^s / |c|` (exact for an
+    /// integer `a`), then the truncation table at `2^s` drops the fraction. That is the
+    /// integer quotient as long as `|c| < 2^s`: a fraction `(|c|-1)/|c|` then stays below
+    /// `1 - 2^-(s+1)`, so it never rounds up to the next integer. A negative divisor negates
+    /// the numerator first (`trunc(a / -c) = trunc(-a / c)`).
+    fn int_div(&mut self, name: &str, op: &str, a: Vec<Src>, c: &[i64]) -> Result<Vec<Src>> {
+        let s = self.settings.scale_bits;
+        if let Some(j) = c.iter().position(|v| *v == 0) {
+            return Err(ProverError::Settings(format!(
+                "node {name:?} ({op}): element {j} divides by zero"
+            )));
+        }
+        let largest = c.iter().map(|v| v.unsigned_abs()).max().unwrap_or(1);
+        if largest >= 1u64 << s || 2 * largest > self.settings.bound() as u64 {
+            let need = 64 - largest.leading_zeros();
+            return Err(ProverError::Settings(format!(
+                "node {name:?} ({op}): an integer division by {largest} is exact only with \
+                 divisors below 2^scale_bits = {}; raise --scale-bits to at least {need}",
+                1u64 << s
+            )));
+        }
+        let (mut a, mut ea) = self.uniform(name, a)?;
+        if ea > s {
+            // Exact: an integer at 2^ea is a multiple of 2^(ea - s).
+            a = self.rescale(&format!("{name}/numerator"), &a, s, Activation::Identity)?;
+            ea = s;
+        }
+        if c.iter().any(|v| *v < 0) {
+            let mut rows = SparseRows::<i64>::new();
+            for (x, v) in a.iter().zip(c) {
+                rows.push_row([(*x, v.signum())]);
+            }
+            let n = a.len();
+            let kind =
+                QKind::Linear { rows, bias: vec![0; n], shift: 0, act: Activation::Identity };
+            a = self.push(format!("{name}/sign"), op.to_string(), kind, ea);
+        }
+        let mut rows = SparseRows::<i64>::new();
+        for _ in c {
+            rows.push_row(std::iter::empty());
+        }
+        let bias = c.iter().map(|v| v.abs()).collect();
+        let divisors = QKind::Linear { rows, bias, shift: 0, act: Activation::Identity };
+        let b = self.push(format!("{name}/divisor"), op.to_string(), divisors, 0);
+        let kind = QKind::Div { a, b, shift: s - ea, act: Activation::Trunc };
+        Ok(self.push(name.to_string(), op.to_string(), kind, s))
     }
 
     fn max(&mut self, name: &str, op: &str, windows: Vec<Vec<Src>>) -> Result<Vec<Src>> {

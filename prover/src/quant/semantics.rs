@@ -210,7 +210,7 @@ mod tests {
     }
 
     /// Every activation, in the order a test walks them.
-    pub(crate) const ALL: [Activation; 20] = [
+    pub(crate) const ALL: [Activation; 21] = [
         Activation::Relu,
         Activation::Sigmoid,
         Activation::LeakyRelu { alpha: 0.1 },
@@ -229,6 +229,7 @@ mod tests {
         Activation::Floor,
         Activation::Ceil,
         Activation::Round,
+        Activation::Trunc,
         Activation::Sign,
         Activation::Identity,
     ];

@@ -222,6 +222,7 @@ fn remap_kind(kind: NodeKind, f: &dyn Fn(Src) -> Src) -> NodeKind {
         }
         NodeKind::Mul { a, b } => NodeKind::Mul { a: all(a), b: all(b) },
         NodeKind::Div { a, b } => NodeKind::Div { a: all(a), b: all(b) },
+        NodeKind::IntDiv { a, c } => NodeKind::IntDiv { a: all(a), c },
         NodeKind::Act { input, act } => NodeKind::Act { input: all(input), act },
         NodeKind::Max { windows } => {
             NodeKind::Max { windows: windows.into_iter().map(all).collect() }

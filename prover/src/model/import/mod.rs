@@ -235,6 +235,12 @@ fn lower_node(
                 }
                 // A constant divided by a tensor.
                 BinKind::Div if *s == 1 => nonlinear::div_const_by(b, origin, c, x, &shape)?,
+                // Integers divided by a constant: the quotient truncates.
+                BinKind::Div
+                    if node.outputs.iter().any(|o| plan::is_integer(o.fact.datum_type)) =>
+                {
+                    nonlinear::int_div(b, origin, x, c, &shape)?
+                }
                 _ => linear::affine(b, origin, *kind, *s == 0, x, c, &shape)?,
             }
         }

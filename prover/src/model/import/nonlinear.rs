@@ -65,6 +65,24 @@ pub(super) fn div(
     b.push(origin, "", NodeKind::Div { a, b: d }, out_shape)
 }
 
+/// ONNX `Div` of integers `x` by a constant `c`: the quotient truncated toward zero.
+pub(super) fn int_div(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    c: &Tensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let cast = c.cast_to::<i64>().map_err(|e| origin.failed(e))?;
+    let c = cast.to_plain_array_view::<i64>().map_err(|e| origin.failed(e))?.to_owned();
+    let c = broadcast(origin, &c, out_shape)?;
+    if c.iter().any(|d| *d == 0) {
+        return Err(origin.unsupported("integer division by zero"));
+    }
+    let a = broadcast(origin, x, out_shape)?.iter().copied().collect();
+    b.push(origin, "", NodeKind::IntDiv { a, c: c.iter().copied().collect() }, out_shape)
+}
+
 /// `c / x` for a constant `c`: the constants as a node of biases, then a division.
 pub(super) fn div_const_by(
     b: &mut GraphBuilder,

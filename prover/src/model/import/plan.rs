@@ -640,12 +640,20 @@ fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
     Ok(Step::Act(act))
 }
 
+/// An integer type (tract types integer indices as TDim, an i64 for concrete values).
+pub(super) fn is_integer(dt: DatumType) -> bool {
+    dt == TDim::datum_type() || (dt.is_integer() && !dt.is_quantized())
+}
+
 /// Values depending on the input are floats, or booleans and integers out of steps whose
 /// integer semantics are their float ones (exact sums, products, comparisons, selections,
-/// data movement). Integer division truncates, so it is refused, as is any op not listed.
+/// data movement), or that have a lowering of their own (an integer divided by a constant
+/// truncates: `NodeKind::IntDiv`). Any op not listed is refused, as is integer division by
+/// a tensor.
 fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<()> {
     let exact = match step {
-        Step::ConstBin { kind, .. } | Step::SymBin(kind) => !matches!(kind, BinKind::Div),
+        Step::ConstBin { kind, sym } => !matches!(kind, BinKind::Div) || *sym == 0,
+        Step::SymBin(kind) => !matches!(kind, BinKind::Div),
         // Integer sums of products: exact (a wrap on overflow is not modelled, see ops.md).
         Step::Reduce(op) => matches!(op.reducer, Reducer::Sum | Reducer::Max | Reducer::Min),
         Step::Input(_)
@@ -681,7 +689,8 @@ fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<
         if !number {
             return Err(origin.unsupported(format!(
                 "output of type {dt:?} depends on the input; only floats, and booleans and \
-                 signed integers through exact ops (not integer division), are supported"
+                 signed integers through exact ops (integer division only by a constant), are \
+                 supported"
             )));
         }
     }

@@ -91,13 +91,14 @@ fn unsupported(result: Result<Graph>) -> (String, String, String) {
 
 fn count_kinds(graph: &Graph) -> String {
     let mut counts = [0usize; 5];
+    // Integer divisions count with divisions.
     for n in &graph.nodes {
         let k = match n.kind {
             NodeKind::Linear { .. } => 0,
             NodeKind::Mul { .. } => 1,
             NodeKind::Act { .. } => 2,
             NodeKind::Max { .. } => 3,
-            NodeKind::Div { .. } => 4,
+            NodeKind::Div { .. } | NodeKind::IntDiv { .. } => 4,
         };
         counts[k] += 1;
     }
@@ -683,16 +684,33 @@ fn test_integer_and_boolean_inputs() {
     assert_eq!(got, vec![vec![1.0, 0.0, 0.0]]);
 }
 
-/// Integer division truncates, which the circuit's rounding division is not: refused, as
-/// are casts that change values.
+/// Integers divided by a constant truncate toward zero (ONNX, onnxruntime, tract): lowered
+/// as `IntDiv`, they match tract on numerators of both signs and divisors of both signs.
+/// Integer division by a tensor is refused, as are casts that change values.
 #[test]
-fn test_integer_division_and_truncating_casts_are_unsupported() {
+fn test_integer_division_by_a_constant_truncates_and_other_integer_division_is_refused() {
     let mut m = OnnxBuilder::new(13);
-    let k = m.input_of("k", &[Some(1), Some(4)], 7);
-    let three = m.ints(&[1], vec![3]);
-    let q = m.node("Div", &[&k, &three], vec![]);
+    let k = m.input_of("k", &[Some(10), Some(4)], 7);
+    let c = m.ints(&[4], vec![3, -3, 7, 2]);
+    let q = m.node("Div", &[&k, &c], vec![]);
     m.output(&q);
-    let (_, _, reason) = unsupported(import_proto(&m.build(), &[1, 4]));
+    let proto = m.build();
+    let graph = import_proto(&proto, &[10, 4]).expect("import");
+    assert!(graph.nodes.iter().any(|n| matches!(n.kind, NodeKind::IntDiv { .. })));
+    let inputs = InputData { values: vec![(-20..20).map(f64::from).collect()], shapes: None };
+    let want = run_float(parse(&proto), &inputs, Path::new("test.onnx")).expect("tract run");
+    let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+    assert!(max_error(&got, &want) == 0.0, "{got:?} vs {want:?}");
+    assert!(want[0].iter().any(|v| *v < 0.0) && want[0].contains(&-1.0), "{want:?}");
+
+    let mut m = OnnxBuilder::new(13);
+    let a = m.input_of("a", &[Some(1), Some(4)], 7);
+    let b = m.input_of("b", &[Some(1), Some(4)], 7);
+    let q = m.node("Div", &[&a, &b], vec![]);
+    m.output(&q);
+    let shapes = [vec![1, 4], vec![1, 4]];
+    let (_, _, reason) =
+        unsupported(import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")));
     assert!(reason.contains("integer division"), "{reason}");
 
     let mut m = OnnxBuilder::new(13);
