@@ -50,7 +50,9 @@ struct Stored {
 impl Statement {
     /// The statement of aggregating `proof`'s shards (verifying keys `vks`) under `keys`:
     /// model id, input commitment, packed outputs (with their scale) and output commitment,
-    /// keyed by everything that determines it.
+    /// keyed by the key, the shard verifying keys and the statement itself. Not by the shard
+    /// proofs' other instances: the links between shards are salted afresh for every proof,
+    /// and no link appears in the aggregated statement.
     pub fn of(
         keys: &AggregationKeys,
         srs: &Srs,
@@ -60,11 +62,8 @@ impl Statement {
         let mut h = Sha256::new();
         h.update(CIRCUIT_VERSION.to_le_bytes());
         h.update(keys.pk.get_vk().transcript_repr().to_repr());
-        for (vk, sp) in vks.iter().zip(&proof.shards) {
+        for vk in vks {
             h.update(vk.transcript_repr().to_repr());
-            for x in &sp.instances {
-                h.update(x.to_repr());
-            }
         }
         let witnesses: Vec<Vec<Fr>> =
             vks.iter().map(|vk| super::model_id::vk_witness(&srs.params, vk)).collect();
@@ -85,6 +84,10 @@ impl Statement {
                 .and_then(|s| s.instances.get(instance::OUT_COMMIT).copied())
                 .unwrap_or_default(),
         );
+        h.update((expected.len() as u64).to_le_bytes());
+        for x in &expected {
+            h.update(x.to_repr());
+        }
         Self { key: hex::encode(h.finalize()), expected }
     }
 }
