@@ -263,7 +263,9 @@ async fn aggregate(ctx: &Ctx, job: &ClaimedJob) -> Result<String> {
         let vks =
             vk_files.iter().map(|p| read_vk(p)).collect::<std::result::Result<Vec<_>, _>>()?;
         let keys = AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?;
-        Ok(pipeline::aggregate_with_vks(&model, &vks, &shard_srs, &keys, &agg_srs, &proof)?)
+        // Cluster proofs reach the EVM wide: compression is not a cluster job yet.
+        let wide = zkattest_prover::aggregate::FinalProof::Wide;
+        Ok(pipeline::aggregate_with_vks(&model, &vks, &shard_srs, &keys, &agg_srs, wide, &proof)?)
     })
     .await?;
     ctx.store.put_json_create(&task.result, &agg).await?;

@@ -306,6 +306,7 @@ pub fn aggregate(
     srs: &Srs,
     keys: &crate::aggregate::AggregationKeys,
     agg_srs: &Srs,
+    final_proof: crate::aggregate::FinalProof<'_>,
     proof: &InferenceProof,
 ) -> Result<crate::artifacts::AggregatedProof> {
     if proof.shards.len() != keys.settings.shards {
@@ -321,7 +322,7 @@ pub fn aggregate(
         .iter()
         .map(|sp| read_vk(&vk_path(dir, sp.shard)))
         .collect::<Result<Vec<_>>>()?;
-    aggregate_with_vks(&compiled.name, &vks, srs, keys, agg_srs, proof)
+    aggregate_with_vks(&compiled.name, &vks, srs, keys, agg_srs, final_proof, proof)
 }
 
 /// [`aggregate`] with the shard verifying keys given (in chain order), for a cluster worker
@@ -332,6 +333,7 @@ pub fn aggregate_with_vks(
     srs: &Srs,
     keys: &crate::aggregate::AggregationKeys,
     agg_srs: &Srs,
+    final_proof: crate::aggregate::FinalProof<'_>,
     proof: &InferenceProof,
 ) -> Result<crate::artifacts::AggregatedProof> {
     if proof.shards.len() != keys.settings.shards || vks.len() != proof.shards.len() {
@@ -350,12 +352,13 @@ pub fn aggregate_with_vks(
         .collect::<Vec<_>>();
     let (instances, bytes) = match crate::aggregate::reuse::ProofReuse::from_env() {
         None => {
-            let (instances, bytes) = keys.prove(agg_srs, snarks)?;
+            let (instances, bytes) = final_proof.prove(keys, agg_srs, snarks)?;
             (instances.all, bytes)
         }
         Some(reuse) => {
-            let statement = crate::aggregate::reuse::Statement::of(keys, srs, vks, proof);
-            match reuse.find(keys, agg_srs, &statement) {
+            let final_vk = final_proof.vk(keys);
+            let statement = crate::aggregate::reuse::Statement::of(final_vk, srs, vks, proof);
+            match reuse.find(final_vk, final_proof.srs(agg_srs), &statement) {
                 Some(found) => {
                     // What proving would have refused, reuse refuses too.
                     crate::aggregate::keys::check_chain(&snarks)?;
@@ -365,7 +368,7 @@ pub fn aggregate_with_vks(
                     found
                 }
                 None => {
-                    let (instances, bytes) = keys.prove(agg_srs, snarks)?;
+                    let (instances, bytes) = final_proof.prove(keys, agg_srs, snarks)?;
                     reuse.store(&statement, &instances.all, &bytes)?;
                     (instances.all, bytes)
                 }

@@ -115,31 +115,9 @@ struct Row {
     gas: Option<u64>,
 }
 
-/// Compiles `source` (a contract `ZkAttestVerifier`) with the project's forge in `dir`.
 fn compile(root: &Path, dir: &Path, source: &str) -> (Vec<u8>, usize) {
-    let src = dir.join("src");
-    std::fs::create_dir_all(&src).expect("mkdir");
-    std::fs::write(src.join("ZkAttestVerifier.sol"), source).expect("write source");
-    std::fs::write(
-        dir.join("foundry.toml"),
-        "[profile.default]\nsrc = \"src\"\nout = \"out\"\noffline = true\noptimizer = false\n\
-         evm_version = \"prague\"\n",
-    )
-    .expect("write foundry.toml");
-    let forge = zkattest_chain::forge::forge_path(root);
-    let out = std::process::Command::new(&forge)
-        .arg("build")
-        .arg("--root")
-        .arg(dir)
-        .current_dir(dir)
-        .output()
-        .expect("run forge (scripts/setup.sh installs it)");
-    assert!(out.status.success(), "forge: {}", String::from_utf8_lossy(&out.stderr));
-    let artifact = dir.join("out/ZkAttestVerifier.sol/ZkAttestVerifier.json");
-    (
-        evm::forge_bytecode(&artifact).expect("bytecode"),
-        evm::forge_runtime_size(&artifact).expect("runtime"),
-    )
+    zkattest_verifier_gen::forge::compile_scratch(root, dir, source)
+        .expect("forge build (scripts/setup.sh installs forge)")
 }
 
 fn solidity_path() -> &'static str {

@@ -18,7 +18,6 @@ use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof,
 use zkattest_prover::circuit::instance::MAX_OUTPUTS;
 use zkattest_prover::model::input::InputData;
 use zkattest_prover::pipeline::{aggregate, model_id, prove};
-use zkattest_prover::proof::shard_proof::fr_to_hex;
 use zkattest_prover::proof::Srs;
 use zkattest_prover::Snark;
 
@@ -81,7 +80,7 @@ pub struct ProofCases {
 
 /// The digest a fixture records of the aggregation verifying key.
 pub fn vk_digest(vk: &VerifyingKey<G1Affine>) -> String {
-    fr_to_hex(&vk.transcript_repr())
+    zkattest_prover::aggregate::compress::vk_digest(vk)
 }
 
 fn json_err(path: &Path, e: impl std::fmt::Display) -> VerifierGenError {
@@ -207,7 +206,16 @@ impl Shards {
 
     /// Aggregates the shard proofs (minutes, ~9 GB).
     pub fn aggregate(&self, p: &Prover) -> Result<AggregatedProof> {
-        Ok(aggregate(&self.compiled, self.dir.path(), &p.srs, &p.keys, &p.agg_srs, &self.proof)?)
+        let wide = zkattest_prover::aggregate::FinalProof::Wide;
+        Ok(aggregate(
+            &self.compiled,
+            self.dir.path(),
+            &p.srs,
+            &p.keys,
+            &p.agg_srs,
+            wide,
+            &self.proof,
+        )?)
     }
 }
 

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
-use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
+use zkattest_prover::aggregate::{
+    AggregationKeys, AggregationSettings, CompressionKeys, CompressionSettings, FinalProof,
+};
 use zkattest_prover::artifacts::inference::{read_json, write_json};
 use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof};
 use zkattest_prover::pipeline;
@@ -14,8 +16,19 @@ use zkattest_verifier_gen::evm::{deploy_and_call, forge_bytecode, forge_runtime_
 use zkattest_verifier_gen::forge::{build, verifier_artifact, VERIFIER_SOURCE};
 use zkattest_verifier_gen::solidity::{generate, EIP170_LIMIT};
 
+use zkattest_prover::proof::Srs;
+
 use super::SrsArgs;
 use crate::progress::bar;
+
+/// Which proof goes to the EVM.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evm {
+    /// The aggregation proof itself (6 advice columns at k = 21).
+    Wide,
+    /// The aggregation proof compressed into a one-column proof (cheaper to verify).
+    Thin,
+}
 
 /// The universal aggregation circuit's shape.
 #[derive(clap::Args, Debug, Clone)]
@@ -26,6 +39,12 @@ pub struct AggArgs {
     /// Rows of the aggregation circuit: 2^agg-k.
     #[arg(long, default_value_t = AggregationSettings::default().k)]
     pub agg_k: u32,
+    /// The proof that goes to the EVM, and so the verifier it needs.
+    #[arg(long, value_enum, default_value_t = Evm::Wide)]
+    pub evm: Evm,
+    /// Rows of the compression circuit (with --evm thin): 2^thin-k.
+    #[arg(long, default_value_t = CompressionSettings::default().k)]
+    pub thin_k: u32,
 }
 
 impl AggArgs {
@@ -33,8 +52,38 @@ impl AggArgs {
         AggregationSettings { shards: self.shards, k: self.agg_k }
     }
 
+    pub fn thin_settings(&self) -> CompressionSettings {
+        CompressionSettings { k: self.thin_k }
+    }
+
+    /// The verifier contract of the final proof from verifying keys in the key cache alone
+    /// (`None` when a key is not cached yet).
+    pub fn cached_verifier_source(
+        &self,
+        srs: &SrsArgs,
+        json: bool,
+    ) -> anyhow::Result<Option<String>> {
+        let agg_srs = srs.load(self.agg_k, json)?;
+        let Some(wide) = AggregationKeys::load_vk(&default_cache_dir(), self.settings(), &agg_srs)?
+        else {
+            return Ok(None);
+        };
+        if self.evm == Evm::Wide {
+            return Ok(Some(generate(&agg_srs.params, &wide)));
+        }
+        let thin_srs = srs.load(self.thin_k, json)?;
+        Ok(CompressionKeys::load_vk(
+            &default_cache_dir(),
+            self.thin_settings(),
+            &thin_srs,
+            &self.settings(),
+            &wide,
+        )?
+        .map(|vk| generate(&thin_srs.params, &vk)))
+    }
+
     /// Loads (or generates, minutes, once) the aggregation keys and SRSs.
-    fn keys(&self, srs: &SrsArgs, shard_k: u32, json: bool) -> anyhow::Result<Loaded> {
+    pub fn keys(&self, srs: &SrsArgs, shard_k: u32, json: bool) -> anyhow::Result<Loaded> {
         let shard_srs = srs.load(shard_k, json)?;
         let agg_srs = srs.load(self.agg_k, json)?;
         let pb = bar(1, "agg keys", json);
@@ -45,14 +94,48 @@ impl AggArgs {
             &shard_srs,
         )?;
         pb.finish_and_clear();
-        Ok(Loaded { shard_srs, agg_srs, keys })
+        let thin = match self.evm {
+            Evm::Wide => None,
+            Evm::Thin => {
+                let thin_srs = srs.load(self.thin_k, json)?;
+                let pb = bar(1, "compression keys", json);
+                let thin = CompressionKeys::load_or_generate(
+                    &default_cache_dir(),
+                    self.thin_settings(),
+                    &thin_srs,
+                    &self.settings(),
+                    &agg_srs,
+                    keys.pk.get_vk(),
+                )?;
+                pb.finish_and_clear();
+                Some((thin, thin_srs))
+            }
+        };
+        Ok(Loaded { shard_srs, agg_srs, keys, thin })
     }
 }
 
-struct Loaded {
-    shard_srs: zkattest_prover::proof::Srs,
-    agg_srs: zkattest_prover::proof::Srs,
-    keys: AggregationKeys,
+/// The keys and SRSs of an aggregation and, with `--evm thin`, of its compression.
+pub struct Loaded {
+    pub shard_srs: Srs,
+    pub agg_srs: Srs,
+    pub keys: AggregationKeys,
+    pub thin: Option<(CompressionKeys, Srs)>,
+}
+
+impl Loaded {
+    pub fn final_proof(&self) -> FinalProof<'_> {
+        match &self.thin {
+            None => FinalProof::Wide,
+            Some((keys, srs)) => FinalProof::Thin(keys, srs),
+        }
+    }
+
+    /// The verifier contract of the final proof.
+    pub fn verifier_source(&self) -> String {
+        let f = self.final_proof();
+        generate(&f.srs(&self.agg_srs).params, f.vk(&self.keys))
+    }
 }
 
 /// Arguments of `aggregate`.
@@ -104,8 +187,15 @@ pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
     let l = a.agg.keys(&a.srs, compiled.plan.k, json)?;
     let pb = bar(1, "aggregating", json);
     let t = std::time::Instant::now();
-    let agg =
-        pipeline::aggregate(&compiled, &a.artifacts, &l.shard_srs, &l.keys, &l.agg_srs, &shards)?;
+    let agg = pipeline::aggregate(
+        &compiled,
+        &a.artifacts,
+        &l.shard_srs,
+        &l.keys,
+        &l.agg_srs,
+        l.final_proof(),
+        &shards,
+    )?;
     let aggregate_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
     let (out, attestation) = write_aggregated(&a.proof, a.out.clone(), &agg)?;
@@ -160,18 +250,10 @@ struct GenReport {
 
 pub fn gen_verifier(a: GenVerifierArgs, json: bool) -> anyhow::Result<()> {
     // A check needs only the verifying key: read it alone when the keys are cached.
-    let agg_srs = a.srs.load(a.agg.agg_k, json)?;
-    let cached = if a.check {
-        AggregationKeys::load_vk(&default_cache_dir(), a.agg.settings(), &agg_srs)?
-    } else {
-        None
-    };
+    let cached = if a.check { a.agg.cached_verifier_source(&a.srs, json)? } else { None };
     let code = match cached {
-        Some(vk) => generate(&agg_srs.params, &vk),
-        None => {
-            let l = a.agg.keys(&a.srs, a.shard_k, json)?;
-            generate(&l.agg_srs.params, l.keys.pk.get_vk())
-        }
+        Some(code) => code,
+        None => a.agg.keys(&a.srs, a.shard_k, json)?.verifier_source(),
     };
     let source = a.root.join(VERIFIER_SOURCE);
     if a.check {

@@ -13,16 +13,15 @@ use zkattest_chain::attestation::dequantize;
 use zkattest_chain::client::{call_tx, connect, send};
 use zkattest_chain::deploy::{deploy, register};
 use zkattest_chain::query::by_inference_id;
-use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
+use zkattest_prover::aggregate::{AggregationSettings, CompressionSettings};
 use zkattest_prover::artifacts::compiled::CompileOptions;
 use zkattest_prover::artifacts::{CompiledModel, SetupInfo};
 use zkattest_prover::model::import::tract_float_outputs;
 use zkattest_prover::model::input::InputData;
 use zkattest_prover::pipeline;
-use zkattest_prover::proof::srs::default_cache_dir;
 use zkattest_verifier_gen::forge::VERIFIER_SOURCE;
-use zkattest_verifier_gen::solidity::generate;
 
+use super::aggregation::{AggArgs, Evm};
 use super::chain::{
     block_on, check_root, model_registration, registry_params, via_relayer,
     DEFAULT_VERIFIER_GAS_LIMIT,
@@ -46,6 +45,9 @@ pub struct Args {
     /// commitment (as `prove --public-input`); by default the salt is random.
     #[arg(long)]
     pub public_input: bool,
+    /// The proof that goes to the EVM (the committed verifier must be the one for it).
+    #[arg(long, value_enum, default_value_t = Evm::Wide)]
+    pub evm: Evm,
     #[command(flatten)]
     pub srs: SrsArgs,
 }
@@ -89,7 +91,13 @@ struct Proven {
 
 /// Proving half: shards, then aggregation. Also checks the committed verifier belongs to
 /// this aggregation key (else the chain would reject every proof).
-fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::Result<Proven> {
+fn prove(
+    root: &Path,
+    srs: &SrsArgs,
+    public_input: bool,
+    evm: Evm,
+    json: bool,
+) -> anyhow::Result<Proven> {
     let dir = tempfile::tempdir()?;
     let onnx = dir.path().join("network.onnx");
     std::fs::write(&onnx, MODEL)?;
@@ -120,22 +128,33 @@ fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::
     let prove_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
 
-    let agg_srs = srs.load(settings.k, json)?;
-    let pb = spinner("aggregation keys (generated once, then cached)", json);
-    let keys =
-        AggregationKeys::load_or_generate(&default_cache_dir(), settings, &agg_srs, &shard_srs)?;
-    pb.finish_and_clear();
+    let agg = AggArgs {
+        shards: settings.shards,
+        agg_k: settings.k,
+        evm,
+        thin_k: CompressionSettings::default().k,
+    };
+    let l = agg.keys(srs, compiled.plan.k, json)?;
     let committed = std::fs::read_to_string(root.join(VERIFIER_SOURCE))
         .with_context(|| format!("reading {VERIFIER_SOURCE}"))?;
-    if generate(&agg_srs.params, keys.pk.get_vk()) != committed {
+    if l.verifier_source() != committed {
         bail!(
-            "{VERIFIER_SOURCE} was not generated from this aggregation key (another SRS or circuit version); run `zkattest gen-verifier`"
+            "{VERIFIER_SOURCE} was not generated from this key (another SRS, circuit version or --evm); run `zkattest gen-verifier --evm {}`",
+            if evm == Evm::Thin { "thin" } else { "wide" }
         );
     }
     let registration = pipeline::registration(&compiled, &art, &shard_srs)?;
     let pb = spinner("aggregating the shard proofs", json);
     let t = Instant::now();
-    let proof = pipeline::aggregate(&compiled, &art, &shard_srs, &keys, &agg_srs, &shards)?;
+    let proof = pipeline::aggregate(
+        &compiled,
+        &art,
+        &shard_srs,
+        &l.keys,
+        &l.agg_srs,
+        l.final_proof(),
+        &shards,
+    )?;
     let aggregate_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
 
@@ -148,7 +167,7 @@ fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::
         aggregate_s,
         outputs: shards.outputs,
         float_output,
-        srs: agg_srs.origin.label(),
+        srs: l.agg_srs.origin.label(),
         proof,
         registration,
     })
@@ -156,7 +175,7 @@ fn prove(root: &Path, srs: &SrsArgs, public_input: bool, json: bool) -> anyhow::
 
 pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     check_root(&a.root)?;
-    let p = prove(&a.root, &a.srs, a.public_input, json)?;
+    let p = prove(&a.root, &a.srs, a.public_input, a.evm, json)?;
     let att = zkattest_verifier_gen::attestation::attestation(&p.proof)?;
     let proof_bytes = p.proof.proof.len() / 2;
     let chain_dir = tempfile::tempdir()?;

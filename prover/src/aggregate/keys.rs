@@ -15,15 +15,17 @@ use halo2_base::halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_base::halo2_proofs::poly::kzg::commitment::KZGCommitmentScheme;
 use halo2_base::halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
 use halo2_base::halo2_proofs::poly::kzg::strategy::SingleStrategy;
-use halo2_base::halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_base::halo2_proofs::transcript::{
+    EncodedChallenge, TranscriptRead, TranscriptReadBuffer, TranscriptWrite, TranscriptWriterBuffer,
+};
 use halo2_base::halo2_proofs::SerdeFormat;
 use rand::rngs::OsRng;
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{AggregationCircuit, AggregationConfigParams};
-use snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol;
+use snark_verifier_sdk::halo2::{gen_dummy_snark_from_protocol, PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
-use snark_verifier_sdk::{CircuitExt, Snark, SHPLONK};
+use snark_verifier_sdk::{CircuitExt, NativeLoader, Snark, SHPLONK};
 
 use super::circuit::{build, num_instances, AggregationInstances};
 use crate::circuit::instance;
@@ -62,19 +64,25 @@ pub struct AggregationKeys {
     pub pk: ProvingKey<G1Affine>,
 }
 
+/// What a key folder records beside its proving key. Shared by the wide aggregation keys and
+/// the thin compression keys (`S` is their settings).
 #[derive(Serialize, Deserialize)]
-struct Meta {
-    settings: AggregationSettings,
-    config: AggregationConfigParams,
-    break_points: MultiPhaseThreadBreakPoints,
+pub(crate) struct Meta<S> {
+    pub(crate) settings: S,
+    pub(crate) config: AggregationConfigParams,
+    pub(crate) break_points: MultiPhaseThreadBreakPoints,
     /// Digest of the SRS the keys were made with (`proof::srs::digest`); empty in older files.
     #[serde(default)]
-    srs_digest: String,
+    pub(crate) srs_digest: String,
+    /// For compression keys: digest of the wide verifying key they verify, so keys made for
+    /// another wide key are stale rather than silently wrong.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) inner_vk: String,
 }
 
-impl Meta {
+impl<S: serde::de::DeserializeOwned> Meta<S> {
     fn read(path: &Path, srs: &Srs) -> Result<Self> {
-        let meta: Meta =
+        let meta: Meta<S> =
             serde_json::from_slice(&fs::read(path).map_err(|e| ProverError::io(path, e))?)
                 .map_err(|e| ProverError::Json {
                     path: path.to_path_buf(),
@@ -83,6 +91,135 @@ impl Meta {
         srs.check_made_with(&meta.srs_digest)?;
         Ok(meta)
     }
+}
+
+/// The proving key file in a key folder.
+pub(crate) const PK_FILE: &str = "agg.pk";
+
+/// Cached keys in `dir` (metadata and proving key), if both files are there.
+pub(crate) fn load_cached<S: serde::de::DeserializeOwned>(
+    dir: &Path,
+    srs: &Srs,
+) -> Result<Option<(Meta<S>, ProvingKey<G1Affine>)>> {
+    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join(PK_FILE));
+    if !(meta_path.is_file() && pk_path.is_file()) {
+        return Ok(None);
+    }
+    let meta = Meta::<S>::read(&meta_path, srs)?;
+    let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+    let pk = ProvingKey::read::<_, AggregationCircuit>(
+        &mut BufReader::with_capacity(1 << 20, f),
+        SerdeFormat::RawBytesUnchecked,
+        meta.config,
+    )
+    .map_err(|e| ProverError::Artifact { path: pk_path.clone(), reason: e.to_string() })?;
+    Ok(Some((meta, pk)))
+}
+
+/// The verifying key of cached keys in `dir`, read without the (much larger) rest of the
+/// proving key, with the metadata.
+pub(crate) fn load_cached_vk<S: serde::de::DeserializeOwned>(
+    dir: &Path,
+    srs: &Srs,
+) -> Result<Option<(Meta<S>, VerifyingKey<G1Affine>)>> {
+    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join(PK_FILE));
+    if !(meta_path.is_file() && pk_path.is_file()) {
+        return Ok(None);
+    }
+    let meta = Meta::<S>::read(&meta_path, srs)?;
+    // A proving key file starts with its verifying key.
+    let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+    let vk = VerifyingKey::read::<_, AggregationCircuit>(
+        &mut BufReader::new(f),
+        SerdeFormat::RawBytesUnchecked,
+        meta.config,
+    )
+    .map_err(|e| ProverError::Artifact { path: pk_path, reason: e.to_string() })?;
+    Ok(Some((meta, vk)))
+}
+
+/// Writes keys and their metadata to `dir` (each file written aside and renamed).
+pub(crate) fn store<S: Serialize>(
+    dir: &Path,
+    meta: &Meta<S>,
+    pk: &ProvingKey<G1Affine>,
+) -> Result<()> {
+    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join(PK_FILE));
+    write_atomic(&pk_path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))?;
+    let json = serde_json::to_vec_pretty(meta)
+        .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
+    write_atomic(&meta_path, |w| std::io::Write::write_all(w, &json))
+}
+
+/// Keygen of an aggregation-type circuit built in keygen mode: sizes it, makes the keys and
+/// returns them with the configuration and break points that proving must reuse.
+pub(crate) fn keygen(
+    srs: &Srs,
+    mut circuit: AggregationCircuit,
+    what: &str,
+) -> Result<(AggregationConfigParams, MultiPhaseThreadBreakPoints, ProvingKey<G1Affine>)> {
+    let config = circuit.calculate_params(Some(20));
+    let vk = keygen_vk(&srs.params, &circuit)
+        .map_err(|e| ProverError::Halo2(format!("{what} keygen_vk: {e:?}")))?;
+    let pk = keygen_pk(&srs.params, vk, &circuit)
+        .map_err(|e| ProverError::Halo2(format!("{what} keygen_pk: {e:?}")))?;
+    Ok((config, circuit.break_points(), pk))
+}
+
+/// One SHPLONK proof of an aggregation-type circuit, with any transcript: Keccak for the EVM,
+/// Poseidon for a proof that a further circuit verifies.
+pub(crate) fn create<E, T>(
+    srs: &Srs,
+    pk: &ProvingKey<G1Affine>,
+    circuit: AggregationCircuit,
+    instances: &[Fr],
+    transcript: &mut T,
+    what: &str,
+) -> Result<()>
+where
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptWrite<G1Affine, E>,
+{
+    create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, E, _, T, _>(
+        &srs.params,
+        pk,
+        &[circuit],
+        &[&[instances]],
+        OsRng,
+        transcript,
+    )
+    .map_err(|e| ProverError::Halo2(format!("{what} create_proof: {e:?}")))
+}
+
+/// Verifies a proof of an aggregation-type circuit read from `transcript`, then the KZG
+/// accumulator its first instances carry (the pairing the EVM verifier performs too).
+pub(crate) fn check<E, T>(
+    vk: &VerifyingKey<G1Affine>,
+    srs: &Srs,
+    instances: &[Fr],
+    transcript: &mut T,
+) -> Result<()>
+where
+    E: EncodedChallenge<G1Affine>,
+    T: TranscriptRead<G1Affine, E>,
+{
+    if instances.len() != num_instances() {
+        return Err(ProverError::Rejected(format!(
+            "{} instances, expected {}",
+            instances.len(),
+            num_instances()
+        )));
+    }
+    let strategy = SingleStrategy::new(&srs.params);
+    verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, E, T, _>(
+        srs.params.verifier_params(),
+        vk,
+        strategy,
+        &[&[instances]],
+        transcript,
+    )
+    .map_err(|e| ProverError::Rejected(format!("aggregated proof: {e:?}")))?;
+    super::circuit::check_accumulator(srs, instances)
 }
 
 /// Version of the aggregation circuit and of the shard shape it verifies: bump it when
@@ -151,16 +288,7 @@ impl AggregationKeys {
         srs_small: &Srs,
     ) -> Result<Self> {
         let dir = cache_dir(root, &settings, srs);
-        let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("agg.pk"));
-        if meta_path.is_file() && pk_path.is_file() {
-            let meta = Meta::read(&meta_path, srs)?;
-            let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
-            let pk = ProvingKey::read::<_, AggregationCircuit>(
-                &mut BufReader::with_capacity(1 << 20, f),
-                SerdeFormat::RawBytesUnchecked,
-                meta.config,
-            )
-            .map_err(|e| ProverError::Artifact { path: pk_path.clone(), reason: e.to_string() })?;
+        if let Some((meta, pk)) = load_cached::<AggregationSettings>(&dir, srs)? {
             return Ok(Self { settings, config: meta.config, break_points: meta.break_points, pk });
         }
         let snarks = reference_snarks(srs_small, settings.shards)?;
@@ -169,19 +297,16 @@ impl AggregationKeys {
             lookup_bits: settings.k as usize - 1,
             ..Default::default()
         };
-        let mut circuit = build(CircuitBuilderStage::Keygen, config, &srs.params, snarks)?;
-        let config = circuit.calculate_params(Some(20));
-        let vk = keygen_vk(&srs.params, &circuit)
-            .map_err(|e| ProverError::Halo2(format!("aggregation keygen_vk: {e:?}")))?;
-        let pk = keygen_pk(&srs.params, vk, &circuit)
-            .map_err(|e| ProverError::Halo2(format!("aggregation keygen_pk: {e:?}")))?;
-        let break_points = circuit.break_points();
-        let meta =
-            Meta { settings, config, break_points: break_points.clone(), srs_digest: srs.digest() };
-        write_atomic(&pk_path, |w| pk.write(w, SerdeFormat::RawBytesUnchecked))?;
-        let json = serde_json::to_vec_pretty(&meta)
-            .map_err(|e| ProverError::Json { path: meta_path.clone(), reason: e.to_string() })?;
-        write_atomic(&meta_path, |w| std::io::Write::write_all(w, &json))?;
+        let circuit = build(CircuitBuilderStage::Keygen, config, &srs.params, snarks)?;
+        let (config, break_points, pk) = keygen(srs, circuit, "aggregation")?;
+        let meta = Meta {
+            settings,
+            config,
+            break_points: break_points.clone(),
+            srs_digest: srs.digest(),
+            inner_vk: String::new(),
+        };
+        store(&dir, &meta, &pk)?;
         Ok(Self { settings, config, break_points, pk })
     }
 
@@ -202,6 +327,24 @@ impl AggregationKeys {
         srs: &Srs,
         snarks: Vec<Snark>,
     ) -> Result<(AggregationInstances, Vec<u8>)> {
+        let circuit = self.circuit(srs, snarks)?;
+        let instances = circuit.instances().swap_remove(0);
+        let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+        create::<_, EvmTranscript<G1Affine, NativeLoader, _, _>>(
+            srs,
+            &self.pk,
+            circuit,
+            &instances,
+            &mut transcript,
+            "aggregation",
+        )?;
+        let proof = transcript.finalize();
+        Ok((AggregationInstances { all: instances }, proof))
+    }
+
+    /// The circuit over `snarks` (exactly `settings.shards`) with the keygen layout; a
+    /// shard proof that does not verify is an error (snark-verifier would panic).
+    pub(crate) fn circuit(&self, srs: &Srs, snarks: Vec<Snark>) -> Result<AggregationCircuit> {
         if snarks.len() != self.settings.shards {
             return Err(ProverError::Planning(format!(
                 "{} shard proofs for an aggregation circuit of {} slots",
@@ -209,27 +352,31 @@ impl AggregationKeys {
                 self.settings.shards
             )));
         }
-        // snark-verifier panics when an inner proof does not verify; make that an error.
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             build(CircuitBuilderStage::Prover, self.config, &srs.params, snarks)
         }))
         .map_err(|_| {
             ProverError::Rejected("aggregation failed: a shard proof does not verify".into())
         })??;
-        let circuit = built.use_break_points(self.break_points.clone());
-        let instances = circuit.instances();
-        let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-        create_proof::<
-            KZGCommitmentScheme<Bn256>,
-            ProverSHPLONK<'_, Bn256>,
-            _,
-            _,
-            EvmTranscript<_, _, _, _>,
-            _,
-        >(&srs.params, &self.pk, &[circuit], &[&[&instances[0]]], OsRng, &mut transcript)
-        .map_err(|e| ProverError::Halo2(format!("aggregation create_proof: {e:?}")))?;
+        Ok(built.use_break_points(self.break_points.clone()))
+    }
+
+    /// Aggregates like [`AggregationKeys::prove`], but with a Poseidon transcript: the wide
+    /// proof that the thin compression circuit (`super::compress`) verifies in-circuit.
+    /// Checked natively (proof and accumulator) before it is returned.
+    pub fn prove_for_compression(&self, srs: &Srs, snarks: Vec<Snark>) -> Result<Snark> {
+        check_chain(&snarks)?;
+        let circuit = self.circuit(srs, snarks)?;
+        let instances = circuit.instances().swap_remove(0);
+        let mut transcript =
+            PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+        create(srs, &self.pk, circuit, &instances, &mut transcript, "aggregation")?;
         let proof = transcript.finalize();
-        Ok((AggregationInstances { all: instances[0].clone() }, proof))
+        let mut read =
+            PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(&proof[..], POSEIDON_SPEC.clone());
+        check(self.pk.get_vk(), srs, &instances, &mut read)?;
+        let protocol = super::compress::wide_protocol(srs, self.pk.get_vk());
+        Ok(Snark::new(protocol, vec![instances], proof))
     }
 
     /// Verifies an aggregated proof natively (the same check the EVM verifier does).
@@ -245,20 +392,7 @@ impl AggregationKeys {
         srs: &Srs,
     ) -> Result<Option<VerifyingKey<G1Affine>>> {
         let dir = cache_dir(root, &settings, srs);
-        let (meta_path, pk_path) = (dir.join("meta.json"), dir.join("agg.pk"));
-        if !(meta_path.is_file() && pk_path.is_file()) {
-            return Ok(None);
-        }
-        let meta = Meta::read(&meta_path, srs)?;
-        // A proving key file starts with its verifying key.
-        let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
-        VerifyingKey::read::<_, AggregationCircuit>(
-            &mut BufReader::new(f),
-            SerdeFormat::RawBytesUnchecked,
-            meta.config,
-        )
-        .map(Some)
-        .map_err(|e| ProverError::Artifact { path: pk_path, reason: e.to_string() })
+        Ok(load_cached_vk::<AggregationSettings>(&dir, srs)?.map(|(_, vk)| vk))
     }
 }
 
@@ -280,23 +414,6 @@ pub fn verify_aggregated(
     instances: &[Fr],
     proof: &[u8],
 ) -> Result<()> {
-    if instances.len() != num_instances() {
-        return Err(ProverError::Rejected(format!(
-            "{} instances, expected {}",
-            instances.len(),
-            num_instances()
-        )));
-    }
     let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
-    let strategy = SingleStrategy::new(&srs.params);
-    verify_proof::<
-        KZGCommitmentScheme<Bn256>,
-        VerifierSHPLONK<'_, Bn256>,
-        _,
-        EvmTranscript<_, _, _, _>,
-        _,
-    >(srs.params.verifier_params(), vk, strategy, &[&[instances]], &mut transcript)
-    .map_err(|e| ProverError::Rejected(format!("aggregated proof: {e:?}")))?;
-    // The pairing on the accumulator is part of the EVM verifier; natively, check it too.
-    super::circuit::check_accumulator(srs, instances)
+    check::<_, EvmTranscript<G1Affine, NativeLoader, _, _>>(vk, srs, instances, &mut transcript)
 }

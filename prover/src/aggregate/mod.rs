@@ -10,11 +10,18 @@
 //!
 //! where `model_id` is the Poseidon digest of the ordered shard verifying keys (their
 //! preprocessed commitments, transcript state and `k`). Nothing else from the shards leaks.
+//!
+//! In front of the EVM, [`compress`] can verify that wide proof once more in a one-column
+//! circuit with the same public instances: a cheaper verifier for the same statement.
 
 pub mod circuit;
+pub mod compress;
+pub mod final_proof;
 pub mod keys;
 pub mod model_id;
 pub mod reuse;
 
 pub use circuit::{AggregationInstances, NUM_ACC_LIMBS};
+pub use compress::{CompressionKeys, CompressionSettings};
+pub use final_proof::FinalProof;
 pub use keys::{verify_aggregated, AggregationKeys, AggregationSettings};

@@ -3,7 +3,7 @@
 //! An aggregated proof proves a statement: this model id, this input commitment, these
 //! outputs. Any valid proof of it is as good as another (the accumulator is part of the
 //! proof, not of the claim). When [`ENV`] names a folder, aggregation first looks there for a
-//! proof made under the same aggregation key from shard proofs with the same verifying keys
+//! proof made under the same final key (wide or thin) from shard proofs with the same verifying keys
 //! and public instances, verifies it natively and checks that it exposes exactly the
 //! statement this aggregation would, and only then returns it instead of proving again; a
 //! fresh proof is stored there. The test suite sets it for one run so the demo and the
@@ -19,7 +19,6 @@ use sha2::{Digest, Sha256};
 
 use super::circuit::{pack_outputs, INPUT_COMMITMENT, MODEL_ID};
 use super::keys::{verify_aggregated, CIRCUIT_VERSION};
-use super::AggregationKeys;
 use crate::artifacts::InferenceProof;
 use crate::circuit::instance;
 use crate::error::{ProverError, Result};
@@ -48,20 +47,21 @@ struct Stored {
 }
 
 impl Statement {
-    /// The statement of aggregating `proof`'s shards (verifying keys `vks`) under `keys`:
+    /// The statement of aggregating `proof`'s shards (verifying keys `vks`) into a final
+    /// proof under `final_vk` (the wide key, or the thin key in front of it):
     /// model id, input commitment, packed outputs (with their scale) and output commitment,
     /// keyed by the key, the shard verifying keys and the statement itself. Not by the shard
     /// proofs' other instances: the links between shards are salted afresh for every proof,
     /// and no link appears in the aggregated statement.
     pub fn of(
-        keys: &AggregationKeys,
+        final_vk: &VerifyingKey<G1Affine>,
         srs: &Srs,
         vks: &[VerifyingKey<G1Affine>],
         proof: &InferenceProof,
     ) -> Self {
         let mut h = Sha256::new();
         h.update(CIRCUIT_VERSION.to_le_bytes());
-        h.update(keys.pk.get_vk().transcript_repr().to_repr());
+        h.update(final_vk.transcript_repr().to_repr());
         for vk in vks {
             h.update(vk.transcript_repr().to_repr());
         }
@@ -102,12 +102,12 @@ impl ProofReuse {
         self.dir.join(format!("{}.json", s.key))
     }
 
-    /// A stored proof of `s` that verifies under `keys` and exposes exactly `s`; anything
+    /// A stored proof of `s` that verifies under `final_vk` and exposes exactly `s`; anything
     /// else stored under its key is ignored (and then overwritten by a fresh proof).
     pub fn find(
         &self,
-        keys: &AggregationKeys,
-        agg_srs: &Srs,
+        final_vk: &VerifyingKey<G1Affine>,
+        final_srs: &Srs,
         s: &Statement,
     ) -> Option<(Vec<Fr>, Vec<u8>)> {
         let text = std::fs::read(self.path(s)).ok()?;
@@ -121,7 +121,7 @@ impl ProofReuse {
         let proof = hex::decode(&stored.proof).ok()?;
         let exposes = instances.get(MODEL_ID..).is_some_and(|tail| tail == s.expected.as_slice())
             && instances.len() > INPUT_COMMITMENT;
-        (exposes && verify_aggregated(keys.pk.get_vk(), agg_srs, &instances, &proof).is_ok())
+        (exposes && verify_aggregated(final_vk, final_srs, &instances, &proof).is_ok())
             .then_some((instances, proof))
     }
 
