@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use zkattest_prover::artifacts::compiled::CompileOptions;
+use zkattest_prover::artifacts::compiled::{CalibrationMode, CompileOptions};
 use zkattest_prover::artifacts::{CompiledModel, InferenceProof, SetupInfo};
 use zkattest_prover::circuit::instance;
 use zkattest_prover::model::input::InputData;
@@ -22,6 +22,7 @@ const OPTS: CompileOptions = CompileOptions {
     scale_bits: None,
     headroom: 2.0,
     pad_to: None,
+    mode: CalibrationMode::Accuracy,
 };
 
 fn model_dir(name: &str) -> PathBuf {

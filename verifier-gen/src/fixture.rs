@@ -13,7 +13,7 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings, NUM_ACC_LIMBS};
-use zkattest_prover::artifacts::compiled::CompileOptions;
+use zkattest_prover::artifacts::compiled::{CalibrationMode, CompileOptions};
 use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof, SetupInfo};
 use zkattest_prover::circuit::instance::MAX_OUTPUTS;
 use zkattest_prover::model::input::InputData;
@@ -165,9 +165,12 @@ pub struct Shards {
 pub fn prove_shards(root: &Path, srs: &Srs, model: &str) -> Result<Shards> {
     let m = root.join("models").join(model);
     let input = InputData::from_file(m.join("input.json"))?;
+    // The committed fixtures were compiled in the resources mode: the same mode keeps their
+    // model ids today's until the circuits change.
     let opts = CompileOptions {
         k: Some(SHARD_K),
         pad_to: Some(SETTINGS.shards),
+        mode: CalibrationMode::Resources,
         ..CompileOptions::default()
     };
     let compiled =

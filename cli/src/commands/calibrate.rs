@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use zkattest_prover::artifacts::compiled::{AUTO_LOOKUP_BITS, DEFAULT_HEADROOM};
+use serde::Serialize;
+use zkattest_prover::artifacts::compiled::{name_of, Candidate, CompiledModel};
 use zkattest_prover::model::import::import_onnx;
 use zkattest_prover::model::input::InputData;
-use zkattest_prover::quant::calibrate::calibrate;
+use zkattest_prover::quant::calibrate::Calibration;
 
-use super::ModelArgs;
+use super::{CircuitArgs, ModelArgs};
 
 /// Arguments of `calibrate`.
 #[derive(clap::Args, Debug)]
@@ -18,48 +19,87 @@ pub struct Args {
     /// More sample inputs to calibrate on.
     #[arg(long = "sample")]
     pub samples: Vec<PathBuf>,
-    /// Lookup domain bits.
-    #[arg(long, default_value_t = AUTO_LOOKUP_BITS[0])]
-    pub lookup_bits: u32,
-    /// Keep the largest value under bound/headroom.
-    #[arg(long, default_value_t = DEFAULT_HEADROOM)]
-    pub headroom: f64,
+    #[command(flatten)]
+    pub circuit: CircuitArgs,
+}
+
+/// What `calibrate` reports: the compile step's choice, without writing artifacts.
+#[derive(Serialize)]
+struct Report {
+    /// `accuracy` or `resources`.
+    mode: String,
+    /// Every lookup domain tried, in order, with its accuracy or why it was not kept.
+    tried: Vec<Candidate>,
+    /// Shard circuit size and count at the chosen settings.
+    k: u32,
+    shards: usize,
+    #[serde(flatten)]
+    calibration: Calibration,
 }
 
 pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
+    if a.circuit.scale_bits.is_some() {
+        anyhow::bail!("calibrate chooses the scale: drop --scale-bits (compile and bench take it)");
+    }
     let mut samples = vec![a.model.input()?];
     for p in &a.samples {
         samples.push(InputData::from_file(p).with_context(|| format!("reading {}", p.display()))?);
     }
-    let graph = import_onnx(&a.model.onnx()?, samples[0].shapes.as_deref())?;
-    let values: Vec<Vec<Vec<f64>>> = samples.iter().map(|s| s.values.clone()).collect();
-    let c = calibrate(&graph, &values, a.lookup_bits, a.headroom)?;
-    crate::output::print(json, &c, || {
-        let mut s = format!(
-            "input scale 2^{} (lookup bits {}): peak {:.0}% of the lookup bound\noutput step {:.3e}; vs float over {} sample(s): max abs error {:.4e}, argmax agreement {:.0}%\n\n{:<32} {:<18} {:>5} {:>11} {:>6}",
-            c.settings.scale_bits,
-            c.settings.lookup_bits,
-            c.peak_fraction * 100.0,
-            c.output_step,
-            c.accuracy.samples,
-            c.accuracy.max_abs_error,
-            c.accuracy.argmax_agreement * 100.0,
-            "node",
-            "op",
-            "scale",
-            "max |x|",
-            "peak"
+    let onnx = a.model.onnx()?;
+    let graph = import_onnx(&onnx, samples[0].shapes.as_deref())?;
+    let compiled =
+        CompiledModel::from_graph(name_of(&onnx), graph, &samples, &a.circuit.options())?;
+    let calibration =
+        compiled.calibration.clone().context("no calibration report (no sample inputs)")?;
+    let r = Report {
+        mode: compiled.search.mode.to_string(),
+        tried: compiled.search.tried.clone(),
+        k: compiled.plan.k,
+        shards: compiled.plan.shards.len(),
+        calibration,
+    };
+    crate::output::print(json, &r, || human(&r))
+}
+
+fn human(r: &Report) -> String {
+    let c = &r.calibration;
+    let mut s = format!(
+        "input scale 2^{} (lookup bits {}, {} calibration): peak {:.0}% of the lookup bound; {} shard(s) of 2^{} rows\noutput step {:.3e}; vs float over {} sample(s): max abs error {:.4e}, argmax agreement {:.0}%\n\nlookup domains tried:",
+        c.settings.scale_bits,
+        c.settings.lookup_bits,
+        r.mode,
+        c.peak_fraction * 100.0,
+        r.shards,
+        r.k,
+        c.output_step,
+        c.accuracy.samples,
+        c.accuracy.max_abs_error,
+        c.accuracy.argmax_agreement * 100.0,
+    );
+    for t in &r.tried {
+        s += &match (&t.rejected, &t.accuracy) {
+            (Some(why), _) => format!("\n  {:>2} bits: not kept: {why}", t.lookup_bits),
+            (None, Some(a)) => format!(
+                "\n  {:>2} bits: scale 2^{}, max abs error {:.4e}",
+                t.lookup_bits, t.scale_bits, a.max_abs_error
+            ),
+            (None, None) => format!("\n  {:>2} bits: scale 2^{}", t.lookup_bits, t.scale_bits),
+        };
+    }
+    s += &format!(
+        "\n\n{:<32} {:<18} {:>5} {:>11} {:>6} {:>10}",
+        "node", "op", "scale", "max |x|", "peak", "rounding"
+    );
+    for n in &c.nodes {
+        s += &format!(
+            "\n{:<32} {:<18} {:>5} {:>11.4e} {:>5.0}% {:>10.2e}",
+            n.name,
+            n.op,
+            n.scale,
+            n.max_abs,
+            n.peak_fraction * 100.0,
+            n.rounding_error
         );
-        for n in &c.nodes {
-            s += &format!(
-                "\n{:<32} {:<18} {:>5} {:>11.4e} {:>5.0}%",
-                n.name,
-                n.op,
-                n.scale,
-                n.max_abs,
-                n.peak_fraction * 100.0
-            );
-        }
-        s
-    })
+    }
+    s
 }

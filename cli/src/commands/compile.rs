@@ -33,6 +33,8 @@ pub struct Summary {
     pub rows: Vec<usize>,
     pub max_abs_error: Option<f64>,
     pub argmax_agreement: Option<f64>,
+    pub calibration: String,
+    pub lookup_bits_tried: Vec<u32>,
 }
 
 impl Summary {
@@ -49,18 +51,22 @@ impl Summary {
             rows: c.plan.shards.iter().map(|s| s.rows).collect(),
             max_abs_error: c.calibration.as_ref().map(|x| x.accuracy.max_abs_error),
             argmax_agreement: c.calibration.as_ref().map(|x| x.accuracy.argmax_agreement),
+            calibration: c.search.mode.to_string(),
+            lookup_bits_tried: c.search.tried.iter().map(|t| t.lookup_bits).collect(),
         }
     }
 
     pub fn human(&self) -> String {
         let mut s = format!(
-            "compiled {} -> {}\n  nodes {}  MACs {}  scale 2^{}  lookup bits {}\n  {} shard(s) of 2^{} rows, rows used {:?}",
+            "compiled {} -> {}\n  nodes {}  MACs {}  scale 2^{}  lookup bits {} ({} calibration, tried {:?})\n  {} shard(s) of 2^{} rows, rows used {:?}",
             self.model,
             self.artifacts.display(),
             self.nodes,
             self.macs,
             self.scale_bits,
             self.lookup_bits,
+            self.calibration,
+            self.lookup_bits_tried,
             self.shards,
             self.k,
             self.rows

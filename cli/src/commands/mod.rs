@@ -16,7 +16,9 @@ pub mod verify;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use zkattest_prover::artifacts::compiled::{CompileOptions, DEFAULT_HEADROOM, DEFAULT_MAX_K};
+use zkattest_prover::artifacts::compiled::{
+    CalibrationMode, CompileOptions, DEFAULT_HEADROOM, DEFAULT_MAX_K,
+};
 use zkattest_prover::model::input::InputData;
 use zkattest_prover::proof::srs::default_cache_dir;
 use zkattest_prover::proof::Srs;
@@ -81,9 +83,14 @@ pub struct CircuitArgs {
     #[arg(long, default_value_t = DEFAULT_MAX_K)]
     pub max_k: u32,
     /// Lookup domain bits: values stay within ±2^(bits-1) at the chosen scale
-    /// [default: calibrated, 12, 14 or 16].
+    /// [default: calibrated, see --calibration].
     #[arg(long)]
     pub lookup_bits: Option<u32>,
+    /// What calibration optimizes: `accuracy` widens the lookup domain as far as the
+    /// circuit size `resources` needs still holds (same k and shards, finer scales);
+    /// `resources` keeps the smallest domain that gives every value 8 fractional bits.
+    #[arg(long, value_enum, default_value_t = Mode::Accuracy)]
+    pub calibration: Mode,
     /// Fixed-point scale exponent of the inputs [default: calibrated on the input].
     #[arg(long)]
     pub scale_bits: Option<u32>,
@@ -107,6 +114,25 @@ impl CircuitArgs {
             scale_bits: self.scale_bits,
             headroom: self.headroom,
             pad_to: self.shards,
+            mode: self.calibration.into(),
+        }
+    }
+}
+
+/// `--calibration` (the prover's [`CalibrationMode`]).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Finest scales at the circuit size `resources` needs.
+    Accuracy,
+    /// Smallest lookup domain and circuit.
+    Resources,
+}
+
+impl From<Mode> for CalibrationMode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Accuracy => CalibrationMode::Accuracy,
+            Mode::Resources => CalibrationMode::Resources,
         }
     }
 }

@@ -11,13 +11,14 @@ use crate::model::graph::Graph;
 use crate::model::import::import_onnx;
 use crate::model::input::InputData;
 use crate::proof::keys::write_atomic;
-use crate::quant::calibrate::{calibrate, Calibration};
+use crate::quant::calibrate::{accuracy, calibrate, Accuracy, Calibration};
 use crate::quant::scales::ValueRanges;
 use crate::quant::{quantize, quantize_with_ranges, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
-/// Format version of `compiled.bin` (3: input element types and per-input scales).
-pub const COMPILED_VERSION: u32 = 3;
+/// Format version of `compiled.bin` (3: input element types and per-input scales; 4: the
+/// calibration mode and the lookup domains it tried).
+pub const COMPILED_VERSION: u32 = 4;
 
 /// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB.
 pub const DEFAULT_MAX_K: u32 = 17;
@@ -28,6 +29,44 @@ pub const AUTO_LOOKUP_BITS: [u32; 3] = [12, 14, 16];
 pub const MIN_AUTO_SCALE_BITS: u32 = 8;
 /// Calibration keeps the largest sample value under half the lookup bound.
 pub const DEFAULT_HEADROOM: f64 = 2.0;
+/// Widest lookup domain the accuracy mode tries (`QuantSettings::validate`'s ceiling).
+pub const MAX_LOOKUP_BITS: u32 = 20;
+
+/// How calibration trades circuit size for precision (EZKL's `accuracy` / `resources`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CalibrationMode {
+    /// The circuit size `Resources` picks (its `k` and shard count), with the widest lookup
+    /// domain whose tables still fit in it: finer scales at no cost in rows, keys or
+    /// proving time. The domain kept is the one with the smallest error on the samples.
+    #[default]
+    Accuracy,
+    /// The smallest lookup domain whose scales reach [`MIN_AUTO_SCALE_BITS`] bits, and
+    /// the smallest `k` that holds it.
+    Resources,
+}
+
+impl std::fmt::Display for CalibrationMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CalibrationMode::Accuracy => "accuracy",
+            CalibrationMode::Resources => "resources",
+        })
+    }
+}
+
+/// One lookup domain calibration tried, for the report.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Candidate {
+    /// Lookup domain bits.
+    pub lookup_bits: u32,
+    /// Input scale chosen at that domain.
+    pub scale_bits: u32,
+    /// Why it was not kept, if it was not: it does not fit the circuit size, say.
+    pub rejected: Option<String>,
+    /// Accuracy on the samples, when it planned.
+    pub accuracy: Option<Accuracy>,
+}
 
 /// How to compile a model.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -45,6 +84,9 @@ pub struct CompileOptions {
     pub headroom: f64,
     /// Pad the shard chain to exactly this many shards (the aggregation circuit's slots).
     pub pad_to: Option<usize>,
+    /// What calibration optimizes when it chooses the lookup domain.
+    #[serde(default)]
+    pub mode: CalibrationMode,
 }
 
 impl Default for CompileOptions {
@@ -56,6 +98,7 @@ impl Default for CompileOptions {
             scale_bits: None,
             headroom: DEFAULT_HEADROOM,
             pad_to: None,
+            mode: CalibrationMode::Accuracy,
         }
     }
 }
@@ -75,6 +118,24 @@ pub struct CompiledModel {
     pub plan: ShardPlan,
     /// Calibration report, when the scale was calibrated.
     pub calibration: Option<Calibration>,
+    /// The mode that chose the lookup domain, and every domain it tried, in order.
+    pub search: Search,
+}
+
+/// How the lookup domain was chosen.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Search {
+    /// The mode.
+    pub mode: CalibrationMode,
+    /// Every lookup domain tried, in order.
+    pub tried: Vec<Candidate>,
+}
+
+/// One quantization and its plan.
+struct Choice {
+    model: QModel,
+    plan: ShardPlan,
+    calibration: Option<Calibration>,
 }
 
 impl CompiledModel {
@@ -93,67 +154,54 @@ impl CompiledModel {
         opts: &CompileOptions,
     ) -> Result<Self> {
         let sample_values: Vec<Vec<Vec<f64>>> = samples.iter().map(|s| s.values.clone()).collect();
+        // The samples' float ranges do not depend on the lookup domain: measured once.
+        let ranges = match sample_values.is_empty() {
+            true => None,
+            false => Some(ValueRanges::measure(&graph, &sample_values)?),
+        };
+        let ctx = Context { graph: &graph, samples: &sample_values, ranges: ranges.as_ref(), opts };
+        let mut search = Search { mode: opts.mode, tried: Vec::new() };
         let candidates: Vec<u32> = match opts.lookup_bits {
             Some(bits) => vec![bits],
             None => AUTO_LOOKUP_BITS.to_vec(),
         };
         // Try lookup domains from the cheapest; keep the first whose scale is fine enough,
         // else the finest scale that still plans within the row budget.
-        let mut best: Option<(QModel, ShardPlan, Option<Calibration>)> = None;
+        let mut best: Option<Choice> = None;
         let mut last_err = None;
-        // The samples' float ranges do not depend on the lookup domain: measured once.
-        let ranges = match sample_values.is_empty() {
-            true => None,
-            false => Some(ValueRanges::measure(&graph, &sample_values)?),
-        };
         for bits in candidates {
-            let (settings, calibration) = match opts.scale_bits {
-                Some(scale_bits) => (QuantSettings { scale_bits, lookup_bits: bits }, None),
-                None => match calibrate(&graph, &sample_values, bits, opts.headroom) {
-                    Ok(c) => (c.settings, Some(c)),
-                    Err(e) => {
-                        last_err = Some(e);
-                        continue;
-                    }
-                },
-            };
-            // Every node takes the scale its range on the samples fits at, whether the input
-            // scale was calibrated or given.
-            let model = match &ranges {
-                None => quantize(&graph, settings)?,
-                Some(ranges) => quantize_with_ranges(&graph, settings, ranges, opts.headroom)?,
-            };
-            let planned = match opts.k {
-                Some(k) => plan(&model, k),
-                None => auto_plan(&model, opts.max_k),
-            };
-            let plan = match planned {
-                Ok(p) => p,
+            let choice = match ctx.try_bits(bits, opts.k, &mut search) {
+                Ok(c) => c,
                 Err(e) => {
                     last_err = Some(e);
                     continue;
                 }
             };
-            let fine = finest_common(&model) >= MIN_AUTO_SCALE_BITS;
-            let better =
-                best.as_ref().is_none_or(|(m, _, _)| finest_common(m) < finest_common(&model));
+            let fine = finest_common(&choice.model) >= MIN_AUTO_SCALE_BITS;
+            let better = best
+                .as_ref()
+                .is_none_or(|b| finest_common(&b.model) < finest_common(&choice.model));
             if better {
-                best = Some((model, plan, calibration));
+                best = Some(choice);
             }
             if fine {
                 break;
             }
         }
-        let Some((model, plan, calibration)) = best else {
+        let Some(mut best) = best else {
             return Err(
                 last_err.unwrap_or_else(|| ProverError::Settings("no lookup domain to try".into()))
             );
         };
+        if opts.mode == CalibrationMode::Accuracy && opts.lookup_bits.is_none() {
+            best = ctx.widen(best, &mut search)?;
+        }
+        let Choice { model, plan, calibration } = best;
         let plan = match opts.pad_to {
             Some(n) => crate::shard::plan::pad(&model, &plan, n)?,
             None => plan,
         };
-        Ok(Self { version: COMPILED_VERSION, name, graph, model, plan, calibration })
+        Ok(Self { version: COMPILED_VERSION, name, graph, model, plan, calibration, search })
     }
 
     /// Path of `compiled.bin` in an artifact directory.
@@ -213,6 +261,95 @@ impl CompiledModel {
     }
 }
 
+/// What every lookup domain of one compilation is tried against.
+struct Context<'a> {
+    graph: &'a Graph,
+    samples: &'a [Vec<Vec<f64>>],
+    ranges: Option<&'a ValueRanges>,
+    opts: &'a CompileOptions,
+}
+
+impl Context<'_> {
+    /// Calibrates (unless the scale is given), quantizes and plans at `bits`: at `k` when
+    /// given, else the smallest `k` that holds the model. Records the attempt.
+    fn try_bits(&self, bits: u32, k: Option<u32>, search: &mut Search) -> Result<Choice> {
+        let attempt = self.quantize_and_plan(bits, k);
+        search.tried.push(match &attempt {
+            Ok(c) => Candidate {
+                lookup_bits: bits,
+                scale_bits: c.model.settings.scale_bits,
+                rejected: None,
+                accuracy: c.calibration.as_ref().map(|c| c.accuracy.clone()),
+            },
+            Err(e) => Candidate {
+                lookup_bits: bits,
+                scale_bits: self.opts.scale_bits.unwrap_or(0),
+                rejected: Some(e.to_string()),
+                accuracy: None,
+            },
+        });
+        attempt
+    }
+
+    fn quantize_and_plan(&self, bits: u32, k: Option<u32>) -> Result<Choice> {
+        let (settings, calibration) = match self.opts.scale_bits {
+            Some(scale_bits) => (QuantSettings { scale_bits, lookup_bits: bits }, None),
+            None => {
+                let c = calibrate(self.graph, self.samples, bits, self.opts.headroom)?;
+                (c.settings, Some(c))
+            }
+        };
+        // Every node takes the scale its range on the samples fits at, whether the input
+        // scale was calibrated or given.
+        let model = match self.ranges {
+            None => quantize(self.graph, settings)?,
+            Some(ranges) => quantize_with_ranges(self.graph, settings, ranges, self.opts.headroom)?,
+        };
+        let plan = match k {
+            Some(k) => plan(&model, k)?,
+            None => auto_plan(&model, self.opts.max_k)?,
+        };
+        Ok(Choice { model, plan, calibration })
+    }
+
+    /// The accuracy mode: wider lookup domains at the circuit size `base` already needs
+    /// (its `k`, no more shards), kept while they lower the error on the samples. A wider
+    /// domain only grows the tables, so the first that does not fit ends the search.
+    fn widen(&self, base: Choice, search: &mut Search) -> Result<Choice> {
+        if self.samples.is_empty() {
+            return Ok(base);
+        }
+        let error = |c: &Choice| -> Result<f64> {
+            Ok(match &c.calibration {
+                Some(cal) => cal.accuracy.max_abs_error,
+                None => accuracy(self.graph, &c.model, self.samples)?.max_abs_error,
+            })
+        };
+        let (k, shards) = (base.plan.k, base.plan.shards.len());
+        let mut best_error = error(&base)?;
+        let mut best = base;
+        for bits in best.model.settings.lookup_bits + 1..=MAX_LOOKUP_BITS {
+            let Ok(c) = self.try_bits(bits, Some(k), search) else { break };
+            if c.plan.shards.len() > shards {
+                if let Some(t) = search.tried.last_mut() {
+                    t.rejected = Some(format!("needs more than {shards} shard(s) at k = {k}"));
+                }
+                break;
+            }
+            let e = error(&c)?;
+            if let Some(t) = search.tried.last_mut() {
+                t.accuracy
+                    .get_or_insert_with(|| Accuracy { max_abs_error: e, ..Default::default() });
+            }
+            if e < best_error {
+                best_error = e;
+                best = c;
+            }
+        }
+        Ok(best)
+    }
+}
+
 /// The coarsest scale of any value: inputs' or a node's. Every value is at least this
 /// precise (`2^-scale`).
 fn finest_common(model: &QModel) -> u32 {
@@ -264,5 +401,62 @@ mod tests {
             }
             other => panic!("expected an artifact error, got {:?}", other.map(|m| m.version)),
         }
+    }
+
+    fn models() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")
+    }
+
+    fn compile(name: &str, opts: &CompileOptions) -> CompiledModel {
+        let dir = models().join(name);
+        let input = InputData::from_file(dir.join("input.json")).expect("model input");
+        CompiledModel::compile(&dir.join("network.onnx"), std::slice::from_ref(&input), opts)
+            .expect("compiles")
+    }
+
+    fn error(c: &CompiledModel) -> f64 {
+        c.calibration.as_ref().expect("calibrated").accuracy.max_abs_error
+    }
+
+    /// The accuracy mode keeps the resources mode's circuit (its k and shard count) and never
+    /// loses accuracy on the samples. Where the gates, not the tables, set k (LeNet-5: 93k
+    /// gate rows at k = 17), a wider lookup domain fits in the rows the model needs anyway
+    /// and the error drops; where the tables already fill k (the small MLPs), nothing wider
+    /// fits and the resources choice stays.
+    #[test]
+    fn accuracy_mode_is_finer_at_the_same_circuit_size() {
+        let mut gained = Vec::new();
+        for name in ["digits_mlp", "ops_mix", "lenet5"] {
+            let opts = |mode| CompileOptions { mode, ..CompileOptions::default() };
+            let r = compile(name, &opts(CalibrationMode::Resources));
+            let a = compile(name, &opts(CalibrationMode::Accuracy));
+            assert_eq!(
+                (a.plan.k, a.plan.shards.len()),
+                (r.plan.k, r.plan.shards.len()),
+                "{name}: the accuracy mode changed the circuit size"
+            );
+            assert!(a.model.settings.lookup_bits >= r.model.settings.lookup_bits, "{name}");
+            assert!(error(&a) <= error(&r), "{name}: {} > {}", error(&a), error(&r));
+            // Resources stops at its first fine domain; accuracy goes on from there.
+            assert_eq!(r.search.mode, CalibrationMode::Resources);
+            assert!(a.search.tried.len() > r.search.tried.len(), "{name}: {:?}", a.search);
+            assert_eq!(a.search.tried[..r.search.tried.len()], r.search.tried[..], "{name}");
+            let kept =
+                a.search.tried.iter().find(|t| t.lookup_bits == a.model.settings.lookup_bits);
+            assert!(kept.is_some_and(|t| t.rejected.is_none()), "{name}");
+            if error(&a) < error(&r) {
+                gained.push(name);
+            }
+        }
+        assert!(gained.contains(&"lenet5"), "{gained:?}");
+    }
+
+    /// A lookup domain given by the user is kept in either mode.
+    #[test]
+    fn a_given_lookup_domain_is_not_widened() {
+        let opts = CompileOptions { lookup_bits: Some(12), ..CompileOptions::default() };
+        let c = compile("digits_mlp", &opts);
+        assert_eq!(c.model.settings.lookup_bits, 12);
+        assert_eq!(c.search.tried.len(), 1);
     }
 }

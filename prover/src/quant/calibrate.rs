@@ -82,6 +82,9 @@ pub struct NodeRange {
     pub max_abs: f64,
     /// Largest quantized lookup input on the samples, as a fraction of the bound.
     pub peak_fraction: f64,
+    /// The error the node's own rounding adds to its outputs: half its step, `2^-(scale+1)`
+    /// (errors arriving from its inputs come on top, scaled by its weights).
+    pub rounding_error: f64,
 }
 
 /// Chooses the largest input scale for which every sample input, and every value entering
@@ -156,6 +159,7 @@ fn calibrate_at(
                 scale: n.scale,
                 max_abs: *p as f64 / (1u64 << n.scale) as f64,
                 peak_fraction: *p as f64 / bound,
+                rounding_error: 0.5 / (1u64 << n.scale) as f64,
             })
             .collect();
         return Ok(Some(Calibration {
