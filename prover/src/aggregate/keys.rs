@@ -101,18 +101,13 @@ pub(crate) fn load_cached<S: serde::de::DeserializeOwned>(
     dir: &Path,
     srs: &Srs,
 ) -> Result<Option<(Meta<S>, ProvingKey<G1Affine>)>> {
-    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join(PK_FILE));
-    if !(meta_path.is_file() && pk_path.is_file()) {
-        return Ok(None);
-    }
-    let meta = Meta::<S>::read(&meta_path, srs)?;
-    let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+    let Some((meta, f, pk_path)) = open_cached::<S>(dir, srs)? else { return Ok(None) };
     let pk = ProvingKey::read::<_, AggregationCircuit>(
         &mut BufReader::with_capacity(1 << 20, f),
         SerdeFormat::RawBytesUnchecked,
         meta.config,
     )
-    .map_err(|e| ProverError::Artifact { path: pk_path.clone(), reason: e.to_string() })?;
+    .map_err(|e| ProverError::Artifact { path: pk_path, reason: e.to_string() })?;
     Ok(Some((meta, pk)))
 }
 
@@ -122,13 +117,8 @@ pub(crate) fn load_cached_vk<S: serde::de::DeserializeOwned>(
     dir: &Path,
     srs: &Srs,
 ) -> Result<Option<(Meta<S>, VerifyingKey<G1Affine>)>> {
-    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join(PK_FILE));
-    if !(meta_path.is_file() && pk_path.is_file()) {
-        return Ok(None);
-    }
-    let meta = Meta::<S>::read(&meta_path, srs)?;
+    let Some((meta, f, pk_path)) = open_cached::<S>(dir, srs)? else { return Ok(None) };
     // A proving key file starts with its verifying key.
-    let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
     let vk = VerifyingKey::read::<_, AggregationCircuit>(
         &mut BufReader::new(f),
         SerdeFormat::RawBytesUnchecked,
@@ -136,6 +126,21 @@ pub(crate) fn load_cached_vk<S: serde::de::DeserializeOwned>(
     )
     .map_err(|e| ProverError::Artifact { path: pk_path, reason: e.to_string() })?;
     Ok(Some((meta, vk)))
+}
+
+/// The metadata of cached keys in `dir` (checked against `srs`) and their key file, opened;
+/// none when either file is missing.
+fn open_cached<S: serde::de::DeserializeOwned>(
+    dir: &Path,
+    srs: &Srs,
+) -> Result<Option<(Meta<S>, fs::File, PathBuf)>> {
+    let (meta_path, pk_path) = (dir.join("meta.json"), dir.join(PK_FILE));
+    if !(meta_path.is_file() && pk_path.is_file()) {
+        return Ok(None);
+    }
+    let meta = Meta::<S>::read(&meta_path, srs)?;
+    let f = fs::File::open(&pk_path).map_err(|e| ProverError::io(&pk_path, e))?;
+    Ok(Some((meta, f, pk_path)))
 }
 
 /// Writes keys and their metadata to `dir` (each file written aside and renamed).
