@@ -149,3 +149,30 @@ fn out_of_range_input_is_a_named_error_and_no_proof() {
     assert!(!proof.exists(), "a proof file was written");
     assert!(!dir.path().join("p.opening.json").exists(), "an opening file was written");
 }
+
+/// `calibrate --json` reports the search compile runs: the mode, every lookup domain tried
+/// (with its error, or why it was not kept), the circuit size and each node's rounding error.
+/// The accuracy mode keeps the resources mode's k and widens where the tables still fit.
+#[test]
+fn calibrate_reports_both_modes() {
+    let m = model("lenet5");
+    let run = |mode: &str| {
+        let (ok, v, err) = zkattest(&["calibrate", "--model", s(&m), "--calibration", mode]);
+        assert!(ok, "calibrate {mode} failed: {v} {err}");
+        v
+    };
+    let (r, a) = (run("resources"), run("accuracy"));
+    assert_eq!((r["mode"].as_str(), a["mode"].as_str()), (Some("resources"), Some("accuracy")));
+    assert_eq!(r["k"], a["k"], "the accuracy mode changed k");
+    let bits = |v: &Value| v["settings"]["lookup_bits"].as_u64().expect("lookup bits");
+    let error = |v: &Value| v["accuracy"]["max_abs_error"].as_f64().expect("error");
+    assert!(bits(&a) > bits(&r), "{a}");
+    assert!(error(&a) < error(&r), "{} vs {}", error(&a), error(&r));
+    let tried = a["tried"].as_array().expect("tried");
+    assert!(tried.last().is_some_and(|t| t["rejected"].as_str().is_some()), "{a}");
+    let nodes = a["nodes"].as_array().expect("nodes");
+    assert!(nodes.iter().all(|n| n["rounding_error"].as_f64().is_some_and(|e| e > 0.0)), "{a}");
+
+    let (ok, v, _) = zkattest(&["calibrate", "--model", s(&m), "--scale-bits", "9"]);
+    assert!(!ok && v["error"].as_str().is_some_and(|e| e.contains("--scale-bits")), "{v}");
+}
