@@ -49,14 +49,13 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
     let graph = import_onnx(&onnx, samples[0].shapes.as_deref())?;
     let compiled =
         CompiledModel::from_graph(name_of(&onnx), graph, &samples, &a.circuit.options())?;
-    let calibration =
-        compiled.calibration.clone().context("no calibration report (no sample inputs)")?;
+    let CompiledModel { calibration, search, plan, .. } = compiled;
     let r = Report {
-        mode: compiled.search.mode.to_string(),
-        tried: compiled.search.tried.clone(),
-        k: compiled.plan.k,
-        shards: compiled.plan.shards.len(),
-        calibration,
+        mode: search.mode.to_string(),
+        tried: search.tried,
+        k: plan.k,
+        shards: plan.shards.len(),
+        calibration: calibration.context("no calibration report (no sample inputs)")?,
     };
     crate::output::print(json, &r, || human(&r))
 }
@@ -77,13 +76,14 @@ fn human(r: &Report) -> String {
         c.accuracy.argmax_agreement * 100.0,
     );
     for t in &r.tried {
-        s += &match (&t.rejected, &t.accuracy) {
-            (Some(why), _) => format!("\n  {:>2} bits: not kept: {why}", t.lookup_bits),
-            (None, Some(a)) => format!(
-                "\n  {:>2} bits: scale 2^{}, max abs error {:.4e}",
-                t.lookup_bits, t.scale_bits, a.max_abs_error
-            ),
-            (None, None) => format!("\n  {:>2} bits: scale 2^{}", t.lookup_bits, t.scale_bits),
+        s += &format!("\n  {:>2} bits: ", t.lookup_bits);
+        s += &match (&t.rejected, t.scale_bits, &t.accuracy) {
+            (Some(why), _, _) => format!("not kept: {why}"),
+            (None, Some(scale), Some(a)) => {
+                format!("scale 2^{scale}, max abs error {:.4e}", a.max_abs_error)
+            }
+            (None, Some(scale), None) => format!("scale 2^{scale}"),
+            (None, None, _) => "tried".to_string(),
         };
     }
     s += &format!(

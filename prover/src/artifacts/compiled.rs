@@ -60,8 +60,8 @@ impl std::fmt::Display for CalibrationMode {
 pub struct Candidate {
     /// Lookup domain bits.
     pub lookup_bits: u32,
-    /// Input scale chosen at that domain.
-    pub scale_bits: u32,
+    /// Input scale chosen at that domain; none when calibration or planning failed there.
+    pub scale_bits: Option<u32>,
     /// Why it was not kept, if it was not: it does not fit the circuit size, say.
     pub rejected: Option<String>,
     /// Accuracy on the samples, when it planned.
@@ -277,13 +277,13 @@ impl Context<'_> {
         search.tried.push(match &attempt {
             Ok(c) => Candidate {
                 lookup_bits: bits,
-                scale_bits: c.model.settings.scale_bits,
+                scale_bits: Some(c.model.settings.scale_bits),
                 rejected: None,
                 accuracy: c.calibration.as_ref().map(|c| c.accuracy.clone()),
             },
             Err(e) => Candidate {
                 lookup_bits: bits,
-                scale_bits: self.opts.scale_bits.unwrap_or(0),
+                scale_bits: None,
                 rejected: Some(e.to_string()),
                 accuracy: None,
             },
