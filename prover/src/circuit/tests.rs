@@ -428,6 +428,7 @@ fn positive_then(act: Activation) -> Graph {
 fn op_ln_and_sqrt_are_sound() {
     assert_sound(&positive_then(Activation::Ln));
     assert_sound(&positive_then(Activation::Sqrt));
+    assert_sound(&positive_then(Activation::SqrtEps { eps: 1e-5 }));
 }
 
 /// Several cells at once: every activation output moved to another row of the same table
@@ -570,10 +571,11 @@ fn forged_divisions_fail() {
 #[test]
 fn undefined_inputs_have_no_table_row() {
     let st = QuantSettings { scale_bits: 4, lookup_bits: 8 };
-    let tables = super::table::Tables { acts: vec![Activation::Ln, Activation::Sqrt] };
+    let sqrt_eps = Activation::SqrtEps { eps: 1e-5 };
+    let tables = super::table::Tables { acts: vec![Activation::Ln, Activation::Sqrt, sqrt_eps] };
     let entries = tables.entries(&st);
     assert_eq!(entries.len(), tables.rows(&st));
-    for act in [Activation::Ln, Activation::Sqrt] {
+    for act in [Activation::Ln, Activation::Sqrt, sqrt_eps] {
         let t = Fr::from(tables.tag(act));
         let inputs: Vec<Fr> = entries
             .iter()
@@ -581,7 +583,7 @@ fn undefined_inputs_have_no_table_row() {
             .map(|e| e[1] * t.invert().expect("non-zero tag"))
             .collect();
         assert!(!inputs.contains(&fe(-1)), "{act:?} has a row at -1");
-        assert_eq!(inputs.contains(&fe(0)), act == Activation::Sqrt, "{act:?} at 0");
+        assert_eq!(inputs.contains(&fe(0)), act != Activation::Ln, "{act:?} at 0");
         assert!(inputs.contains(&fe(1)));
     }
 }

@@ -42,6 +42,12 @@ pub enum Activation {
     Ln,
     /// y = sqrt(x), defined for x >= 0.
     Sqrt,
+    /// y = sqrt(x + eps), defined for x >= 0: the denominator of a normalization, whose
+    /// `eps` is usually far below one step of the variance it is added to.
+    SqrtEps {
+        /// Added under the root.
+        eps: f32,
+    },
     /// y = erf(x).
     Erf,
     /// y = x * Phi(x) (GELU, exact form).
@@ -394,6 +400,13 @@ impl Activation {
             Activation::Exp => libm::exp(x),
             Activation::Ln => libm::log(x),
             Activation::Sqrt => libm::sqrt(x),
+            Activation::SqrtEps { eps } => {
+                if x >= 0.0 {
+                    libm::sqrt(x + f64::from(eps))
+                } else {
+                    f64::NAN
+                }
+            }
             Activation::Erf => libm::erf(x),
             Activation::Gelu => 0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2)),
             Activation::GeluTanh => {

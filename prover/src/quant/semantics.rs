@@ -178,6 +178,12 @@ pub fn apply(act: Activation, y: i64, scale_bits: u32) -> Option<i64> {
         Activation::LeakyRelu { alpha } => {
             Some(if y >= 0 { y } else { (alpha as f64 * y as f64).round() as i64 })
         }
+        // A denominator: sqrt(eps) may be below half a step, and a root of zero would leave
+        // the division undefined where the float one is not, so the least output is one step.
+        Activation::SqrtEps { .. } => {
+            let out = (act.apply_f64(y as f64 / scale) * scale).round();
+            (y >= 0 && out <= MAX_TABLE_OUTPUT as f64).then_some((out as i64).max(1))
+        }
         _ => {
             let out = (act.apply_f64(y as f64 / scale) * scale).round();
             (out.is_finite() && out.abs() <= MAX_TABLE_OUTPUT as f64).then_some(out as i64)
@@ -210,7 +216,7 @@ mod tests {
     }
 
     /// Every activation, in the order a test walks them.
-    pub(crate) const ALL: [Activation; 21] = [
+    pub(crate) const ALL: [Activation; 22] = [
         Activation::Relu,
         Activation::Sigmoid,
         Activation::LeakyRelu { alpha: 0.1 },
@@ -218,6 +224,7 @@ mod tests {
         Activation::Exp,
         Activation::Ln,
         Activation::Sqrt,
+        Activation::SqrtEps { eps: 0.01 },
         Activation::Erf,
         Activation::Gelu,
         Activation::GeluTanh,
@@ -263,6 +270,12 @@ mod tests {
         assert_eq!(apply(Activation::Ln, 128, 7), Some(0));
         assert_eq!(apply(Activation::Sqrt, -1, 7), None);
         assert_eq!(apply(Activation::Sqrt, 0, 7), Some(0));
+        // sqrt(0 + 1e-5) is 3.2 steps at 2^10; sqrt(1e-12) would round to 0, a denominator
+        // no division takes, so the table holds one step there.
+        assert_eq!(apply(Activation::SqrtEps { eps: 1e-5 }, 0, 10), Some(3));
+        assert_eq!(apply(Activation::SqrtEps { eps: 1e-12 }, 0, 10), Some(1));
+        assert_eq!(apply(Activation::SqrtEps { eps: 1e-5 }, -1, 10), None);
+        assert_eq!(apply(Activation::SqrtEps { eps: 1e-5 }, 4 << 10, 10), Some(2 << 10));
         // e^x at scale 2^7 exceeds 2^40 from x = 33 * ln 2 = 22.87 on.
         assert!(apply(Activation::Exp, 22 * 128, 7).is_some());
         assert_eq!(apply(Activation::Exp, 23 * 128, 7), None);

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 use tract_onnx::prelude::*;
 
+use super::bounds::{Range, Ranges};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo};
 
@@ -51,13 +52,17 @@ impl Origin<'_> {
 pub(super) struct GraphBuilder {
     graph: Graph,
     next: u64,
+    ranges: Ranges,
+    /// `[idx >= t]` already computed, by `(idx, t)` (see `logic::index_steps`).
+    steps: HashMap<(Src, usize), Src>,
 }
 
 impl GraphBuilder {
     /// A graph with the given inputs and no nodes yet.
     pub fn new(inputs: Vec<TensorInfo>) -> Self {
         let next = inputs.iter().map(|i| i.numel() as u64).sum();
-        Self { graph: Graph { inputs, nodes: Vec::new(), outputs: Vec::new() }, next }
+        let graph = Graph { inputs, nodes: Vec::new(), outputs: Vec::new() };
+        Self { graph, next, ranges: Ranges::default(), steps: HashMap::new() }
     }
 
     /// The model inputs as tensors of their value ids.
@@ -87,8 +92,24 @@ impl GraphBuilder {
         let name = format!("{}{suffix}", origin.name);
         let first = self.next as u32;
         self.next += len as u64;
+        self.ranges.add_node(first, &kind);
         self.graph.nodes.push(Node { name, op: origin.op.to_string(), first, kind });
         ArrayD::from_shape_vec(IxDyn(shape), srcs).map_err(|e| origin.failed(e))
+    }
+
+    /// The integer range the circuit enforces on `s`, if it has one (see [`Ranges`]).
+    pub fn range(&self, s: Src) -> Option<Range> {
+        self.ranges.of(s)
+    }
+
+    /// The value `[idx >= t]`, if some gather computed it.
+    pub fn step(&self, key: (Src, usize)) -> Option<Src> {
+        self.steps.get(&key).copied()
+    }
+
+    /// Records `g = [idx >= t]` for `key = (idx, t)`.
+    pub fn remember_step(&mut self, key: (Src, usize), g: Src) {
+        self.steps.insert(key, g);
     }
 
     /// Appends a [`NodeKind::Linear`] node built from one term list per output.

@@ -256,30 +256,71 @@ pub(super) fn arg_max(
     b.linear(origin, "", rows, shape)
 }
 
-/// `g_k = [idx >= k]` for `k = 1..K` of each index, index-major (`K - 1` lookups each).
+/// The entries an index can pick, `lo..=hi` within `0..k`: all of them, unless the circuit
+/// bounds the index (see [`super::bounds`]). An index proven to lie wholly above or below
+/// the axis picks the nearest entry, as an unbounded one out of range does.
+fn reachable(b: &GraphBuilder, idx: Src, k: usize) -> (usize, usize) {
+    let last = k as i64 - 1;
+    match b.range(idx) {
+        Some((lo, hi)) => (lo.clamp(0, last) as usize, hi.clamp(0, last) as usize),
+        None => (0, k - 1),
+    }
+}
+
+/// What one index selects from: entries `lo..=hi`, and `[idx >= t]` for `t` in `lo+1..=hi`.
+struct IndexSteps {
+    lo: usize,
+    hi: usize,
+    steps: Vec<Src>,
+}
+
+/// The steps of each index: `g_t = [idx >= t]` for `t` in `lo+1..=hi` of its reachable
+/// entries `(lo, hi)` (one lookup each; `g_t` is 1 below that and 0 above, by the bound).
+/// A step an earlier gather made at the same index is reused (a tree traversal gathers the
+/// feature and the threshold of each node at one index). Returns, per index, its reachable
+/// entries and its steps.
 fn index_steps(
     b: &mut GraphBuilder,
     origin: &Origin,
     indices: &[Src],
     k: usize,
-) -> Result<Vec<Src>> {
-    if k < 2 {
-        return Ok(Vec::new());
+) -> Result<Vec<IndexSteps>> {
+    let reach: Vec<(usize, usize)> = indices.iter().map(|&i| reachable(b, i, k)).collect();
+    let mut missing: Vec<(Src, usize)> = Vec::new();
+    for (&i, &(lo, hi)) in indices.iter().zip(&reach) {
+        missing.extend((lo + 1..=hi).map(|t| (i, t)).filter(|&key| b.step(key).is_none()));
     }
-    let thresholds: Vec<Row> =
-        indices.iter().flat_map(|&i| (1..k).map(move |t| (vec![(i, 1.0)], -(t as f64)))).collect();
-    let len = thresholds.len();
-    let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
-    let input = d.iter().copied().collect();
-    let act = Activation::NonNegative;
-    Ok(b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?.iter().copied().collect())
+    missing.sort_unstable();
+    missing.dedup();
+    if !missing.is_empty() {
+        let len = missing.len();
+        let thresholds = missing.iter().map(|&(i, t)| (vec![(i, 1.0)], -(t as f64)));
+        let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
+        let input = d.iter().copied().collect();
+        let act = Activation::NonNegative;
+        let steps = b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?;
+        for (key, &g) in missing.into_iter().zip(steps.iter()) {
+            b.remember_step(key, g);
+        }
+    }
+    indices
+        .iter()
+        .zip(reach)
+        .map(|(&i, (lo, hi))| {
+            let steps = (lo + 1..=hi)
+                .map(|t| b.step((i, t)).ok_or_else(|| origin.failed("a step went missing")))
+                .collect::<Result<_>>()?;
+            Ok(IndexSteps { lo, hi, steps })
+        })
+        .collect()
 }
 
 /// `Gather(data, idx)` along `axis` for constant `data` and integer indices that depend on
-/// the input: with `g_k = [idx >= k]` for `k = 1..K` (one lookup each), element `k` of the
-/// gathered axis is `data_0 + sum_k (data_k - data_(k-1)) g_k`. An index in `[0, K)` picks
-/// exactly its entry; one outside it (onnxruntime: an error, or a wrap for negatives) is
-/// clamped to the nearest entry.
+/// the input: with `g_t = [idx >= t]` (one lookup each), element `t` of the gathered axis is
+/// `data_lo + sum_t (data_t - data_(t-1)) g_t` over the entries `lo..=hi` the index can
+/// reach (all of them unless the circuit bounds it). An index in range picks exactly its
+/// entry; one outside it (onnxruntime: an error, or a wrap for negatives) is clamped to the
+/// nearest entry.
 pub(super) fn gather_by_index(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -300,12 +341,14 @@ pub(super) fn gather_by_index(
     let entry = |p: usize, j: usize, q: usize| flat[(p * k + j) * n_post + q];
     let mut rows = Vec::with_capacity(n_pre * indices.len() * n_post);
     for p in 0..n_pre {
-        for e in 0..indices.len() {
+        for IndexSteps { lo, steps: g, .. } in &steps {
             for q in 0..n_post {
-                let terms = (1..k)
-                    .map(|j| (steps[e * (k - 1) + j - 1], entry(p, j, q) - entry(p, j - 1, q)))
+                let terms = g
+                    .iter()
+                    .zip(lo + 1..)
+                    .map(|(&g, j)| (g, entry(p, j, q) - entry(p, j - 1, q)))
                     .collect();
-                rows.push((terms, entry(p, 0, q)));
+                rows.push((terms, entry(p, *lo, q)));
             }
         }
     }
@@ -314,8 +357,9 @@ pub(super) fn gather_by_index(
 
 /// `GatherElements(data, idx)` along `axis` with indices that depend on the input (data
 /// constant or not): as in [`gather_by_index`], each output is
-/// `data_0 + sum_k g_k (data_k - data_(k-1))` over its line of `data`, `g_k = [idx >= k]`;
-/// a difference of input-dependent data times `g_k` is one product.
+/// `data_lo + sum_t g_t (data_t - data_(t-1))` over the reachable part of its line of
+/// `data`, `g_t = [idx >= t]`; a difference of input-dependent data times `g_t` is one
+/// product.
 pub(super) fn gather_elements(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -337,17 +381,17 @@ pub(super) fn gather_elements(
     };
     let indices: Vec<Src> = idx.iter().copied().collect();
     let steps = index_steps(b, origin, &indices, k)?;
-    // Differences of consecutive entries, as operands of `g_k`.
-    let mut gaps: Vec<Elem> = Vec::with_capacity(positions.len() * k.saturating_sub(1));
+    // Differences of consecutive reachable entries, as operands of `g_t`.
+    let mut gaps: Vec<Elem> = Vec::new();
     let mut gap_rows: Vec<Row> = Vec::new();
-    for pos in &positions {
-        for j in 1..k {
-            let (hi, lo) = (line(pos, j)?, line(pos, j - 1)?);
-            match (hi, lo) {
+    for (pos, IndexSteps { lo, hi, .. }) in positions.iter().zip(&steps) {
+        for j in lo + 1..=*hi {
+            let (above, below) = (line(pos, j)?, line(pos, j - 1)?);
+            match (above, below) {
                 (Elem::Const(u), Elem::Const(v)) => gaps.push(Elem::Const(u - v)),
                 _ => {
                     gaps.push(Elem::Src(Src::Zero)); // replaced by the gap node's output
-                    gap_rows.push(sum([hi.scaled(1.0), lo.scaled(-1.0)]));
+                    gap_rows.push(sum([above.scaled(1.0), below.scaled(-1.0)]));
                 }
             }
         }
@@ -360,12 +404,12 @@ pub(super) fn gather_elements(
             *g = Elem::Src(outs.next().ok_or_else(|| origin.failed("a gap went missing"))?);
         }
     }
-    let g: Vec<Elem> = steps.into_iter().map(Elem::Src).collect();
-    let chosen = products(b, origin, ".product", &g, &gaps)?;
+    let g: Vec<Elem> = steps.iter().flat_map(|s| s.steps.iter().copied().map(Elem::Src)).collect();
+    let mut chosen = products(b, origin, ".product", &g, &gaps)?.into_iter();
     let mut rows = Vec::with_capacity(positions.len());
-    for (e, pos) in positions.iter().enumerate() {
-        let terms = chosen[e * (k - 1)..(e + 1) * (k - 1)].iter().cloned();
-        rows.push(sum(std::iter::once(line(pos, 0)?.scaled(1.0)).chain(terms)));
+    for (pos, IndexSteps { lo, steps: g, .. }) in positions.iter().zip(&steps) {
+        let terms: Vec<Row> = chosen.by_ref().take(g.len()).collect();
+        rows.push(sum(std::iter::once(line(pos, *lo)?.scaled(1.0)).chain(terms)));
     }
     b.linear(origin, "", rows, &shape)
 }

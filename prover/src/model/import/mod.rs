@@ -14,6 +14,7 @@
 //! A final pass ([`fold`]) substitutes linear nodes into the linear node reading them (batch
 //! norm into the preceding conv, Gemm bias into its matmul) and drops dead nodes.
 
+mod bounds;
 mod builder;
 mod fold;
 mod legacy;

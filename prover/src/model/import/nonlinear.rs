@@ -129,8 +129,8 @@ pub(super) fn softmax(
     b.linear(origin, "", rows, &shape)
 }
 
-/// `x / sqrt(mean(x^2, axis) + eps)`: squares, their mean (plus `eps`), a square root by
-/// table, a division.
+/// `x / sqrt(mean(x^2, axis) + eps)`: squares, their mean, `sqrt(. + eps)` by table (an
+/// `eps` of 1e-5 is below one step of the mean at most scales), a division.
 pub(super) fn rms_norm(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -142,8 +142,8 @@ pub(super) fn rms_norm(
     let mut reduced = shape.clone();
     *reduced.get_mut(axis).ok_or_else(|| origin.failed("normalized axis out of range"))? = 1;
     let squares = mul(b, origin, x, x, &shape)?;
-    let mean = reduce_sum(b, origin, &squares, &[axis], &reduced, true, eps)?;
-    let root = act(b, origin, ".sqrt", &mean, Activation::Sqrt)?;
+    let mean = reduce_sum(b, origin, &squares, &[axis], &reduced, true, 0.0)?;
+    let root = act(b, origin, ".sqrt", &mean, Activation::SqrtEps { eps: eps as f32 })?;
     div(b, origin, x, &broadcast(origin, &root, &shape)?, &shape)
 }
 

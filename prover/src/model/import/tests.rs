@@ -454,6 +454,52 @@ fn test_product_of_two_activations_as_matmul_matches_tract() {
     assert_eq!(g.nodes[0].kind.len(), 2 * 2 * 3, "one product per term");
 }
 
+/// Attention's `Q Kᵀ` (64 positions, 32 features: 131,072 products) lowers in blocks of at
+/// most 4,096 products, each followed by its sums, and the scaling that reads the sums is
+/// not folded back over them: no node waits on more than one block of products, which is
+/// what bounds the values a shard cut passes on.
+#[test]
+fn test_products_of_a_large_matmul_are_summed_block_by_block() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(64), Some(32)]);
+    let wq = m.weights(&[32, 32], values(32 * 32, 5));
+    let wk = m.weights(&[32, 32], values(32 * 32, 6));
+    let q = m.node("MatMul", &[&x, &wq], vec![]);
+    let k = m.node("MatMul", &[&x, &wk], vec![]);
+    let kt = m.node("Transpose", &[&k], vec![ints("perm", &[0, 2, 1])]);
+    let scores = m.node("MatMul", &[&q, &kt], vec![]);
+    let quarter = m.weights(&[1], vec![0.25]);
+    let scaled = m.node("Mul", &[&scores, &quarter], vec![]);
+    m.output(&scaled);
+    let g = assert_matches_tract(&m.build(), &[1, 64, 32]);
+    let mut producer = vec![usize::MAX; g.num_values()];
+    for (i, n) in g.nodes.iter().enumerate() {
+        producer[n.first as usize..n.first as usize + n.kind.len()].fill(i);
+    }
+    let products: Vec<usize> = g
+        .nodes
+        .iter()
+        .filter(|n| matches!(n.kind, NodeKind::Mul { .. }))
+        .map(|n| n.kind.len())
+        .collect();
+    assert_eq!(products.iter().sum::<usize>(), 64 * 64 * 32, "one product per term");
+    assert_eq!(products.len(), 32, "blocks of 4,096 products: {products:?}");
+    for n in &g.nodes {
+        let read = n
+            .kind
+            .operands()
+            .filter(|s| match s {
+                Src::Value(v) => {
+                    let p = producer[*v as usize];
+                    p != usize::MAX && matches!(g.nodes[p].kind, NodeKind::Mul { .. })
+                }
+                Src::Zero => false,
+            })
+            .count();
+        assert!(read <= 4096, "{} reads {read} products", n.name);
+    }
+}
+
 #[test]
 fn test_non_zero_constant_in_data_movement_is_unsupported() {
     let mut m = OnnxBuilder::new(13);
@@ -937,4 +983,71 @@ fn test_zip_map_is_its_probabilities_tensor() {
     for (a, b) in got[0].iter().zip(e.iter().map(|v| v / total)) {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
+}
+
+/// Hummingbird's perfect tree traversal (how it exports XGBoost and forests): node indices
+/// `2 i + [x_f < t]` level by level, gathers of features, thresholds and leaves at them.
+/// Each index reaches only its own tree's `2^l` nodes, and the gathers test only those
+/// (the circuit bounds the index: it is built from comparisons), not the whole table.
+#[test]
+fn test_tree_traversal_gathers_only_the_reachable_nodes() {
+    const TREES: usize = 6;
+    const DEPTH: u32 = 4;
+    const FEATURES: usize = 4;
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(FEATURES as i64)]);
+    let seeded = |n: usize, seed: u64| values(n, seed);
+    let feature_ids =
+        |n: usize, salt: usize| (0..n).map(move |i| ((i * 7 + salt) % FEATURES) as i64);
+    let root_feats = m.ints(&[TREES as i64], feature_ids(TREES, 1).collect());
+    let root_thr = m.weights(&[TREES as i64], seeded(TREES, 11));
+    let tree_offsets = m.ints(&[TREES as i64], (0..TREES as i64).map(|t| 2 * t).collect());
+    let flat = m.ints(&[1], vec![-1]);
+    let row = m.ints(&[2], vec![-1, TREES as i64]);
+    let two = m.ints(&[], vec![2]);
+    let g = m.node("Gather", &[&x, &root_feats], vec![int("axis", 1)]);
+    let lt = m.node("Less", &[&g, &root_thr], vec![]);
+    let c = m.node("Cast", &[&lt], vec![int("to", 7)]);
+    let idx = m.node("Add", &[&c, &tree_offsets], vec![]);
+    let mut idx = m.node("Reshape", &[&idx, &flat], vec![]);
+    for level in 1..DEPTH {
+        let n = TREES << level;
+        let feats = m.ints(&[n as i64], feature_ids(n, level as usize).collect());
+        let thr = m.weights(&[n as i64], seeded(n, 20 + u64::from(level)));
+        let f = m.node("Gather", &[&feats, &idx], vec![int("axis", 0)]);
+        let f = m.node("Reshape", &[&f, &row], vec![]);
+        let v = m.node("GatherElements", &[&x, &f], vec![int("axis", 1)]);
+        let v = m.node("Reshape", &[&v, &flat], vec![]);
+        let t = m.node("Gather", &[&thr, &idx], vec![int("axis", 0)]);
+        let lt = m.node("Less", &[&v, &t], vec![]);
+        let c = m.node("Cast", &[&lt], vec![int("to", 7)]);
+        let doubled = m.node("Mul", &[&idx, &two], vec![]);
+        idx = m.node("Add", &[&doubled, &c], vec![]);
+    }
+    let leaves = m.weights(&[(TREES << DEPTH) as i64, 1], seeded(TREES << DEPTH, 99));
+    let leaf = m.node("Gather", &[&leaves, &idx], vec![int("axis", 0)]);
+    let leaf = m.node("Reshape", &[&leaf, &row], vec![]);
+    let sum = m.node("ReduceSum", &[&leaf], vec![ints("axes", &[1])]);
+    m.output(&sum);
+    let graph = assert_matches_tract(&m.build(), &[1, FEATURES]);
+
+    let steps: usize = graph
+        .nodes
+        .iter()
+        .filter_map(|n| match &n.kind {
+            NodeKind::Act { input, act: Activation::Positive | Activation::NonNegative } => {
+                Some(input.len())
+            }
+            _ => None,
+        })
+        .sum();
+    // Per tree: one comparison a level; at level l the feature and threshold gathers tell
+    // 2^l nodes apart (2^l - 1 steps each), the feature's GatherElements at most all
+    // FEATURES; the leaves 2^DEPTH.
+    let per_level = |l: u32| 2 * ((1 << l) - 1) + (FEATURES - 1);
+    let bound =
+        TREES * (DEPTH as usize + (1..DEPTH).map(per_level).sum::<usize>() + (1 << DEPTH) - 1);
+    let leaves_alone = TREES * ((TREES << DEPTH) - 1);
+    assert!(steps <= bound, "{steps} step lookups, more than the reachable {bound}");
+    assert!(bound < leaves_alone, "the test would not tell bounded gathers from full ones");
 }
