@@ -20,7 +20,8 @@ use crate::shard::plan::{plan, ShardPlan};
 /// calibration mode and the lookup domains it tried).
 pub const COMPILED_VERSION: u32 = 4;
 
-/// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB.
+/// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB. A
+/// transformer block's cut (24,676 values live across its softmax) needs `--max-k 18`.
 pub const DEFAULT_MAX_K: u32 = 17;
 /// Lookup domains tried by calibration, smallest (cheapest tables) first.
 pub const AUTO_LOOKUP_BITS: [u32; 3] = [12, 14, 16];

@@ -121,6 +121,7 @@ pub mod cost {
                 nnz.div_ceil(WIDTH).max(1) + rescale(*shift, scale_bits)
             }
             QKind::Mul { shift, .. } => 1 + rescale(*shift, scale_bits),
+            QKind::Dot { terms, shift, .. } => *terms as usize + rescale(*shift, scale_bits),
             QKind::Act { .. } => 1,
             QKind::Max { windows } => 2 * (windows[j].len() - 1),
             QKind::Div { .. } => 2,
@@ -341,6 +342,30 @@ impl<'a> Builder<'a> {
                 let vb = self.place(r, 1, b[j])?;
                 let acc = va as i128 * vb as i128;
                 self.adv(r, Z, fe128(acc));
+                self.requant_row(id, acc, *shift, *act)
+            }
+            QKind::Dot { a, b, terms, shift, act } => {
+                // One product a row, accumulated in `z` through the chain term, then one
+                // rescale of the sum.
+                let n = *terms as usize;
+                if n == 0 {
+                    // Its rescale would read the previous row's accumulator.
+                    return Err(ProverError::Planning("a sum of products with no terms".into()));
+                }
+                let mut acc = 0i128;
+                for t in j * n..(j + 1) * n {
+                    let r = self.row();
+                    self.fix(r, f::Q_LIN, Fr::ONE);
+                    self.fix(r, f::Q_Z, -Fr::ONE);
+                    self.fix(r, f::M, Fr::ONE);
+                    if t > j * n {
+                        self.fix(r, f::CHAIN, Fr::ONE);
+                    }
+                    let va = self.place(r, 0, a[t])?;
+                    let vb = self.place(r, 1, b[t])?;
+                    acc += va as i128 * vb as i128;
+                    self.adv(r, Z, fe128(acc));
+                }
                 self.requant_row(id, acc, *shift, *act)
             }
             QKind::Act { input, act } => {

@@ -6,6 +6,7 @@ use halo2_base::halo2_proofs::dev::MockProver;
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 use halo2_base::halo2_proofs::halo2curves::ff::Field;
 
+use super::config::{fixed as f, Z};
 use super::layout::{build, Layout};
 use super::{fe, instance, ShardCircuit};
 use crate::model::graph::{
@@ -308,6 +309,31 @@ fn op_mul_is_sound() {
         a: vec![v(0), v(1), v(2)],
         b: vec![v(3), v(1), Src::Zero],
     }));
+}
+
+/// Sums of products, accumulated a product a row through the chain term: every cell bound,
+/// and the whole accumulator chain of an output moved by one (each row then off by one at
+/// its start or its end) rejected.
+#[test]
+fn op_dot_is_sound() {
+    let g = one_node(NodeKind::Dot {
+        a: vec![v(0), v(1), v(2), v(3), Src::Zero, v(1)],
+        b: vec![v(3), v(1), v(0), v(2), v(2), v(1)],
+        terms: 3,
+    });
+    assert_sound(&g);
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let honest = layouts(&q, &p).remove(0);
+    let dot_rows: Vec<usize> = (0..honest.fixed[f::M].len())
+        .filter(|&r| honest.fixed[f::M][r] == Fr::ONE && honest.fixed[f::Q_Z][r] == -Fr::ONE)
+        .collect();
+    assert_eq!(dot_rows.len(), 6, "one row per product");
+    let mut moved = honest.clone();
+    for &r in &dot_rows[..3] {
+        moved.advice[Z][r] += Fr::ONE;
+    }
+    assert!(mock(p.k, &moved).is_err(), "an accumulator chain moved by one was accepted");
 }
 
 #[test]
@@ -753,6 +779,14 @@ fn rescaling_models() -> Vec<(&'static str, QModel)> {
         ("wide rescale", q(wide_rescale_graph())),
         ("tiny model", q(tiny_graph())),
         ("mul", q(one_node(NodeKind::Mul { a: vec![v(0), v(1)], b: vec![v(2), v(3)] }))),
+        (
+            "dot",
+            q(one_node(NodeKind::Dot {
+                a: vec![v(0), v(1), v(2), v(3)],
+                b: vec![v(3), v(2), v(1), v(0)],
+                terms: 2,
+            })),
+        ),
         ("per-node scales", per_node_scaled()),
     ]
 }

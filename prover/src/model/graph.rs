@@ -149,6 +149,16 @@ pub enum NodeKind {
         /// Right operands.
         b: Vec<Src>,
     },
+    /// `y_j = sum_t a_(j,t) * b_(j,t)` over `terms` products per output: a matrix product
+    /// of two activations (attention's `Q K^T`, `softmax V`).
+    Dot {
+        /// Left operands, `terms` per output.
+        a: Vec<Src>,
+        /// Right operands, parallel to `a`.
+        b: Vec<Src>,
+        /// Products per output, at least one.
+        terms: u32,
+    },
     /// `y_j = act(x_j)`.
     Act {
         /// Operands.
@@ -185,6 +195,7 @@ impl NodeKind {
         match self {
             NodeKind::Linear { bias, .. } => bias.len(),
             NodeKind::Mul { a, .. } => a.len(),
+            NodeKind::Dot { a, terms, .. } => a.len() / (*terms).max(1) as usize,
             NodeKind::Act { input, .. } => input.len(),
             NodeKind::Max { windows } => windows.len(),
             NodeKind::Div { a, .. } => a.len(),
@@ -201,7 +212,9 @@ impl NodeKind {
     pub fn operands(&self) -> Box<dyn Iterator<Item = Src> + '_> {
         match self {
             NodeKind::Linear { rows, .. } => Box::new(rows.srcs.iter().copied()),
-            NodeKind::Mul { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
+            NodeKind::Mul { a, b } | NodeKind::Dot { a, b, .. } => {
+                Box::new(a.iter().chain(b.iter()).copied())
+            }
             NodeKind::Act { input, .. } => Box::new(input.iter().copied()),
             NodeKind::Max { windows } => Box::new(windows.iter().flatten().copied()),
             NodeKind::Div { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
@@ -307,7 +320,7 @@ impl Graph {
             .iter()
             .map(|n| match &n.kind {
                 NodeKind::Linear { rows, .. } => rows.nnz(),
-                NodeKind::Mul { a, .. } => a.len(),
+                NodeKind::Mul { a, .. } | NodeKind::Dot { a, .. } => a.len(),
                 _ => 0,
             })
             .sum()
@@ -333,6 +346,13 @@ impl Graph {
                     for (x, y) in a.iter().zip(b) {
                         let p = get(&v, *x) * get(&v, *y);
                         v.push(p);
+                    }
+                }
+                NodeKind::Dot { a, b, terms } => {
+                    let n = (*terms).max(1) as usize;
+                    for (x, y) in a.chunks(n).zip(b.chunks(n)) {
+                        let s = x.iter().zip(y).map(|(p, q)| get(&v, *p) * get(&v, *q)).sum();
+                        v.push(s);
                     }
                 }
                 NodeKind::Act { input, act } => {

@@ -135,6 +135,24 @@ impl QModel {
                         t.values.push(v);
                     }
                 }
+                QKind::Dot { a, b, terms, shift, act } => {
+                    let n = *terms as usize;
+                    if n == 0 {
+                        return Err(ProverError::Planning(format!(
+                            "node {:?}: a sum of products with no terms",
+                            node.name
+                        )));
+                    }
+                    for (x, y) in a.chunks(n).zip(b.chunks(n)) {
+                        let acc = x
+                            .iter()
+                            .zip(y)
+                            .map(|(p, q)| t.get(*p) as i128 * t.get(*q) as i128)
+                            .sum();
+                        let v = requant_out(acc, *shift, *act)?;
+                        t.values.push(v);
+                    }
+                }
                 QKind::Act { input, act } => {
                     for x in input {
                         let v = requant_out(t.get(*x) as i128, 0, *act)?;

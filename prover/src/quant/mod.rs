@@ -40,6 +40,20 @@ pub enum QKind {
         /// Fused activation.
         act: Activation,
     },
+    /// `out_j = act(requant(sum_t a_(j,t) * b_(j,t), shift))`, `terms` products per output
+    /// accumulated before one rescale.
+    Dot {
+        /// Left operands, `terms` per output.
+        a: Vec<Src>,
+        /// Right operands, parallel to `a`.
+        b: Vec<Src>,
+        /// Products per output, at least one.
+        terms: u32,
+        /// Rescale exponent: the operands' scales less the output's.
+        shift: u32,
+        /// Fused activation.
+        act: Activation,
+    },
     /// `out_j = act(x_j)`.
     Act {
         /// Operands.
@@ -73,6 +87,7 @@ impl QKind {
         match self {
             QKind::Linear { bias, .. } => bias.len(),
             QKind::Mul { a, .. } => a.len(),
+            QKind::Dot { a, terms, .. } => a.len() / (*terms).max(1) as usize,
             QKind::Act { input, .. } => input.len(),
             QKind::Max { windows } => windows.len(),
             QKind::Div { a, .. } => a.len(),
@@ -89,6 +104,14 @@ impl QKind {
         match self {
             QKind::Linear { rows, .. } => rows.row(j).map(|(s, _)| s).collect(),
             QKind::Mul { a, b, .. } => vec![a[j], b[j]],
+            QKind::Dot { a, b, terms, .. } => {
+                let n = *terms as usize;
+                a[j * n..(j + 1) * n]
+                    .iter()
+                    .zip(&b[j * n..(j + 1) * n])
+                    .flat_map(|(x, y)| [*x, *y])
+                    .collect()
+            }
             QKind::Act { input, .. } => vec![input[j]],
             QKind::Max { windows } => windows[j].clone(),
             QKind::Div { a, b, .. } => vec![a[j], b[j]],
@@ -100,6 +123,7 @@ impl QKind {
         match self {
             QKind::Linear { act, .. }
             | QKind::Mul { act, .. }
+            | QKind::Dot { act, .. }
             | QKind::Act { act, .. }
             | QKind::Div { act, .. } => Some(*act),
             QKind::Max { .. } => None,

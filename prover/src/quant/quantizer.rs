@@ -70,8 +70,10 @@ pub(super) fn quantize(
         // An activation reading exactly this node's outputs, which nothing else reads, fuses.
         let fused = graph.nodes.get(i + 1).and_then(|nx| match &nx.kind {
             NodeKind::Act { input, act }
-                if matches!(node.kind, NodeKind::Linear { .. } | NodeKind::Mul { .. })
-                    && input.len() == node.kind.len()
+                if matches!(
+                    node.kind,
+                    NodeKind::Linear { .. } | NodeKind::Mul { .. } | NodeKind::Dot { .. }
+                ) && input.len() == node.kind.len()
                     && input.iter().enumerate().all(|(j, src)| {
                         *src == Src::Value(node.first + j as ValueId)
                             && uses[(node.first as usize) + j] == 1
@@ -98,7 +100,12 @@ pub(super) fn quantize(
             NodeKind::Mul { a, b } => {
                 let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
                 let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
-                q.mul(&name, &op, node, a, b, act)?
+                q.mul(&name, &op, node, (a, b, None), act)?
+            }
+            NodeKind::Dot { a, b, terms } => {
+                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
+                let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
+                q.mul(&name, &op, node, (a, b, Some(*terms)), act)?
             }
             NodeKind::Act { input, act } => {
                 let input: Vec<Src> = input.iter().map(|x| map(&remap, *x)).collect();
@@ -295,29 +302,32 @@ impl Quantizer<'_> {
         }
     }
 
+    /// Elementwise products (`terms: None`) or sums of `terms` products each.
     fn mul(
         &mut self,
         name: &str,
         op: &str,
         node: &Node,
-        a: Vec<Src>,
-        b: Vec<Src>,
+        (a, b, terms): (Vec<Src>, Vec<Src>, Option<u32>),
         act: Activation,
     ) -> Result<Vec<Src>> {
         let (a, sa) = self.uniform(name, a)?;
         let (b, sb) = self.uniform(name, b)?;
         let product = sa + sb;
-        // The product is exact at 2^(sa+sb); the output may only be coarser, by at most
-        // what the rescale's limbs hold.
+        // The products are exact at 2^(sa+sb), and so is their sum; the output may only be
+        // coarser, by at most what the rescale's limbs hold.
         let fit = self.fitting(node);
         let out = fit.min(product).max(product.saturating_sub(self.max_shift()));
+        let kind = |a, b, act| match terms {
+            None => QKind::Mul { a, b, shift: product - out, act },
+            Some(terms) => QKind::Dot { a, b, terms, shift: product - out, act },
+        };
         if scale_free(act) || out == self.settings.scale_bits {
-            let kind = QKind::Mul { a, b, shift: product - out, act };
-            return Ok(self.push(name.to_string(), op.to_string(), kind, out));
+            return Ok(self.push(name.to_string(), op.to_string(), kind(a, b, act), out));
         }
         // A tabulated activation reads the settings' scale, which this product cannot reach
         // in one rescale: compute it at its own scale, then rescale into the table.
-        let kind = QKind::Mul { a, b, shift: product - out, act: Activation::Identity };
+        let kind = kind(a, b, Activation::Identity);
         let outs = self.push(name.to_string(), op.to_string(), kind, out);
         self.rescale(name, &outs, self.settings.scale_bits, act)
     }

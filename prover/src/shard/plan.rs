@@ -118,7 +118,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
             + cost::commit(outputs.len(), 1, st.lookup_bits);
         if rows > budget {
             return Err(ProverError::Planning(format!(
-                "{n_in} inputs need {rows} rows, more than the {budget} rows of k={k}; raise k"
+                "{n_in} inputs need {rows} rows, more than the {budget} rows of k={k}; raise k (--k or --max-k)"
             )));
         }
         shards.push(spec(&items, &produced, &last, 0, 0, n_in, &outputs, rows));
@@ -142,7 +142,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
         if b == a {
             let (ni, j) = items[a];
             return Err(ProverError::Planning(format!(
-                "output {j} of node {:?} needs {} rows with {} boundary values, more than the {budget} rows of k={k}; raise k",
+                "output {j} of node {:?} needs {} rows with {} boundary values, more than the {budget} rows of k={k}; raise k (--k or --max-k)",
                 model.nodes[ni].name,
                 base + item_cost[a] + out_cost(a + 1),
                 n_recv
@@ -159,7 +159,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
         let table_rows = shard_tables(model, s).rows(&st);
         if table_rows > usable_rows(k) {
             return Err(ProverError::Planning(format!(
-                "shard {i} needs {table_rows} lookup table rows, more than the {budget} rows of k={k}; raise k or lower lookup_bits"
+                "shard {i} needs {table_rows} lookup table rows, more than the {budget} rows of k={k}; raise k (--k or --max-k) or lower --lookup-bits"
             )));
         }
     }

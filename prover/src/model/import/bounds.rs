@@ -87,7 +87,7 @@ impl Ranges {
                     Some((p.min(q), p.max(q)))
                 })
                 .collect(),
-            NodeKind::Div { .. } => Vec::new(),
+            NodeKind::Div { .. } | NodeKind::Dot { .. } => Vec::new(),
         }
     }
 

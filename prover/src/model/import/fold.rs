@@ -65,32 +65,16 @@ impl Users {
     }
 }
 
-/// Values produced between a linear node and its reader beyond which the node is not
-/// substituted into it: the substitution moves the node's reads to its reader, and
-/// everything they read would then be passed across any shard cut in between.
-const FOLD_SPAN: usize = 4096;
-
 /// Substitutes linear nodes into their single linear reader when that does not add terms.
 fn fold_linear(mut graph: Graph) -> (Graph, Vec<bool>) {
     let n = graph.nodes.len();
     let mut users = Users::new(&graph);
-    // ends[i]: values produced by nodes before node i (folding only shortens the spans).
-    let ends: Vec<usize> = std::iter::once(0)
-        .chain(graph.nodes.iter().scan(0, |acc, node| {
-            *acc += node.kind.len();
-            Some(*acc)
-        }))
-        .collect();
     let mut alive = vec![true; n];
     // Index of the node whose name a merged node carries: the earliest one merged into it.
     let mut named_after: Vec<usize> = (0..n).collect();
     for j in 0..n {
         let mut rejected = Vec::new();
         while let Some(p) = foldable_producer(&graph, &users, &alive, j, &rejected) {
-            if ends[j] - ends[p + 1] > FOLD_SPAN {
-                rejected.push(p);
-                continue;
-            }
             let Some((rows, bias)) = compose(&graph.nodes[j], &graph.nodes[p]) else {
                 rejected.push(p);
                 continue;
@@ -237,6 +221,7 @@ fn remap_kind(kind: NodeKind, f: &dyn Fn(Src) -> Src) -> NodeKind {
             NodeKind::Linear { rows, bias }
         }
         NodeKind::Mul { a, b } => NodeKind::Mul { a: all(a), b: all(b) },
+        NodeKind::Dot { a, b, terms } => NodeKind::Dot { a: all(a), b: all(b), terms },
         NodeKind::Div { a, b } => NodeKind::Div { a: all(a), b: all(b) },
         NodeKind::IntDiv { a, c } => NodeKind::IntDiv { a: all(a), c },
         NodeKind::Act { input, act } => NodeKind::Act { input: all(input), act },

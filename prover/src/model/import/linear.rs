@@ -42,14 +42,9 @@ pub(super) fn einsum(
     b.linear(origin, "", rows, out_shape)
 }
 
-/// Products a block of [`einsum_products`] holds at most (rows of outputs are not split).
-const PRODUCTS_PER_BLOCK: usize = 4096;
-
-/// `EinSum` of two symbolic operands: every product a node of products (one circuit row and
-/// a rescale each), then each output the sum of its products. Products and sums alternate
-/// in blocks of outputs, so that only one block's products are ever waiting for their sum:
-/// a shard cut then passes on at most that many values, not every product of the einsum
-/// (attention's `Q K^T` over 64 positions has 262,144).
+/// `EinSum` of two symbolic operands: each output a sum of products, accumulated in the
+/// circuit one product a row before one rescale (an elementwise product when nothing is
+/// summed).
 pub(super) fn einsum_products(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -61,29 +56,20 @@ pub(super) fn einsum_products(
     let axes = EinsumAxes::new(origin, op, 0, x.shape(), y.shape(), out_shape)?;
     let summed = kernel_positions(&axes.summed_sizes());
     let outputs = kernel_positions(out_shape);
-    let per_block = (PRODUCTS_PER_BLOCK / summed.len().max(1)).max(1);
-    let mut sums = Vec::with_capacity(outputs.len());
-    for (i, block) in outputs.chunks(per_block).enumerate() {
-        let (mut left, mut right) = (Vec::new(), Vec::new());
-        for out in block {
-            for s in &summed {
-                let (ix, iy) = axes.operand_indices(out, s, x.ndim(), y.ndim());
-                left.push(x[IxDyn(&ix)]);
-                right.push(y[IxDyn(&iy)]);
-            }
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    for out in &outputs {
+        for s in &summed {
+            let (ix, iy) = axes.operand_indices(out, s, x.ndim(), y.ndim());
+            left.push(x[IxDyn(&ix)]);
+            right.push(y[IxDyn(&iy)]);
         }
-        let n = left.len();
-        let suffix = if i == 0 { ".products".to_string() } else { format!(".products{i}") };
-        let products = b.push(origin, &suffix, NodeKind::Mul { a: left, b: right }, &[n])?;
-        let mut terms = products.iter().copied();
-        let rows: Vec<Row> = block
-            .iter()
-            .map(|_| (terms.by_ref().take(summed.len()).map(|p| (p, 1.0)).collect(), 0.0))
-            .collect();
-        let suffix = if i == 0 { String::new() } else { format!(".sums{i}") };
-        sums.extend(b.linear(origin, &suffix, rows, &[block.len()])?.iter().copied());
     }
-    ArrayD::from_shape_vec(IxDyn(out_shape), sums).map_err(|e| origin.failed(e))
+    let kind = match u32::try_from(summed.len()) {
+        Ok(1) => NodeKind::Mul { a: left, b: right },
+        Ok(terms) if terms > 1 => NodeKind::Dot { a: left, b: right, terms },
+        _ => return Err(origin.unsupported(format!("a contraction of {} terms", summed.len()))),
+    };
+    b.push(origin, "", kind, out_shape)
 }
 
 /// One einsum axis: its size and where it sits in the symbolic operand, the constant operand
