@@ -258,6 +258,15 @@ impl CompiledModel {
                 ),
             });
         }
+        // Everything downstream indexes by these ids: a corrupt file is refused here.
+        let wellformed =
+            me.model.check_wellformed().and_then(|()| me.plan.check_wellformed(&me.model));
+        if let Err(reason) = wellformed {
+            return Err(ProverError::Artifact {
+                path,
+                reason: format!("malformed compiled model: {reason}; recompile"),
+            });
+        }
         Ok(me)
     }
 }
@@ -384,6 +393,7 @@ pub fn name_of(onnx: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::graph::Src;
 
     /// A file of another format version is named as such (before any field is parsed).
     #[test]
@@ -450,6 +460,33 @@ mod tests {
             }
         }
         assert!(gained.contains(&"lenet5"), "{gained:?}");
+    }
+
+    /// A file whose model or plan names values or nodes it does not have is refused by name
+    /// when read, before anything indexes into it.
+    #[test]
+    fn malformed_files_are_refused() {
+        let good = compile("digits_mlp", &CompileOptions::default());
+        type Edit = fn(&mut CompiledModel);
+        let edits: [(&str, Edit); 3] = [
+            ("where", |c| c.model.nodes[0].first += 1),
+            ("not a value of the model", |c| c.model.outputs[0].srcs[0] = Src::Value(u32::MAX)),
+            ("not a run of a node's outputs", |c| c.plan.shards[0].items[0].node = usize::MAX),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        good.save(dir.path()).expect("save");
+        CompiledModel::load(dir.path()).expect("the compiled model reads back");
+        for (want, edit) in edits {
+            let mut bad = good.clone();
+            edit(&mut bad);
+            bad.save(dir.path()).expect("save");
+            match CompiledModel::load(dir.path()) {
+                Err(ProverError::Artifact { reason, .. }) => {
+                    assert!(reason.contains("malformed") && reason.contains(want), "{reason}")
+                }
+                other => panic!("{want}: expected an artifact error, got {:?}", other.is_ok()),
+            }
+        }
     }
 
     /// A lookup domain given by the user is kept in either mode.

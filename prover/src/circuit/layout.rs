@@ -347,11 +347,9 @@ impl<'a> Builder<'a> {
             QKind::Dot { a, b, terms, shift, act } => {
                 // One product a row, accumulated in `z` through the chain term, then one
                 // rescale of the sum.
+                // `terms >= 1` (`QModel::check_wellformed`): with none, the rescale would read
+                // the previous row's accumulator.
                 let n = *terms as usize;
-                if n == 0 {
-                    // Its rescale would read the previous row's accumulator.
-                    return Err(ProverError::Planning("a sum of products with no terms".into()));
-                }
                 let mut acc = 0i128;
                 for t in j * n..(j + 1) * n {
                     let r = self.row();

@@ -136,13 +136,8 @@ impl QModel {
                     }
                 }
                 QKind::Dot { a, b, terms, shift, act } => {
+                    // `terms >= 1`: see `QModel::check_wellformed`.
                     let n = *terms as usize;
-                    if n == 0 {
-                        return Err(ProverError::Planning(format!(
-                            "node {:?}: a sum of products with no terms",
-                            node.name
-                        )));
-                    }
                     for (x, y) in a.chunks(n).zip(b.chunks(n)) {
                         let acc = x
                             .iter()

@@ -7,6 +7,7 @@ pub mod scales;
 pub mod semantics;
 #[cfg(test)]
 mod tests;
+mod wellformed;
 
 use serde::{Deserialize, Serialize};
 

@@ -64,6 +64,8 @@ pub(super) fn quantize(
         Src::Zero => Src::Zero,
         Src::Value(v) => remap[v as usize],
     };
+    let all =
+        |remap: &Vec<Src>, xs: &[Src]| -> Vec<Src> { xs.iter().map(|x| map(remap, *x)).collect() };
     let mut i = 0;
     while i < graph.nodes.len() {
         let node = &graph.nodes[i];
@@ -98,22 +100,14 @@ pub(super) fn quantize(
                 q.linear(&name, &op, node, &mapped, bias, integral, act)?
             }
             NodeKind::Mul { a, b } => {
-                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
-                let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
-                q.mul(&name, &op, node, (a, b, None), act)?
+                q.mul(&name, &op, node, (all(&remap, a), all(&remap, b), None), act)?
             }
             NodeKind::Dot { a, b, terms } => {
-                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
-                let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
-                q.mul(&name, &op, node, (a, b, Some(*terms)), act)?
+                q.mul(&name, &op, node, (all(&remap, a), all(&remap, b), Some(*terms)), act)?
             }
-            NodeKind::Act { input, act } => {
-                let input: Vec<Src> = input.iter().map(|x| map(&remap, *x)).collect();
-                q.act(&name, &op, input, *act)?
-            }
+            NodeKind::Act { input, act } => q.act(&name, &op, all(&remap, input), *act)?,
             NodeKind::Max { windows } => {
-                let windows: Vec<Vec<Src>> =
-                    windows.iter().map(|w| w.iter().map(|x| map(&remap, *x)).collect()).collect();
+                let windows = windows.iter().map(|w| all(&remap, w)).collect();
                 q.max(&name, &op, windows)?
             }
             NodeKind::Div { a, b } => {
@@ -126,14 +120,9 @@ pub(super) fn quantize(
                         })
                         .fold(0.0, f64::max)
                 });
-                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
-                let b: Vec<Src> = b.iter().map(|x| map(&remap, *x)).collect();
-                q.div(&name, &op, node, a, b, max_b)?
+                q.div(&name, &op, node, all(&remap, a), all(&remap, b), max_b)?
             }
-            NodeKind::IntDiv { a, c } => {
-                let a: Vec<Src> = a.iter().map(|x| map(&remap, *x)).collect();
-                q.int_div(&name, &op, a, c)?
-            }
+            NodeKind::IntDiv { a, c } => q.int_div(&name, &op, all(&remap, a), c)?,
         };
         for (j, out) in outs.into_iter().enumerate() {
             remap[produced_by.first as usize + j] = out;
@@ -143,10 +132,7 @@ pub(super) fn quantize(
     let mut outputs: Vec<OutputTensor> = graph
         .outputs
         .iter()
-        .map(|o| OutputTensor {
-            info: o.info.clone(),
-            srcs: o.srcs.iter().map(|x| map(&remap, *x)).collect(),
-        })
+        .map(|o| OutputTensor { info: o.info.clone(), srcs: all(&remap, &o.srcs) })
         .collect();
     // One output scale, so a verifier reads every output the same way.
     let flat: Vec<Src> = outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect();
@@ -159,7 +145,12 @@ pub(super) fn quantize(
             }
         }
     }
-    Ok(QModel { settings, inputs: graph.inputs.clone(), nodes: q.nodes, outputs, input_scales })
+    let model =
+        QModel { settings, inputs: graph.inputs.clone(), nodes: q.nodes, outputs, input_scales };
+    // The evaluator and the layout rely on these shapes; a lowering that broke them is a bug
+    // to name here, not an index out of bounds later.
+    model.check_wellformed().map_err(ProverError::Planning)?;
+    Ok(model)
 }
 
 struct Quantizer<'a> {

@@ -337,3 +337,54 @@ fn inputs_too_wide_for_one_scale_each_take_their_own() {
     let q = calibrated(&g, &[vec![vec![0.7, -0.4]], vec![vec![-0.2, 0.9]]]);
     assert!(q.input_scales.is_empty(), "{:?}", q.input_scales);
 }
+
+/// Each broken shape invariant of a quantized model is named, and the node with it; the
+/// evaluator and the layout never see such a model (`CompiledModel::read` refuses it).
+#[test]
+fn malformed_models_are_named() {
+    let g = one_node(
+        4,
+        NodeKind::Dot {
+            a: vec![v(0), v(1), v(2), v(3)],
+            b: vec![v(3), v(2), v(1), v(0)],
+            terms: 2,
+        },
+    );
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    q.check_wellformed().expect("a quantized model is well formed");
+    let dot = q.nodes.iter().position(|n| matches!(n.kind, QKind::Dot { .. })).expect("a Dot");
+    type Edit = fn(&mut QModel, usize);
+    let edits: [(&str, Edit); 6] = [
+        ("no terms", |q, i| {
+            if let QKind::Dot { terms, .. } = &mut q.nodes[i].kind {
+                *terms = 0;
+            }
+        }),
+        ("3 left and 4 right", |q, i| {
+            if let QKind::Dot { a, .. } = &mut q.nodes[i].kind {
+                a.pop();
+            }
+        }),
+        ("sums of 3 products", |q, i| {
+            if let QKind::Dot { terms, .. } = &mut q.nodes[i].kind {
+                *terms = 3;
+            }
+        }),
+        ("not computed before it", |q, i| {
+            let first = q.nodes[i].first;
+            if let QKind::Dot { b, .. } = &mut q.nodes[i].kind {
+                b[1] = Src::Value(first);
+            }
+        }),
+        ("where 4 was next", |q, i| q.nodes[i].first += 1),
+        ("outputs:", |q, _| q.outputs[0].srcs[0] = Src::Value(1_000)),
+    ];
+    for (want, edit) in edits {
+        let mut bad = q.clone();
+        edit(&mut bad, dot);
+        match bad.check_wellformed() {
+            Err(e) => assert!(e.contains(want), "{want}: {e}"),
+            Ok(()) => panic!("{want}: a malformed model was accepted"),
+        }
+    }
+}

@@ -52,6 +52,33 @@ pub struct ShardPlan {
     pub shards: Vec<ShardSpec>,
 }
 
+impl ShardPlan {
+    /// Checks that every item names a node of `model` and outputs it has, and every value
+    /// passed between shards is a value of `model`: a plan read from a file is indexed with.
+    pub fn check_wellformed(&self, model: &QModel) -> std::result::Result<(), String> {
+        let num_values = model.num_values();
+        for shard in &self.shards {
+            let at = |what: String| format!("shard {}: {what}", shard.index);
+            for item in &shard.items {
+                let len = model.nodes.get(item.node).map(|n| n.kind.len());
+                match len {
+                    Some(len)
+                        if item.outputs.start <= item.outputs.end && item.outputs.end <= len => {}
+                    _ => return Err(at(format!("item {item:?} is not a run of a node's outputs"))),
+                }
+            }
+            if let Some(v) = shard.inputs.iter().find(|v| **v as usize >= num_values) {
+                return Err(at(format!("receives value {v}, not a value of the model")));
+            }
+            let outside = |s: &&Src| matches!(s, Src::Value(v) if *v as usize >= num_values);
+            if let Some(s) = shard.outputs.iter().find(outside) {
+                return Err(at(format!("passes on {s:?}, not a value of the model")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Plans shards of `2^k` rows.
 pub fn plan(model: &QModel, k: u32) -> Result<ShardPlan> {
     plan_with_budget(model, k, usable_rows(k))
