@@ -79,7 +79,8 @@ class G:
     def op(self, op_type, inputs, out=None, **attrs):
         self.n += 1
         out = out or f"{op_type.lower()}_{self.n}"
-        self.nodes.append(helper.make_node(op_type, inputs, [out], name=f"{op_type}_{self.n}", **attrs))
+        outs = out if isinstance(out, list) else [out]  # several outputs: a list of names
+        self.nodes.append(helper.make_node(op_type, inputs, outs, name=f"{op_type}_{self.n}", **attrs))
         return out
 
     def model(self, inputs, outputs, doc=""):
@@ -87,7 +88,8 @@ class G:
             self.nodes,
             self.name,
             [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
-            [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in outputs],
+            # an output is (name, shape) in float, or (name, shape, element type)
+            [helper.make_tensor_value_info(o[0], o[2] if len(o) > 2 else TensorProto.FLOAT, o[1]) for o in outputs],
             initializer=self.inits,
         )
         m = helper.make_model(
@@ -596,6 +598,32 @@ aggregated proof shows, so its inferences are attested on chain by the commitmen
     return dict(acc=None, model=m)
 
 
+def make_top_k():
+    """TopK's values and indices as outputs, with ties among Relu's zeros."""
+    rng = np.random.default_rng(16)
+    g = G("top_k")
+    h = g.op("Relu", [gemm(g, "input", rng.uniform(-0.5, 0.5, (10, 8)).astype(np.float32),
+                           rng.uniform(-0.2, 0.2, 10).astype(np.float32), "fc")])  # fmt: skip
+    g.op("TopK", [h, g.const("k", [8], np.int64)], out=["values", "indices"], axis=1, largest=1)
+    outputs = [("values", [1, 8]), ("indices", [1, 8], TensorProto.INT64)]
+    m = g.model([("input", [1, 8])], outputs, "TopK values and indices")
+    inp = rng.uniform(-1, 1, (1, 8)).astype(np.float32)
+    values, indices = ort_run(m, {"input": inp})
+    # Distinct positive values far apart, so rounding cannot reorder them; the zeros tie.
+    pos = np.sort(values[values > 0])
+    assert len(pos) < 7 and np.all(np.diff(pos) > 0.02), values
+    readme = f"""# top_k
+Random weights (seed 16; not trained, outputs mean nothing). {n_params(m)} float parameters.
+
+input [1,8] -> Gemm 8->10 -> Relu -> TopK (k 8, axis 1, largest) -> `values` float [1,8] and `indices`
+int64 [1,8]. On `input.json` (uniform in [-1, 1], seed 16) {len(pos)} of the 10 Relu outputs are positive, so
+the last {8 - len(pos)} of the eight are zeros that tie, and their indices follow the input order as ONNX
+specifies (onnxruntime: {indices.reshape(-1).tolist()}).
+"""
+    save("top_k", m, [inp], readme)
+    return dict(acc=None, model=m)
+
+
 # Recurrent op-conformance models. The numpy references below follow the ONNX LSTM / GRU
 # definitions (default activations, no peepholes, no clip; GRU linear_before_reset=0); they
 # cross-check onnxruntime and report the largest gate pre-activation, which onnxruntime cannot
@@ -754,6 +782,7 @@ MAKERS = {
     "lstm_seq": lambda data: make_lstm_seq(),
     "gru_seq": lambda data: make_gru_seq(),
     "many_outputs": lambda data: make_many_outputs(),
+    "top_k": lambda data: make_top_k(),
 }
 
 

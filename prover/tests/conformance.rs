@@ -288,6 +288,7 @@ own!(
     ops_mix,
     ops_mix2,
     many_outputs,
+    top_k,
     #[ignore = "full tier (scripts/test.sh --full)"]
     lenet5,
 );

@@ -182,6 +182,35 @@ pub(super) fn logic(
     bilinear(b, origin, x, y, coefficients, shape)
 }
 
+/// `u - v` for each pair: a constant where both are, else a row of one linear node.
+fn differences(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    suffix: &str,
+    pairs: impl IntoIterator<Item = (Elem, Elem)>,
+) -> Result<Vec<Elem>> {
+    let mut gaps: Vec<Elem> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
+    for (u, v) in pairs {
+        match (u, v) {
+            (Elem::Const(u), Elem::Const(v)) => gaps.push(Elem::Const(u - v)),
+            _ => {
+                gaps.push(Elem::Src(Src::Zero)); // replaced by the node's output
+                rows.push(sum([u.scaled(1.0), v.scaled(-1.0)]));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        let len = rows.len();
+        let node = b.linear(origin, suffix, rows, &[len])?;
+        let mut outs = node.iter().copied();
+        for g in gaps.iter_mut().filter(|g| matches!(g, Elem::Src(_))) {
+            *g = Elem::Src(outs.next().ok_or_else(|| origin.failed("a gap went missing"))?);
+        }
+    }
+    Ok(gaps)
+}
+
 /// `Where(c, t, f) = f + c (t - f)` for a 0/1 condition that depends on the input.
 pub(super) fn select(
     b: &mut GraphBuilder,
@@ -382,28 +411,13 @@ pub(super) fn gather_elements(
     let indices: Vec<Src> = idx.iter().copied().collect();
     let steps = index_steps(b, origin, &indices, k)?;
     // Differences of consecutive reachable entries, as operands of `g_t`.
-    let mut gaps: Vec<Elem> = Vec::new();
-    let mut gap_rows: Vec<Row> = Vec::new();
+    let mut pairs = Vec::new();
     for (pos, IndexSteps { lo, hi, .. }) in positions.iter().zip(&steps) {
         for j in lo + 1..=*hi {
-            let (above, below) = (line(pos, j)?, line(pos, j - 1)?);
-            match (above, below) {
-                (Elem::Const(u), Elem::Const(v)) => gaps.push(Elem::Const(u - v)),
-                _ => {
-                    gaps.push(Elem::Src(Src::Zero)); // replaced by the gap node's output
-                    gap_rows.push(sum([above.scaled(1.0), below.scaled(-1.0)]));
-                }
-            }
+            pairs.push((line(pos, j)?, line(pos, j - 1)?));
         }
     }
-    if !gap_rows.is_empty() {
-        let len = gap_rows.len();
-        let node = b.linear(origin, ".gaps", gap_rows, &[len])?;
-        let mut outs = node.iter().copied();
-        for g in gaps.iter_mut().filter(|g| matches!(g, Elem::Src(_))) {
-            *g = Elem::Src(outs.next().ok_or_else(|| origin.failed("a gap went missing"))?);
-        }
-    }
+    let gaps = differences(b, origin, ".gaps", pairs)?;
     let g: Vec<Elem> = steps.iter().flat_map(|s| s.steps.iter().copied().map(Elem::Src)).collect();
     let mut chosen = products(b, origin, ".product", &g, &gaps)?.into_iter();
     let mut rows = Vec::with_capacity(positions.len());
@@ -415,18 +429,22 @@ pub(super) fn gather_elements(
 }
 
 /// The `k` largest values along `axis` (or, with `smallest`, the `k` smallest), sorted as
-/// onnxruntime returns them (a tie is the same value either way):
-/// `k` bubble passes of compare-exchanges, each a two-element maximum (one lookup) and the
-/// minimum as `a + b - max` (a linear row), across every lane at once.
+/// onnxruntime returns them, and with `indices` the input position of each: `k` bubble
+/// passes of compare-exchanges across every lane at once.
+///
+/// Values alone: a two-element maximum (one lookup) and the minimum as `a + b - max` (a
+/// linear row). With indices: `g = [c > a]` (one lookup), then `a + g (c - a)` in front and
+/// `c - g (c - a)` behind for the value and the index alike (one product each, free where
+/// the indices are still constants). The exchange is strict, so the sort is stable: equal
+/// values keep the earlier index in front, as ONNX specifies.
 pub(super) fn top_k(
     b: &mut GraphBuilder,
     origin: &Origin,
     x: &SymTensor,
-    axis: usize,
-    k: usize,
-    smallest: bool,
+    order: Order,
     shape: &[usize],
-) -> Result<SymTensor> {
+) -> Result<(SymTensor, Option<SymTensor>)> {
+    let Order { axis, k, smallest, indices } = order;
     let n = *x.shape().get(axis).ok_or_else(|| origin.failed("TopK axis out of range"))?;
     if k > n || shape.get(axis) != Some(&k) {
         return Err(origin.unsupported(format!("TopK of {k} out of {n}")));
@@ -437,38 +455,145 @@ pub(super) fn top_k(
     } else {
         x.clone()
     };
-    // values[j] holds position j of every lane.
+    // values[j] holds position j of every lane; index[j] the input position it came from.
     let mut values: Vec<Vec<Src>> =
         (0..n).map(|j| x.index_axis(Axis(axis), j).iter().copied().collect()).collect();
     let lanes = values.first().map_or(0, Vec::len);
+    let mut index: Option<Vec<Vec<Elem>>> =
+        indices.then(|| (0..n).map(|j| vec![Elem::Const(j as f64); lanes]).collect());
     for pass in 0..k {
         for j in (pass + 1..n).rev() {
-            let windows = values[j - 1].iter().zip(&values[j]).map(|(&a, &c)| vec![a, c]).collect();
-            let hi =
-                b.push(origin, &format!(".max{pass}_{j}"), NodeKind::Max { windows }, &[lanes])?;
-            let hi: Vec<Src> = hi.iter().copied().collect();
-            // The minimum is read by the next pass only.
-            if pass + 1 < k {
-                let rows = values[j - 1]
-                    .iter()
-                    .zip(&values[j])
-                    .zip(&hi)
-                    .map(|((&a, &c), &m)| (vec![(a, 1.0), (c, 1.0), (m, -1.0)], 0.0));
-                let lo = b.linear(origin, &format!(".min{pass}_{j}"), rows, &[lanes])?;
-                values[j] = lo.iter().copied().collect();
+            // The element behind is read by the next pass only.
+            let behind = pass + 1 < k;
+            let tag = format!("{pass}_{j}");
+            let (front, back) = match index.as_mut() {
+                None => max_exchange(b, origin, &tag, &values[j - 1], &values[j], behind)?,
+                Some(index) => {
+                    let (a, c) = (&values[j - 1], &values[j]);
+                    let (hi, lo, i_hi, i_lo) =
+                        swap_exchange(b, origin, &tag, (a, c), (&index[j - 1], &index[j]))?;
+                    index[j - 1] = i_hi;
+                    index[j] = i_lo;
+                    (hi, Some(lo))
+                }
+            };
+            if let Some(back) = back {
+                values[j] = back;
             }
-            values[j - 1] = hi;
+            values[j - 1] = front;
         }
     }
     let sign = if smallest { -1.0 } else { 1.0 };
-    // Output lane order: the input's with `axis` cut to its first `k` positions.
+    let values = place(b, origin, "", shape, axis, &values, |&s| (vec![(s, sign)], 0.0))?;
+    let index = match index {
+        Some(index) => Some(place(b, origin, ".indices", shape, axis, &index, |e| e.scaled(1.0))?),
+        None => None,
+    };
+    Ok((values, index))
+}
+
+/// What a TopK sorts: along `axis`, the first `k` after sorting, ascending with `smallest`,
+/// and whether the indices output is read.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Order {
+    pub axis: usize,
+    pub k: usize,
+    pub smallest: bool,
+    pub indices: bool,
+}
+
+/// `max(a, c)` by lookup and, with `behind`, `a + c - max(a, c)`, lane by lane.
+fn max_exchange(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    tag: &str,
+    a: &[Src],
+    c: &[Src],
+    behind: bool,
+) -> Result<(Vec<Src>, Option<Vec<Src>>)> {
+    let lanes = a.len();
+    let windows = a.iter().zip(c).map(|(&a, &c)| vec![a, c]).collect();
+    let hi = b.push(origin, &format!(".max{tag}"), NodeKind::Max { windows }, &[lanes])?;
+    let hi: Vec<Src> = hi.iter().copied().collect();
+    if !behind {
+        return Ok((hi, None));
+    }
+    let rows =
+        a.iter().zip(c).zip(&hi).map(|((&a, &c), &m)| (vec![(a, 1.0), (c, 1.0), (m, -1.0)], 0.0));
+    let lo = b.linear(origin, &format!(".min{tag}"), rows, &[lanes])?;
+    Ok((hi, Some(lo.iter().copied().collect())))
+}
+
+/// Values in front and behind, then indices in front and behind.
+type Exchanged = (Vec<Src>, Vec<Src>, Vec<Elem>, Vec<Elem>);
+
+/// The exchange that also moves indices: `g = [c > a]`, then the value and the index in
+/// front are `a + g (c - a)`, those behind `c - g (c - a)`.
+fn swap_exchange(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    tag: &str,
+    (a, c): (&[Src], &[Src]),
+    (ia, ic): (&[Elem], &[Elem]),
+) -> Result<Exchanged> {
+    let lanes = a.len();
+    let rows = a.iter().zip(c).map(|(&a, &c)| (vec![(c, 1.0), (a, -1.0)], 0.0));
+    let diff = b.linear(origin, &format!(".diff{tag}"), rows, &[lanes])?;
+    let input: Vec<Src> = diff.iter().copied().collect();
+    let act = Activation::Positive;
+    let g = b.push(
+        origin,
+        &format!(".swap{tag}"),
+        NodeKind::Act { input: input.clone(), act },
+        &[lanes],
+    )?;
+    // The index gaps: constants until an exchange made them depend on the input.
+    let pairs = ic.iter().copied().zip(ia.iter().copied());
+    let gaps = differences(b, origin, &format!(".gap{tag}"), pairs)?;
+    let g: Vec<Elem> = g.iter().copied().map(Elem::Src).collect();
+    let both: Vec<Elem> = g.iter().chain(&g).copied().collect();
+    let operands: Vec<Elem> = input.iter().copied().map(Elem::Src).chain(gaps).collect();
+    let moved = products(b, origin, &format!(".move{tag}"), &both, &operands)?;
+    let (dv, di) = moved.split_at(lanes);
+    let neg = |(t, k): &Row| -> Row { (t.iter().map(|&(s, w)| (s, -w)).collect(), -k) };
+    let mut rows: Vec<Row> = Vec::with_capacity(2 * lanes);
+    rows.extend(a.iter().zip(dv).map(|(&a, d)| sum([(vec![(a, 1.0)], 0.0), d.clone()])));
+    rows.extend(c.iter().zip(dv).map(|(&c, d)| sum([(vec![(c, 1.0)], 0.0), neg(d)])));
+    let out = b.linear(origin, &format!(".exchange{tag}"), rows, &[2 * lanes])?;
+    let out: Vec<Src> = out.iter().copied().collect();
+    let (hi, lo) = out.split_at(lanes);
+    // Indices stay rows over the exchanges' outputs; only the next gap or the output reads them.
+    let i_rows: Vec<Row> = ia
+        .iter()
+        .zip(di)
+        .map(|(u, d)| sum([u.scaled(1.0), d.clone()]))
+        .chain(ic.iter().zip(di).map(|(v, d)| sum([v.scaled(1.0), neg(d)])))
+        .collect();
+    let idx = b.linear(origin, &format!(".index{tag}"), i_rows, &[2 * lanes])?;
+    let idx: Vec<Elem> = idx.iter().copied().map(Elem::Src).collect();
+    let (i_hi, i_lo) = idx.split_at(lanes);
+    Ok((hi.to_vec(), lo.to_vec(), i_hi.to_vec(), i_lo.to_vec()))
+}
+
+/// The first `k` positions along `axis` as the output, in the input's lane order with `axis`
+/// cut to `k`: one linear row per element.
+fn place<T>(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    suffix: &str,
+    shape: &[usize],
+    axis: usize,
+    columns: &[Vec<T>],
+    row: impl Fn(&T) -> Row,
+) -> Result<SymTensor> {
     let mut out = ArrayD::from_elem(IxDyn(shape), (Vec::new(), 0.0));
-    for (j, column) in values.iter().take(k).enumerate() {
+    let k = shape.get(axis).copied().unwrap_or(0);
+    for (j, column) in columns.iter().take(k).enumerate() {
         let mut slot = out.index_axis_mut(Axis(axis), j);
-        for (cell, &s) in slot.iter_mut().zip(column) {
-            *cell = (vec![(s, sign)], 0.0);
+        for (cell, t) in slot.iter_mut().zip(column) {
+            *cell = row(t);
         }
     }
     let rows: Vec<Row> = out.into_iter().collect();
-    b.linear(origin, "", rows, shape)
+    b.linear(origin, suffix, rows, shape)
 }

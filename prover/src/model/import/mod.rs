@@ -283,8 +283,13 @@ fn lower_node(
             let value = plan::constant_fill(pad).ok_or_else(|| origin.failed("no fill value"))?;
             movement::pad_with_constant(b, origin, pad, value, sym(0)?)?
         }
-        Step::TopK { axis, k, smallest } => {
-            logic::top_k(b, origin, sym(0)?, *axis, *k, *smallest, &shape)?
+        Step::TopK(order) => {
+            // The indices output has the values' shape.
+            let (values, indices) = logic::top_k(b, origin, sym(0)?, *order, &shape)?;
+            return Ok(match indices {
+                Some(indices) => tvec![Wire::Sym(values), Wire::Sym(indices)],
+                None => tvec![Wire::Sym(values)],
+            });
         }
         Step::LstmCell { hidden } => {
             let c_prev = logic::own_operand(origin, inputs.get(1).copied())?;

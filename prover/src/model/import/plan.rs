@@ -97,8 +97,9 @@ pub(super) enum Step {
     GatherByIndex { axis: usize },
     /// A loop (recurrent nets over several time steps), unrolled.
     Scan(Box<Scan>),
-    /// The `k` largest (or smallest) values along `axis`, sorted; the indices output unread.
-    TopK { axis: usize, k: usize, smallest: bool },
+    /// The `k` largest (or smallest) values along `axis`, sorted, and their indices where
+    /// that output is read.
+    TopK(super::logic::Order),
     /// The cell update of an LSTM (`[pre-activations, c_prev] -> [h, c]`).
     LstmCell { hidden: usize },
     /// The cell update of a GRU (`[x pre-activations, h pre-activations, h_prev] -> h`).
@@ -537,15 +538,11 @@ fn plan_comparison(
     }
 }
 
-/// TopK's values by a sorting network; its indices output is not lowered yet, so it must
-/// be unread (and not a model output).
+/// TopK by a sorting network; its indices are tracked only where that output is read.
 fn plan_top_k(model: &TypedModel, node: &TypedNode, op: &Topk, origin: &Origin) -> Result<Step> {
-    let indices = OutletId::new(node.id, 1);
-    let read = node.outputs.get(1).is_some_and(|o| !o.successors.is_empty())
-        || model.output_outlets().is_ok_and(|outs| outs.contains(&indices));
-    if read {
-        return Err(origin.unsupported("TopK's indices output (its values are supported)"));
-    }
+    let outlet = OutletId::new(node.id, 1);
+    let indices = node.outputs.get(1).is_some_and(|o| !o.successors.is_empty())
+        || model.output_outlets().is_ok_and(|outs| outs.contains(&outlet));
     let k = node
         .inputs
         .get(1)
@@ -554,7 +551,7 @@ fn plan_top_k(model: &TypedModel, node: &TypedNode, op: &Topk, origin: &Origin) 
         .and_then(|k| k.cast_to_scalar::<i64>().ok())
         .and_then(|k| usize::try_from(k).ok())
         .ok_or_else(|| origin.unsupported("TopK's k must be a constant"))?;
-    Ok(Step::TopK { axis: op.axis, k, smallest: !op.largest })
+    Ok(Step::TopK(super::logic::Order { axis: op.axis, k, smallest: !op.largest, indices }))
 }
 
 /// A cast is free when it keeps every value: booleans and integers to numbers (at least as
@@ -669,7 +666,7 @@ fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<
         | Step::ArgMax { .. }
         | Step::GatherByIndex { .. }
         | Step::GatherElementsByIndex { .. }
-        | Step::TopK { .. }
+        | Step::TopK(_)
         | Step::PadConstant(_)
         | Step::Abs
         | Step::Neg

@@ -806,40 +806,54 @@ fn test_transposed_convolution_and_interpolating_resize_match_tract() {
     }
 }
 
-/// TopK's values, largest and smallest, with ties (`relu` is 0 on every negative input), by
-/// compare-exchange passes; an index output that is read is refused.
+/// TopK's values and indices, largest and smallest, with ties (`relu` is 0 on every negative
+/// input, and equal values keep the earlier index in front); unread indices cost nothing.
 #[test]
-fn test_top_k_values_match_tract_with_ties() {
+fn test_top_k_values_and_indices_match_tract_with_ties() {
     // ONNX TopK has two outputs; the builder's nodes have one, so the indices are added.
     let with_indices = |mut proto: tract_onnx::pb::ModelProto, read: bool| {
         let graph = proto.graph.as_mut().expect("graph");
+        let mut names = Vec::new();
         for node in graph.node.iter_mut().filter(|n| n.op_type == "TopK") {
             node.output.push(format!("{}.indices", node.name));
+            names.push(format!("{}.indices", node.name));
         }
         if read {
-            let name = format!("{}.indices", graph.node[0].name);
-            graph.output.push(tract_onnx::pb::ValueInfoProto { name, ..Default::default() });
+            for name in names {
+                graph.output.push(tract_onnx::pb::ValueInfoProto { name, ..Default::default() });
+            }
         }
         proto
     };
-    let mut m = OnnxBuilder::new(13);
-    let x = m.input("x", &[Some(2), Some(6)]);
-    let r = m.node("Relu", &[&x], vec![]);
-    let k3 = m.ints(&[1], vec![3]);
-    let top = m.node("TopK", &[&r, &k3], vec![int("axis", 1), int("largest", 1)]);
-    let low = m.node("TopK", &[&x, &k3], vec![int("axis", -1), int("largest", 0)]);
-    let y = m.node("Add", &[&top, &low], vec![]);
-    m.output(&y);
-    let g = assert_matches_tract(&with_indices(m.build(), false), &[2, 6]);
-    assert_eq!(g.outputs[0].srcs.len(), 6);
+    let model = || {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(2), Some(6)]);
+        let r = m.node("Relu", &[&x], vec![]);
+        let k3 = m.ints(&[1], vec![3]);
+        let top = m.node("TopK", &[&r, &k3], vec![int("axis", 1), int("largest", 1)]);
+        let low = m.node("TopK", &[&x, &k3], vec![int("axis", -1), int("largest", 0)]);
+        let y = m.node("Add", &[&top, &low], vec![]);
+        m.output(&y);
+        m.build()
+    };
+    let g = assert_matches_tract(&with_indices(model(), false), &[2, 6]);
+    assert_eq!(g.outputs.len(), 1);
+    assert!(count_kinds(&g).ends_with("act 1 max 24"), "{}", count_kinds(&g));
 
+    // Read, every exchange moves an index beside its value: a step lookup and a product
+    // instead of the maximum.
+    let g = assert_matches_tract(&with_indices(model(), true), &[2, 6]);
+    assert_eq!(g.outputs.len(), 3);
+    assert_eq!(g.outputs[1].srcs.len(), 6);
+    assert!(count_kinds(&g).ends_with("act 25 max 0"), "{}", count_kinds(&g));
+
+    // k = n, along the first axis: a full sort.
     let mut m = OnnxBuilder::new(13);
-    let x = m.input("x", &[Some(2), Some(6)]);
-    let k = m.ints(&[1], vec![2]);
-    let top = m.node("TopK", &[&x, &k], vec![int("axis", 1)]);
+    let x = m.input("x", &[Some(4), Some(3)]);
+    let k = m.ints(&[1], vec![4]);
+    let top = m.node("TopK", &[&x, &k], vec![int("axis", 0)]);
     m.output(&top);
-    let (_, _, reason) = unsupported(import_proto(&with_indices(m.build(), true), &[2, 6]));
-    assert!(reason.contains("indices"), "{reason}");
+    assert_matches_tract(&with_indices(m.build(), true), &[4, 3]);
 }
 
 /// Recurrent nets over several time steps: tract's loop, unrolled step by step (LSTM, GRU
