@@ -72,7 +72,16 @@ def split(loader):
 def datasets():
     from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
-    return {"breast_cancer": split(load_breast_cancer), "iris": split(load_iris), "diabetes": split(load_diabetes)}
+    iris = split(load_iris)
+    # the same split with the classes named, as string labels (sorted, so index = original class)
+    names = np.array(load_iris().target_names)
+    iris_names = dict(iris, ytr=names[iris["ytr"]], yte=names[iris["yte"]])
+    return {
+        "breast_cancer": split(load_breast_cancer),
+        "iris": iris,
+        "iris_names": iris_names,
+        "diabetes": split(load_diabetes),
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,10 +178,29 @@ def convert(pipe, n_features, options):
     return m
 
 
-def ort_predict_all(sess, xs):
+def class_names(model):
+    """A classifier's string labels (classlabels_strings), or None for integer labels."""
+    for n in model.graph.node:
+        for a in n.attribute:
+            if a.name == "classlabels_strings" and a.strings:
+                return [v.decode() for v in a.strings]
+    return None
+
+
+def numeric(outs, names):
+    """onnxruntime's outputs with a string label output as its class index (what zkattest
+    proves; the names stay in the model)."""
+    return [np.searchsorted(names, o) if o.dtype.kind in "OUS" else o for o in outs]
+
+
+def ort_run(sess, feed, names):
+    return numeric(sess.run(None, feed), names)
+
+
+def ort_predict_all(sess, xs, names=None):
     """Run every row of xs (batch 1) and return the outputs stacked per graph output."""
     name = sess.get_inputs()[0].name
-    outs = [sess.run(None, {name: x[None]}) for x in xs]
+    outs = [ort_run(sess, {name: x[None]}, names) for x in xs]
     return [np.concatenate([o[i] for o in outs]) for i in range(len(outs[0]))]
 
 
@@ -258,6 +286,8 @@ SPECS = {
     "sklearn_tree_iris": spec(_tree_iris, "iris", "DecisionTreeClassifier(max_depth=3, random_state=0)"),
     # multiclass: one tree per class per boosting stage
     "sklearn_gbdt_iris": spec(_gbdt, "iris", "GradientBoostingClassifier(n_estimators=5, max_depth=2, random_state=0)"),
+    # string class labels: the label proven as its index, the names shown beside it
+    "sklearn_logreg_iris_names": spec(_logreg, "iris_names", "LogisticRegression(max_iter=1000)"),
     "sklearn_forest_regressor": spec(
         _forest_regressor, "diabetes", "RandomForestRegressor(n_estimators=5, max_depth=3, random_state=0)", classifier=False
     ),
@@ -266,6 +296,8 @@ SPECS = {
 DATASET_DESC = {
     "breast_cancer": "scikit-learn's bundled Wisconsin breast-cancer set (`load_breast_cancer`: 569 samples, "
     "30 features, binary target 0 = malignant / 1 = benign)",
+    "iris_names": "scikit-learn's bundled iris set (`load_iris`: 150 samples, 4 features) with its classes named "
+    "(`target_names`: setosa, versicolor, virginica) and trained on the names, so the label output is a string",
     "iris": "scikit-learn's bundled iris set (`load_iris`: 150 samples, 4 features, 3 classes 0 = setosa / "
     "1 = versicolor / 2 = virginica)",
     "diabetes": "scikit-learn's bundled diabetes set (`load_diabetes`: 442 samples, 10 features, target = "
@@ -279,6 +311,8 @@ def sklearn_reference(pipe, x, classifier):
         return [pipe.predict(x).reshape(-1, 1)]
     est = pipe.steps[-1][1]
     label = pipe.predict(x)
+    if label.dtype.kind in "OUS":
+        label = np.searchsorted(est.classes_, label)
     if hasattr(est, "predict_proba"):
         second = pipe.predict_proba(x)
     else:  # LinearSVC: skl2onnx's second output is the decision function, [N, 1] for binary
@@ -302,9 +336,12 @@ def build(name, data):
     model = convert(pipe, d["n_features"], s["options"])
     model_bytes = model.SerializeToString()
     sess = ort_session(model_bytes)
+    names = class_names(model)
+    if names is not None:
+        yte = np.searchsorted(names, yte)
 
     # whole test set through onnxruntime, one row at a time (batch is fixed at 1)
-    outs = ort_predict_all(sess, xte)
+    outs = ort_predict_all(sess, xte, names)
     refs = sklearn_reference(pipe, xte, s["classifier"])
     # relative to max(1, |sklearn|): the regressor's outputs are ~25..346
     max_diff = max(
@@ -333,7 +370,7 @@ def build(name, data):
     samples = {
         "input_data": [[float(v) for v in x] for x in xs],
         "float_output": [
-            [float(v) for o in sess.run(None, {"input": x[None]}) for v in o.reshape(-1)] for x in xs
+            [float(v) for o in ort_run(sess, {"input": x[None]}, names) for v in o.reshape(-1)] for x in xs
         ],
     }
     # the same rows through scikit-learn, laid out the same way
@@ -346,7 +383,7 @@ def build(name, data):
     samples_labels_agree = bool(np.all(got[:, 0] == sk_rows[:, 0])) if s["classifier"] else None
 
     x0 = xte[:1]
-    first = sess.run(None, {"input": x0})
+    first = ort_run(sess, {"input": x0}, names)
     doc = {
         "input_data": [[float(v) for v in x0.reshape(-1)]],
         "input_shapes": [list(x0.shape)],
@@ -361,18 +398,19 @@ def build(name, data):
     shapes = [",".join(str(v) for v in o.shape) for o in first]
     out_names = [o.name for o in model.graph.output]
     if s["classifier"]:
-        classes = [int(c) for c in pipe.steps[-1][1].classes_]
+        classes = [int(c) if names is None else str(c) for c in pipe.steps[-1][1].classes_]
         meaning = (
             "despite its name, the decision function for class 1 (label = 1 iff it is > 0; LinearSVC has no "
             "predict_proba)"
             if name == "sklearn_linear_svc"
             else f"predict_proba for classes {classes}"
         )
+        label_type = "int64" if names is None else f"string, here the index of the class name in {names}"
         out_desc = (
-            f"`{out_names[0]}` (int64 [{shapes[0]}], the predicted class) and `{out_names[1]}` "
+            f"`{out_names[0]}` ({label_type} [{shapes[0]}], the predicted class) and `{out_names[1]}` "
             f"(float [{shapes[1]}], {meaning})"
         )
-        y0 = f"label {int(yte[0])}"
+        y0 = f"label {int(yte[0])}" if names is None else f"label {int(yte[0])}, {names[int(yte[0])]}"
         second = "decision" if name == "sklearn_linear_svc" else ", ".join(f"p{c}" for c in classes)
         row_layout = f"[label, {second}]"
     else:
@@ -445,7 +483,8 @@ def check_folder(name):
     doc = json.loads((d / "input.json").read_text())
     assert len(doc["input_data"]) == len(model.graph.input) == len(doc["input_shapes"]) == 1
     x = np.array(doc["input_data"][0], np.float32).reshape(doc["input_shapes"][0])
-    outs = sess.run(None, {in_name: x})
+    names = class_names(model)
+    outs = ort_run(sess, {in_name: x}, names)
     assert len(outs) == len(doc["float_output"])
     input_ok = all(
         np.allclose(o.reshape(-1).astype(np.float64), np.array(f), rtol=1e-5, atol=1e-5)
@@ -458,7 +497,7 @@ def check_folder(name):
     samples_ok = samples["input_data"][0] == doc["input_data"][0]
     for row, f in zip(samples["input_data"], samples["float_output"]):
         x = np.array(row, np.float32).reshape(shape)  # raises unless n_features values
-        flat = np.concatenate([o.reshape(-1).astype(np.float64) for o in sess.run(None, {in_name: x})])
+        flat = np.concatenate([o.reshape(-1).astype(np.float64) for o in ort_run(sess, {in_name: x}, names)])
         samples_ok &= flat.shape == (len(f),) and bool(np.allclose(flat, np.array(f), rtol=1e-5, atol=1e-5))
     return input_ok, bool(samples_ok)
 

@@ -47,6 +47,7 @@ fn compile_setup_prove_verify_roundtrip() {
         zkattest(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
     assert!(ok, "prove failed: {p} {err}");
     assert_eq!(p["outputs"].as_array().expect("outputs").len(), 10);
+    assert!(p.get("labels").is_none(), "a model without class names shows none: {p}");
     assert!(dir.path().join("p.opening.json").is_file());
     says_dev(&p, "prove");
 
@@ -78,6 +79,30 @@ fn compile_setup_prove_verify_roundtrip() {
     let (ok, v, _) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&bad)]);
     assert!(!ok);
     assert!(v["error"].as_str().expect("error").contains("rejected"), "{v}");
+}
+
+/// A scikit-learn classifier trained on string labels: `prove` and `verify` name the proven
+/// class beside its index.
+#[test]
+fn string_labels_are_named_by_prove_and_verify() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let art = dir.path().join("art");
+    let m = model("sklearn_logreg_iris_names");
+    let (ok, c, err) = zkattest(&["compile", "--model", s(&m), "--out", s(&art), "--max-k", "16"]);
+    assert!(ok, "compile failed: {c} {err}");
+    let (ok, setup, err) = zkattest(&["setup", "--artifacts", s(&art)]);
+    assert!(ok, "setup failed: {setup} {err}");
+    let proof = dir.path().join("p.json");
+    let input = m.join("input.json");
+    let (ok, p, err) =
+        zkattest(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
+    assert!(ok, "prove failed: {p} {err}");
+    // Test sample #0 is a virginica, class 2 (the model's README).
+    assert_eq!(p["outputs"][0], 2.0, "{p}");
+    assert_eq!(p["labels"]["label"], serde_json::json!(["virginica"]), "{p}");
+    let (ok, v, err) = zkattest(&["verify", "--artifacts", s(&art), "--proof", s(&proof)]);
+    assert!(ok, "verify failed: {v} {err}");
+    assert_eq!(v["labels"]["label"], serde_json::json!(["virginica"]), "{v}");
 }
 
 #[test]

@@ -212,8 +212,28 @@ sklearn!(
     #[ignore = "full tier (scripts/test.sh --full)"]
     sklearn_tree_iris => classifier within 0.02,
     sklearn_gbdt_iris => classifier within 0.02,
+    sklearn_logreg_iris_names => classifier within 0.02,
     sklearn_forest_regressor => regressor within 0.5,
 );
+
+/// String class labels (iris trained on its class names): the proven label is the index of
+/// onnxruntime's name (checked above), and the compiled model names it.
+#[test]
+fn sklearn_string_labels_name_the_proven_class() {
+    let dir = repo().join("models").join("sklearn_logreg_iris_names");
+    let input = InputData::from_file(dir.join("input.json")).expect("input.json");
+    let opts = CompileOptions { max_k: MAX_K, ..CompileOptions::default() };
+    let compiled =
+        CompiledModel::compile(&dir.join("network.onnx"), std::slice::from_ref(&input), &opts)
+            .expect("compile");
+    let names = ["setosa", "versicolor", "virginica"];
+    assert_eq!(compiled.graph.outputs[0].info.classes, names);
+    let q = &compiled.model;
+    let trace = q.eval(&q.quantize_inputs(&input.values).expect("quantize")).expect("eval");
+    let outputs: Vec<f64> = q.outputs_f64(&trace).into_iter().flatten().collect();
+    // Test sample #0 is a virginica (the model's README).
+    assert_eq!(compiled.graph.class_labels(&outputs)["label"], vec!["virginica".to_string()]);
+}
 
 /// Every scikit-learn model on 20 held-out rows (`samples.json`, onnxruntime's outputs),
 /// compiled with those rows as its calibration samples (as a user calibrates on

@@ -110,7 +110,7 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
         let salt = fr_from_hex(&manifest.salt).map_err(anyhow::Error::msg)?;
         let mut report = ProveReport {
             inference: manifest.inference.clone(),
-            proven: super::prove::Proven::write(&a, &proof, &salt, prove_s)?,
+            proven: super::prove::Proven::write(&a, &compiled, &proof, &salt, prove_s)?,
             jobs: Vec::new(),
             aggregated: None,
             attestation: None,

@@ -1,5 +1,6 @@
 //! `zkattest prove`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -43,6 +44,9 @@ pub struct Proven {
     pub shards: usize,
     pub input_commitment: String,
     pub outputs: Vec<f64>,
+    /// The class names of label outputs' values (a classifier with string labels).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, Vec<String>>,
     pub prove_s: f64,
 }
 
@@ -50,6 +54,7 @@ impl Proven {
     /// Writes the proof (`--out`, default `<artifacts>/proof.json`) and the salt beside it.
     pub fn write(
         a: &Args,
+        compiled: &CompiledModel,
         proof: &zkattest_prover::artifacts::InferenceProof,
         salt: &zkattest_prover::Fr,
         prove_s: f64,
@@ -64,6 +69,7 @@ impl Proven {
             shards: proof.shards.len(),
             input_commitment: proof.input_commitment.clone(),
             outputs: proof.outputs.clone(),
+            labels: compiled.graph.class_labels(&proof.outputs),
             prove_s,
         })
     }
@@ -71,15 +77,21 @@ impl Proven {
     /// The human summary.
     pub fn text(&self) -> String {
         format!(
-            "proved {} shard(s) in {:.1} s -> {}\n  input commitment {}\n  outputs {:?}\n  salt (keep private unless --public-input) -> {}",
+            "proved {} shard(s) in {:.1} s -> {}\n  input commitment {}\n  outputs {:?}{}\n  salt (keep private unless --public-input) -> {}",
             self.shards,
             self.prove_s,
             self.proof.display(),
             self.input_commitment,
             self.outputs,
+            labels_text(&self.labels),
             self.opening.display()
         )
     }
+}
+
+/// The class names of label outputs as report lines (nothing when there are none).
+pub fn labels_text(labels: &BTreeMap<String, Vec<String>>) -> String {
+    labels.iter().map(|(output, names)| format!("\n  {output}: {}", names.join(", "))).collect()
 }
 
 #[derive(Serialize)]
@@ -106,6 +118,6 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
         })?;
     let prove_s = t.elapsed().as_secs_f64();
     pb.finish_and_clear();
-    let report = Report { proven: Proven::write(&a, &proof, &salt, prove_s)?, timings };
+    let report = Report { proven: Proven::write(&a, &compiled, &proof, &salt, prove_s)?, timings };
     crate::output::print(json, &report, || report.proven.text())
 }

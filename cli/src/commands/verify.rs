@@ -1,5 +1,6 @@
 //! `zkattest verify`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -28,6 +29,9 @@ struct Report {
     shards: usize,
     input_commitment: String,
     outputs: Vec<f64>,
+    /// The class names of label outputs' values (a classifier with string labels).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: BTreeMap<String, Vec<String>>,
     verify_s: f64,
 }
 
@@ -42,9 +46,15 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
         shards: proof.shards.len(),
         input_commitment: proof.input_commitment.clone(),
         outputs: proof.outputs.clone(),
+        labels: compiled.graph.class_labels(&proof.outputs),
         verify_s: t.elapsed().as_secs_f64(),
     };
     crate::output::print(json, &report, || {
-        format!("valid: {} shard proof(s), chained; outputs {:?}", report.shards, report.outputs)
+        format!(
+            "valid: {} shard proof(s), chained; outputs {:?}{}",
+            report.shards,
+            report.outputs,
+            super::prove::labels_text(&report.labels)
+        )
     })
 }

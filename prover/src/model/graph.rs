@@ -7,6 +7,7 @@
 //! circuit. Constant subgraphs are folded at import time.
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Identifier of one scalar value: model inputs come first, then each node's outputs in order.
 pub type ValueId = u32;
@@ -246,6 +247,10 @@ pub struct TensorInfo {
     /// What the ONNX type allows as a value (files without it are floats).
     #[serde(default)]
     pub elem: ElemType,
+    /// The names of an integer output's values `0, 1, …`: a classifier's string labels,
+    /// proven as their index. Empty for every other tensor.
+    #[serde(default)]
+    pub classes: Vec<String>,
 }
 
 /// The kind of number an ONNX tensor holds; all are proven as fixed-point values, exactly
@@ -277,6 +282,30 @@ impl TensorInfo {
     /// Number of elements.
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
+    }
+}
+
+impl Graph {
+    /// For every output with class names, by output name, the name of each of its values
+    /// in `outputs` (all outputs flattened in order); a value that is no class index keeps
+    /// its number.
+    pub fn class_labels(&self, outputs: &[f64]) -> BTreeMap<String, Vec<String>> {
+        let mut labels = BTreeMap::new();
+        let mut rest = outputs;
+        for o in &self.outputs {
+            let (values, tail) = rest.split_at(o.srcs.len().min(rest.len()));
+            rest = tail;
+            if o.info.classes.is_empty() {
+                continue;
+            }
+            let name = |v: &f64| {
+                let known = v.fract() == 0.0 && *v >= 0.0;
+                let class = known.then(|| o.info.classes.get(*v as usize)).flatten();
+                class.cloned().unwrap_or_else(|| v.to_string())
+            };
+            labels.insert(o.info.name.clone(), values.iter().map(name).collect());
+        }
+        labels
     }
 }
 

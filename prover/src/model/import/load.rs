@@ -165,7 +165,7 @@ pub(super) fn input_infos(model: &TypedModel) -> Result<Vec<TensorInfo>> {
                 })?
                 .to_vec();
             let elem = elem_type(fact.datum_type).unwrap_or_default();
-            Ok(TensorInfo { name, shape, elem })
+            Ok(TensorInfo { name, shape, elem, classes: Vec::new() })
         })
         .collect()
 }

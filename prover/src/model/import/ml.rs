@@ -24,6 +24,7 @@ use tract_onnx::pb;
 
 use super::proto::{
     attr, attr_int, floats_of, ints_of, io, string_of, strings_of, unsupported, Emitter, FLOAT,
+    INT64,
 };
 use crate::error::Result;
 
@@ -35,6 +36,7 @@ pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
     if !graph.node.iter().any(|n| n.domain == ML && handled(&n.op_type)) {
         return Ok(());
     }
+    let classes = number_string_labels(graph);
     let mut out = Emitter::default();
     for node in std::mem::take(&mut graph.node) {
         if node.domain != ML || !handled(&node.op_type) {
@@ -51,6 +53,12 @@ pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
     }
     graph.node = out.nodes;
     graph.initializer.extend(out.initializers);
+    for (output, names) in classes {
+        let key = format!("{CLASSES_KEY}{output}");
+        let value = serde_json::to_string(&names).unwrap_or_default();
+        model.metadata_props.retain(|p| p.key != key);
+        model.metadata_props.push(pb::StringStringEntryProto { key, value });
+    }
     // The standard ops emitted need opset 13 (ArgMax, Gather, comparisons as written).
     for import in &mut model.opset_import {
         if (import.domain.is_empty() || import.domain == "ai.onnx") && import.version < 13 {
@@ -58,6 +66,56 @@ pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where the rewrite leaves a label output's class names for the importer: a model property
+/// `onnx.metadata_props.<CLASSES_KEY><output>` holding them as a JSON list.
+pub(super) const CLASSES_KEY: &str = "zkattest.classes.";
+
+/// Classifiers with string labels predict their index instead: `0, 1, …` become the labels
+/// (the graph output retyped to int64), and the names are returned by output, to be shown
+/// beside the proven index. A circuit proves numbers; the names are public metadata.
+fn number_string_labels(graph: &mut pb::GraphProto) -> Vec<(String, Vec<String>)> {
+    let mut found = Vec::new();
+    for node in graph.node.iter_mut().filter(|n| n.domain == ML) {
+        let ints = match node.op_type.as_str() {
+            "LinearClassifier" => "classlabels_ints",
+            "TreeEnsembleClassifier" => "classlabels_int64s",
+            _ => continue,
+        };
+        let names = strings_of(node, "classlabels_strings");
+        if names.is_empty() || !ints_of(node, ints).is_empty() {
+            continue;
+        }
+        let Some(label) = node.output.first().cloned() else { continue };
+        node.attribute.retain(|a| a.name != "classlabels_strings");
+        node.attribute.push(pb::AttributeProto {
+            name: ints.to_string(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: (0..names.len() as i64).collect(),
+            ..Default::default()
+        });
+        found.push((label, names));
+    }
+    for (label, _) in &mut found {
+        // The label may reach the graph output through copies.
+        while let Some(copy) =
+            graph.node.iter().find(|n| n.op_type == "Identity" && n.input.first() == Some(label))
+        {
+            match copy.output.first() {
+                Some(o) => *label = o.clone(),
+                None => break,
+            }
+        }
+        for v in graph.output.iter_mut().filter(|v| v.name == *label) {
+            if let Some(pb::type_proto::Value::TensorType(t)) =
+                v.r#type.as_mut().and_then(|t| t.value.as_mut())
+            {
+                t.elem_type = INT64;
+            }
+        }
+    }
+    found
 }
 
 fn handled(op: &str) -> bool {
@@ -433,7 +491,7 @@ fn classify(
     let base = &node.name;
     let labels = ints_of(node, "classlabels_int64s");
     if labels.is_empty() {
-        return Err(unsupported(node, "string class labels (classlabels_strings)"));
+        return Err(unsupported(node, "a classifier without class labels"));
     }
     let classes = labels.len();
     let mut ids: Vec<i64> = e.leaves.iter().flat_map(|(_, w)| w.iter().map(|(c, _)| *c)).collect();

@@ -69,9 +69,30 @@ pub(crate) fn import_model(
     input_shapes: Option<&[Vec<usize>]>,
     path: &Path,
 ) -> Result<Graph> {
+    let classes = class_names(&model);
     let model =
         typed_model(model, input_shapes, path)?.into_decluttered().map_err(onnx_err(path))?;
-    lower(&model, path)
+    let mut graph = lower(&model, path)?;
+    for o in &mut graph.outputs {
+        if let Some(names) = classes.get(&o.info.name) {
+            o.info.classes = names.clone();
+        }
+    }
+    Ok(graph)
+}
+
+/// The class names the scikit-learn rewrite left for label outputs, by output name.
+fn class_names(model: &InferenceModel) -> HashMap<String, Vec<String>> {
+    let prefix = format!("onnx.metadata_props.{}", ml::CLASSES_KEY);
+    model
+        .properties
+        .iter()
+        .filter_map(|(key, value)| {
+            let output = key.strip_prefix(&prefix)?;
+            let json = value.to_plain_array_view::<String>().ok()?.iter().next()?.clone();
+            Some((output.to_string(), serde_json::from_str(&json).ok()?))
+        })
+        .collect()
 }
 
 /// [`tract_float_outputs`] on an already parsed model; `path` only labels errors.
@@ -400,6 +421,7 @@ fn output_tensors(
                             .ok()
                             .and_then(|f| load::elem_type(f.datum_type))
                             .unwrap_or_default(),
+                        classes: Vec::new(),
                     },
                     srcs: t.iter().copied().collect(),
                 }),

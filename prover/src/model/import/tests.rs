@@ -986,6 +986,70 @@ fn test_zip_map_is_its_probabilities_tensor() {
     }
 }
 
+/// A classifier with string labels (`classlabels_strings`) proves the label's index; the names
+/// stay with the label output, and name each proven value.
+#[test]
+fn test_string_class_labels_prove_their_index_and_keep_their_names() {
+    use tract_onnx::pb;
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(2)]);
+    let strings = |name: &str, v: &[&str]| pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Strings as i32,
+        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    };
+    let floats = |name: &str, v: &[f32]| pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Floats as i32,
+        floats: v.to_vec(),
+        ..Default::default()
+    };
+    let names = ["cat", "dog", "eel"];
+    let label = m.node(
+        "LinearClassifier",
+        &[&x],
+        vec![
+            floats("coefficients", &[1.0, 0.0, 0.0, 1.0, -1.0, -1.0]),
+            floats("intercepts", &[0.0, 0.1, 0.2]),
+            strings("classlabels_strings", &names),
+            string("post_transform", "SOFTMAX"),
+        ],
+    );
+    let mut proto = m.build();
+    proto.opset_import.push(pb::OperatorSetIdProto { domain: "ai.onnx.ml".into(), version: 1 });
+    let graph = proto.graph.as_mut().expect("graph");
+    graph.node[0].domain = "ai.onnx.ml".into();
+    graph.node[0].output.push("probabilities".into());
+    // The label output is declared a string tensor, as skl2onnx writes it.
+    let string_tensor = pb::TypeProto {
+        value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+            elem_type: 8,
+            shape: None,
+        })),
+        ..Default::default()
+    };
+    for output in [label.as_str(), "probabilities"] {
+        graph.output.push(pb::ValueInfoProto { name: output.into(), ..Default::default() });
+    }
+    graph.output[0].r#type = Some(string_tensor);
+
+    super::ml::rewrite(&mut proto).expect("rewrite");
+    let g = import_model(parse(&proto), Some(&[vec![1, 2]]), Path::new("t.onnx")).expect("import");
+    assert_eq!(g.outputs[0].info.classes, names);
+    assert!(g.outputs[1].info.classes.is_empty());
+    // Scores (x0, x1 + 0.1, 0.2 - x0 - x1): each class wins somewhere.
+    for (input, want) in [([2.0, 0.0], "cat"), ([0.0, 2.0], "dog"), ([-1.0, -1.0], "eel")] {
+        let values = vec![input.to_vec()];
+        let out: Vec<f64> = g.gather_outputs(&g.eval_f64(&values)).concat();
+        let labels = g.class_labels(&out);
+        assert_eq!(labels.get(&label).map(Vec::as_slice), Some(&[want.to_string()][..]));
+    }
+    // A value that is no class index keeps its number.
+    let labels = g.class_labels(&[1.5, 0.2, 0.3, 0.5]);
+    assert_eq!(labels[&label], vec!["1.5".to_string()]);
+}
+
 /// Hummingbird's perfect tree traversal (how it exports XGBoost and forests): node indices
 /// `2 i + [x_f < t]` level by level, gathers of features, thresholds and leaves at them.
 /// Each index reaches only its own tree's `2^l` nodes, and the gathers test only those
