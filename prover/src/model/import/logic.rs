@@ -470,11 +470,14 @@ pub(super) fn top_k(
                 None => max_exchange(b, origin, &tag, &values[j - 1], &values[j], behind)?,
                 Some(index) => {
                     let (a, c) = (&values[j - 1], &values[j]);
+                    let (ia, ic) = (&index[j - 1], &index[j]);
                     let (hi, lo, i_hi, i_lo) =
-                        swap_exchange(b, origin, &tag, (a, c), (&index[j - 1], &index[j]))?;
+                        swap_exchange(b, origin, &tag, (a, c), (ia, ic), behind)?;
                     index[j - 1] = i_hi;
-                    index[j] = i_lo;
-                    (hi, Some(lo))
+                    if let Some(i_lo) = i_lo {
+                        index[j] = i_lo;
+                    }
+                    (hi, lo)
                 }
             };
             if let Some(back) = back {
@@ -485,10 +488,9 @@ pub(super) fn top_k(
     }
     let sign = if smallest { -1.0 } else { 1.0 };
     let values = place(b, origin, "", shape, axis, &values, |&s| (vec![(s, sign)], 0.0))?;
-    let index = match index {
-        Some(index) => Some(place(b, origin, ".indices", shape, axis, &index, |e| e.scaled(1.0))?),
-        None => None,
-    };
+    let index = index
+        .map(|i| place(b, origin, ".indices", shape, axis, &i, |e| e.scaled(1.0)))
+        .transpose()?;
     Ok((values, index))
 }
 
@@ -524,17 +526,19 @@ fn max_exchange(
     Ok((hi, Some(lo.iter().copied().collect())))
 }
 
-/// Values in front and behind, then indices in front and behind.
-type Exchanged = (Vec<Src>, Vec<Src>, Vec<Elem>, Vec<Elem>);
+/// Values in front and behind, then indices in front and behind; nothing behind where the
+/// next pass does not read it.
+type Exchanged = (Vec<Src>, Option<Vec<Src>>, Vec<Elem>, Option<Vec<Elem>>);
 
 /// The exchange that also moves indices: `g = [c > a]`, then the value and the index in
-/// front are `a + g (c - a)`, those behind `c - g (c - a)`.
+/// front are `a + g (c - a)`, with `behind` those behind `c - g (c - a)`.
 fn swap_exchange(
     b: &mut GraphBuilder,
     origin: &Origin,
     tag: &str,
     (a, c): (&[Src], &[Src]),
     (ia, ic): (&[Elem], &[Elem]),
+    behind: bool,
 ) -> Result<Exchanged> {
     let lanes = a.len();
     let rows = a.iter().zip(c).map(|(&a, &c)| (vec![(c, 1.0), (a, -1.0)], 0.0));
@@ -555,24 +559,28 @@ fn swap_exchange(
     let operands: Vec<Elem> = input.iter().copied().map(Elem::Src).chain(gaps).collect();
     let moved = products(b, origin, &format!(".move{tag}"), &both, &operands)?;
     let (dv, di) = moved.split_at(lanes);
-    let neg = |(t, k): &Row| -> Row { (t.iter().map(|&(s, w)| (s, -w)).collect(), -k) };
-    let mut rows: Vec<Row> = Vec::with_capacity(2 * lanes);
-    rows.extend(a.iter().zip(dv).map(|(&a, d)| sum([(vec![(a, 1.0)], 0.0), d.clone()])));
-    rows.extend(c.iter().zip(dv).map(|(&c, d)| sum([(vec![(c, 1.0)], 0.0), neg(d)])));
-    let out = b.linear(origin, &format!(".exchange{tag}"), rows, &[2 * lanes])?;
-    let out: Vec<Src> = out.iter().copied().collect();
-    let (hi, lo) = out.split_at(lanes);
-    // Indices stay rows over the exchanges' outputs; only the next gap or the output reads them.
-    let i_rows: Vec<Row> = ia
-        .iter()
-        .zip(di)
-        .map(|(u, d)| sum([u.scaled(1.0), d.clone()]))
-        .chain(ic.iter().zip(di).map(|(v, d)| sum([v.scaled(1.0), neg(d)])))
-        .collect();
-    let idx = b.linear(origin, &format!(".index{tag}"), i_rows, &[2 * lanes])?;
-    let idx: Vec<Elem> = idx.iter().copied().map(Elem::Src).collect();
-    let (i_hi, i_lo) = idx.split_at(lanes);
-    Ok((hi.to_vec(), lo.to_vec(), i_hi.to_vec(), i_lo.to_vec()))
+    // `base + d` in front and `other - d` behind, over one linear node.
+    let exchange =
+        |b: &mut GraphBuilder, suffix: &str, front: &[Elem], back: &[Elem], d: &[Row]| {
+            let neg = |(t, k): &Row| -> Row { (t.iter().map(|&(s, w)| (s, -w)).collect(), -k) };
+            let mut rows: Vec<Row> =
+                front.iter().zip(d).map(|(u, d)| sum([u.scaled(1.0), d.clone()])).collect();
+            if behind {
+                rows.extend(back.iter().zip(d).map(|(v, d)| sum([v.scaled(1.0), neg(d)])));
+            }
+            let len = rows.len();
+            let out = b.linear(origin, &format!("{suffix}{tag}"), rows, &[len])?;
+            let out: Vec<Src> = out.iter().copied().collect();
+            let (front, back) = out.split_at(lanes);
+            Ok::<_, crate::error::ProverError>((front.to_vec(), behind.then(|| back.to_vec())))
+        };
+    let (av, cv): (Vec<Elem>, Vec<Elem>) =
+        (a.iter().copied().map(Elem::Src).collect(), c.iter().copied().map(Elem::Src).collect());
+    let (hi, lo) = exchange(b, ".exchange", &av, &cv, dv)?;
+    // Indices are one linear node per exchange, read by the next gap and by the output.
+    let (i_hi, i_lo) = exchange(b, ".index", ia, ic, di)?;
+    let as_elems = |v: Vec<Src>| v.into_iter().map(Elem::Src).collect::<Vec<Elem>>();
+    Ok((hi, lo, as_elems(i_hi), i_lo.map(as_elems)))
 }
 
 /// The first `k` positions along `axis` as the output, in the input's lane order with `axis`

@@ -103,8 +103,9 @@ fn number_string_labels(graph: &mut pb::GraphProto) -> Vec<(String, Vec<String>)
             graph.node.iter().find(|n| n.op_type == "Identity" && n.input.first() == Some(label))
         {
             match copy.output.first() {
-                Some(o) => *label = o.clone(),
-                None => break,
+                // A copy onto itself is no ONNX graph; stop rather than loop.
+                Some(o) if o != label => *label = o.clone(),
+                _ => break,
             }
         }
         for v in graph.output.iter_mut().filter(|v| v.name == *label) {

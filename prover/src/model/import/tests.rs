@@ -8,7 +8,7 @@ use crate::model::graph::{Activation, NodeKind, Src};
 
 mod onnx_builder;
 
-use onnx_builder::{float, int, ints, string, values, OnnxBuilder};
+use onnx_builder::{float, floats, int, ints, string, strings, values, OnnxBuilder};
 
 /// Shared models expected to be rejected, with the op that is missing. None so far.
 const EXPECTED_UNSUPPORTED: &[(&str, &str)] = &[];
@@ -993,18 +993,6 @@ fn test_string_class_labels_prove_their_index_and_keep_their_names() {
     use tract_onnx::pb;
     let mut m = OnnxBuilder::new(13);
     let x = m.input("x", &[Some(1), Some(2)]);
-    let strings = |name: &str, v: &[&str]| pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Strings as i32,
-        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
-        ..Default::default()
-    };
-    let floats = |name: &str, v: &[f32]| pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Floats as i32,
-        floats: v.to_vec(),
-        ..Default::default()
-    };
     let names = ["cat", "dog", "eel"];
     let label = m.node(
         "LinearClassifier",

@@ -154,6 +154,26 @@ pub fn float(name: &str, f: f32) -> pb::AttributeProto {
     }
 }
 
+/// A floats attribute.
+pub fn floats(name: &str, v: &[f32]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Floats as i32,
+        floats: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// A strings attribute.
+pub fn strings(name: &str, v: &[&str]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: AttributeType::Strings as i32,
+        strings: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+        ..Default::default()
+    }
+}
+
 /// A string attribute.
 pub fn string(name: &str, s: &str) -> pb::AttributeProto {
     pb::AttributeProto {
