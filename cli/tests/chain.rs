@@ -342,9 +342,9 @@ fn outputs_beyond_the_public_slots_are_attested_by_commitment() {
     assert_eq!(evm["valid"], true, "{evm}");
 
     let compiled = CompiledModel::load(&art).expect("compiled");
-    let lookup_bits = compiled.model.settings.lookup_bits;
+    let value_bits = compiled.model.settings.value_bits();
     let expected = zkattest_verifier_gen::calldata::word(
-        &zkattest_prover::shard::boundary::boundary_commitment(&inference.outputs_q, lookup_bits),
+        &zkattest_prover::shard::boundary::boundary_commitment(&inference.outputs_q, value_bits),
     );
     let expected = format!("0x{}", hex::encode(expected));
 

@@ -84,7 +84,11 @@ impl Coordinator {
             salt: fr_to_hex(&salt),
             link_seed: fr_to_hex(&zkattest_prover::random_salt()),
             public_input: r.public_input,
-            input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
+            input_commitment: fr_to_hex(&input_commitment(
+                &inputs_q,
+                q.settings.value_bits(),
+                salt,
+            )),
             outputs: q.dequantize_outputs(&outputs_q),
             outputs_q,
             scale_bits: q.output_scale(),

@@ -200,7 +200,7 @@ pub fn prove(
     let proof = InferenceProof {
         version: INFERENCE_VERSION,
         model: compiled.name.clone(),
-        input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.lookup_bits, salt)),
+        input_commitment: fr_to_hex(&input_commitment(&inputs_q, q.settings.value_bits(), salt)),
         outputs: q.dequantize_outputs(&outputs_q),
         outputs_q,
         scale_bits: q.output_scale(),
@@ -213,7 +213,7 @@ pub fn prove(
 /// the salt, in private-input mode) can check what was attested.
 pub fn commit_input(compiled: &CompiledModel, inputs: &[Vec<f64>], salt: Fr) -> Result<Fr> {
     let q = &compiled.model;
-    Ok(input_commitment(&q.quantize_inputs(inputs)?, q.settings.lookup_bits, salt))
+    Ok(input_commitment(&q.quantize_inputs(inputs)?, q.settings.value_bits(), salt))
 }
 
 /// Verifies every shard proof, the commitment chain between shards, the input
@@ -289,7 +289,7 @@ pub fn verify(
     }
     let out_commit = crate::shard::boundary::boundary_commitment(
         &proof.outputs_q,
-        compiled.model.settings.lookup_bits,
+        compiled.model.settings.value_bits(),
     );
     if last[instance::OUT_COMMIT] != out_commit {
         return Err(ProverError::Rejected("claimed outputs differ from the committed ones".into()));
@@ -437,9 +437,9 @@ pub fn check_aggregated(
             "the aggregated proof exposes other outputs or another output scale".into(),
         ));
     }
-    let lookup_bits = compiled.model.settings.lookup_bits;
+    let value_bits = compiled.model.settings.value_bits();
     if instances[OUTPUT_COMMITMENT]
-        != crate::shard::boundary::boundary_commitment(outputs_q, lookup_bits)
+        != crate::shard::boundary::boundary_commitment(outputs_q, value_bits)
     {
         return Err(ProverError::Rejected("the aggregated proof commits to other outputs".into()));
     }

@@ -23,6 +23,7 @@ const OPTS: CompileOptions = CompileOptions {
     headroom: 2.0,
     pad_to: None,
     mode: CalibrationMode::Accuracy,
+    wide: None,
 };
 
 fn model_dir(name: &str) -> PathBuf {

@@ -140,10 +140,10 @@ fn assert_valid_proof_of(model: &'static str, instances: &[Fr], proof: &[u8]) ->
     );
     let packed = pack_outputs(&s.proof.outputs_q, s.proof.scale_bits).expect("scale fits");
     assert_eq!(&instances[OUTPUTS..OUTPUT_COMMITMENT], &packed[..], "{model}: outputs");
-    let lookup_bits = s.compiled.model.settings.lookup_bits;
+    let value_bits = s.compiled.model.settings.value_bits();
     assert_eq!(
         instances[OUTPUT_COMMITMENT],
-        zkattest_prover::shard::boundary::boundary_commitment(&s.proof.outputs_q, lookup_bits),
+        zkattest_prover::shard::boundary::boundary_commitment(&s.proof.outputs_q, value_bits),
         "{model}: output commitment"
     );
     let decoded = AggregationInstances { all: instances.to_vec() };

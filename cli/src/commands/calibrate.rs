@@ -63,9 +63,10 @@ pub fn run(a: Args, json: bool) -> anyhow::Result<()> {
 fn human(r: &Report) -> String {
     let c = &r.calibration;
     let mut s = format!(
-        "input scale 2^{} (lookup bits {}, {} calibration): peak {:.0}% of the lookup bound; {} shard(s) of 2^{} rows\noutput step {:.3e}; vs float over {} sample(s): max abs error {:.4e}, argmax agreement {:.0}%\n\nlookup domains tried:",
+        "input scale 2^{} (lookup bits {}{}, {} calibration): peak {:.0}% of its bound; {} shard(s) of 2^{} rows\noutput step {:.3e}; vs float over {} sample(s): max abs error {:.4e}, argmax agreement {:.0}%\n\nlookup domains tried:",
         c.settings.scale_bits,
         c.settings.lookup_bits,
+        if c.settings.wide { ", wide values" } else { "" },
         r.mode,
         c.peak_fraction * 100.0,
         r.shards,
@@ -76,7 +77,7 @@ fn human(r: &Report) -> String {
         c.accuracy.argmax_agreement * 100.0,
     );
     for t in &r.tried {
-        s += &format!("\n  {:>2} bits: ", t.lookup_bits);
+        s += &format!("\n  {:>2} bits{}: ", t.lookup_bits, if t.wide { ", wide" } else { "" });
         s += &match (&t.rejected, t.scale_bits, &t.accuracy) {
             (Some(why), _, _) => format!("not kept: {why}"),
             (None, Some(scale), Some(a)) => {

@@ -28,6 +28,8 @@ pub struct Summary {
     pub macs: usize,
     pub scale_bits: u32,
     pub lookup_bits: u32,
+    /// Whether sums and ReLU outputs are wide values (see `--wide-values`).
+    pub wide_values: bool,
     pub k: u32,
     pub shards: usize,
     pub rows: Vec<usize>,
@@ -46,6 +48,7 @@ impl Summary {
             macs: c.graph.macs(),
             scale_bits: c.model.settings.scale_bits,
             lookup_bits: c.model.settings.lookup_bits,
+            wide_values: c.model.settings.wide,
             k: c.plan.k,
             shards: c.plan.shards.len(),
             rows: c.plan.shards.iter().map(|s| s.rows).collect(),
@@ -58,13 +61,14 @@ impl Summary {
 
     pub fn human(&self) -> String {
         let mut s = format!(
-            "compiled {} -> {}\n  nodes {}  MACs {}  scale 2^{}  lookup bits {} ({} calibration, tried {:?})\n  {} shard(s) of 2^{} rows, rows used {:?}",
+            "compiled {} -> {}\n  nodes {}  MACs {}  scale 2^{}  lookup bits {}{} ({} calibration, tried {:?})\n  {} shard(s) of 2^{} rows, rows used {:?}",
             self.model,
             self.artifacts.display(),
             self.nodes,
             self.macs,
             self.scale_bits,
             self.lookup_bits,
+            if self.wide_values { ", wide values" } else { "" },
             self.calibration,
             self.lookup_bits_tried,
             self.shards,

@@ -102,6 +102,13 @@ pub struct CircuitArgs {
     /// (needed before `aggregate`).
     #[arg(long)]
     pub shards: Option<usize>,
+    /// Wide values: sums, accumulators and ReLU/identity outputs are range-checked by a
+    /// split into a high part and a lookup-sized limb, so they may reach
+    /// 2^(lookup_bits + scale_bits - 1) in magnitude without a larger table. `auto` lets
+    /// the accuracy calibration choose whichever gives the smaller error at the same
+    /// circuit size; the resources calibration keeps them off.
+    #[arg(long, value_enum, default_value_t = Wide::Auto)]
+    pub wide_values: Wide,
 }
 
 impl CircuitArgs {
@@ -115,8 +122,24 @@ impl CircuitArgs {
             headroom: self.headroom,
             pad_to: self.shards,
             mode: self.calibration.into(),
+            wide: match self.wide_values {
+                Wide::Auto => None,
+                Wide::On => Some(true),
+                Wide::Off => Some(false),
+            },
         }
     }
+}
+
+/// `--wide-values`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wide {
+    /// Chosen by the calibration mode.
+    Auto,
+    /// Always.
+    On,
+    /// Never: every value stays in the lookup domain.
+    Off,
 }
 
 /// `--calibration` (the prover's [`CalibrationMode`]).

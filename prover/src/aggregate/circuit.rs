@@ -24,7 +24,7 @@ pub const INPUT_COMMITMENT: usize = NUM_ACC_LIMBS + 1;
 /// Index of the first packed-outputs word.
 pub const OUTPUTS: usize = NUM_ACC_LIMBS + 2;
 /// Bits per packed output: values are in `[-2^15, 2^15)`, stored as `v + 2^15`.
-pub const OUTPUT_BITS: u32 = 16;
+pub const OUTPUT_BITS: u32 = instance::PUBLIC_OUTPUT_BITS;
 /// Outputs per packed word.
 pub const OUTPUTS_PER_WORD: usize = 15;
 /// Packed-outputs words.

@@ -258,7 +258,7 @@ pub fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
             srcs: vec![Src::Value(2), Src::Value(3)],
         }],
     };
-    let q = quantize(&graph, QuantSettings { scale_bits: 4, lookup_bits: 8 })?;
+    let q = quantize(&graph, QuantSettings::narrow(4, 8))?;
     let p = plan(&q, srs_small.params.k())?;
     let layout = Arc::new(build_for_keygen(&q, &p.shards[0])?);
     let keys = ShardKeys::generate(srs_small, layout)?;

@@ -17,8 +17,9 @@ use crate::quant::{quantize, quantize_with_ranges, QModel, QuantSettings};
 use crate::shard::plan::{plan, ShardPlan};
 
 /// Format version of `compiled.bin` (3: input element types and per-input scales; 4: the
-/// calibration mode and the lookup domains it tried; 5: class names of label outputs).
-pub const COMPILED_VERSION: u32 = 5;
+/// calibration mode and the lookup domains it tried; 5: class names of label outputs; 6:
+/// wide values).
+pub const COMPILED_VERSION: u32 = 6;
 
 /// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB. A
 /// transformer block's cut (24,676 values live across its softmax) needs `--max-k 18`.
@@ -63,6 +64,9 @@ pub struct Candidate {
     pub lookup_bits: u32,
     /// Input scale chosen at that domain; none when calibration or planning failed there.
     pub scale_bits: Option<u32>,
+    /// Whether values were wide (see [`QuantSettings::wide`]).
+    #[serde(default)]
+    pub wide: bool,
     /// Why it was not kept, if it was not: it does not fit the circuit size, say.
     pub rejected: Option<String>,
     /// Accuracy on the samples, when it planned.
@@ -88,6 +92,9 @@ pub struct CompileOptions {
     /// What calibration optimizes when it chooses the lookup domain.
     #[serde(default)]
     pub mode: CalibrationMode,
+    /// Wide values (see [`QuantSettings::wide`]); `None` lets the accuracy mode try both.
+    #[serde(default)]
+    pub wide: Option<bool>,
 }
 
 impl Default for CompileOptions {
@@ -100,6 +107,7 @@ impl Default for CompileOptions {
             headroom: DEFAULT_HEADROOM,
             pad_to: None,
             mode: CalibrationMode::Accuracy,
+            wide: None,
         }
     }
 }
@@ -170,8 +178,9 @@ impl CompiledModel {
         // else the finest scale that still plans within the row budget.
         let mut best: Option<Choice> = None;
         let mut last_err = None;
+        let wide = opts.wide.unwrap_or(false);
         for bits in candidates {
-            let choice = match ctx.try_bits(bits, opts.k, &mut search) {
+            let choice = match ctx.try_bits(bits, wide, opts.k, &mut search) {
                 Ok(c) => c,
                 Err(e) => {
                     last_err = Some(e);
@@ -194,7 +203,9 @@ impl CompiledModel {
                 last_err.unwrap_or_else(|| ProverError::Settings("no lookup domain to try".into()))
             );
         };
-        if opts.mode == CalibrationMode::Accuracy && opts.lookup_bits.is_none() {
+        if opts.mode == CalibrationMode::Accuracy
+            && (opts.lookup_bits.is_none() || opts.wide.is_none())
+        {
             best = ctx.widen(best, &mut search)?;
         }
         let Choice { model, plan, calibration } = best;
@@ -282,17 +293,25 @@ struct Context<'a> {
 impl Context<'_> {
     /// Calibrates (unless the scale is given), quantizes and plans at `bits`: at `k` when
     /// given, else the smallest `k` that holds the model. Records the attempt.
-    fn try_bits(&self, bits: u32, k: Option<u32>, search: &mut Search) -> Result<Choice> {
-        let attempt = self.quantize_and_plan(bits, k);
+    fn try_bits(
+        &self,
+        bits: u32,
+        wide: bool,
+        k: Option<u32>,
+        search: &mut Search,
+    ) -> Result<Choice> {
+        let attempt = self.quantize_and_plan(bits, wide, k);
         search.tried.push(match &attempt {
             Ok(c) => Candidate {
                 lookup_bits: bits,
+                wide,
                 scale_bits: Some(c.model.settings.scale_bits),
                 rejected: None,
                 accuracy: c.calibration.as_ref().map(|c| c.accuracy.clone()),
             },
             Err(e) => Candidate {
                 lookup_bits: bits,
+                wide,
                 scale_bits: None,
                 rejected: Some(e.to_string()),
                 accuracy: None,
@@ -301,11 +320,11 @@ impl Context<'_> {
         attempt
     }
 
-    fn quantize_and_plan(&self, bits: u32, k: Option<u32>) -> Result<Choice> {
+    fn quantize_and_plan(&self, bits: u32, wide: bool, k: Option<u32>) -> Result<Choice> {
         let (settings, calibration) = match self.opts.scale_bits {
-            Some(scale_bits) => (QuantSettings { scale_bits, lookup_bits: bits }, None),
+            Some(scale_bits) => (QuantSettings { scale_bits, lookup_bits: bits, wide }, None),
             None => {
-                let c = calibrate(self.graph, self.samples, bits, self.opts.headroom)?;
+                let c = calibrate(self.graph, self.samples, bits, wide, self.opts.headroom)?;
                 (c.settings, Some(c))
             }
         };
@@ -322,9 +341,10 @@ impl Context<'_> {
         Ok(Choice { model, plan, calibration })
     }
 
-    /// The accuracy mode: wider lookup domains at the circuit size `base` already needs
-    /// (its `k`, no more shards), kept while they lower the error on the samples. A wider
-    /// domain only grows the tables, so the first that does not fit ends the search.
+    /// The accuracy mode: wider lookup domains, narrow and wide values, at the circuit size
+    /// `base` already needs (its `k`, no more shards); the one with the smallest error on the
+    /// samples is kept. A wider domain only grows the tables, so the first domain where
+    /// neither fits ends the search.
     fn widen(&self, base: Choice, search: &mut Search) -> Result<Choice> {
         if self.samples.is_empty() {
             return Ok(base);
@@ -336,24 +356,47 @@ impl Context<'_> {
             })
         };
         let (k, shards) = (base.plan.k, base.plan.shards.len());
+        let base_settings = base.model.settings;
+        let last_bits = self.opts.lookup_bits.unwrap_or(MAX_LOOKUP_BITS);
+        let variants: &[bool] = match self.opts.wide {
+            Some(wide) => {
+                if wide {
+                    &[true]
+                } else {
+                    &[false]
+                }
+            }
+            None => &[false, true],
+        };
         let mut best_error = error(&base)?;
         let mut best = base;
-        for bits in best.model.settings.lookup_bits + 1..=MAX_LOOKUP_BITS {
-            let Ok(c) = self.try_bits(bits, Some(k), search) else { break };
-            if c.plan.shards.len() > shards {
-                if let Some(t) = search.tried.last_mut() {
-                    t.rejected = Some(format!("needs more than {shards} shard(s) at k = {k}"));
+        for bits in base_settings.lookup_bits..=last_bits {
+            let mut any = false;
+            for &wide in variants {
+                if (bits, wide) == (base_settings.lookup_bits, base_settings.wide) {
+                    any = true;
+                    continue;
                 }
+                let Ok(c) = self.try_bits(bits, wide, Some(k), search) else { continue };
+                if c.plan.shards.len() > shards {
+                    if let Some(t) = search.tried.last_mut() {
+                        t.rejected = Some(format!("needs more than {shards} shard(s) at k = {k}"));
+                    }
+                    continue;
+                }
+                any = true;
+                let e = error(&c)?;
+                if let Some(t) = search.tried.last_mut() {
+                    t.accuracy
+                        .get_or_insert_with(|| Accuracy { max_abs_error: e, ..Default::default() });
+                }
+                if e < best_error {
+                    best_error = e;
+                    best = c;
+                }
+            }
+            if !any {
                 break;
-            }
-            let e = error(&c)?;
-            if let Some(t) = search.tried.last_mut() {
-                t.accuracy
-                    .get_or_insert_with(|| Accuracy { max_abs_error: e, ..Default::default() });
-            }
-            if e < best_error {
-                best_error = e;
-                best = c;
             }
         }
         Ok(best)
@@ -452,8 +495,12 @@ mod tests {
             assert_eq!(r.search.mode, CalibrationMode::Resources);
             assert!(a.search.tried.len() > r.search.tried.len(), "{name}: {:?}", a.search);
             assert_eq!(a.search.tried[..r.search.tried.len()], r.search.tried[..], "{name}");
-            let kept =
-                a.search.tried.iter().find(|t| t.lookup_bits == a.model.settings.lookup_bits);
+            let st = a.model.settings;
+            let kept = a
+                .search
+                .tried
+                .iter()
+                .find(|t| (t.lookup_bits, t.wide) == (st.lookup_bits, st.wide));
             assert!(kept.is_some_and(|t| t.rejected.is_none()), "{name}");
             if error(&a) < error(&r) {
                 gained.push(name);
@@ -489,12 +536,21 @@ mod tests {
         }
     }
 
-    /// A lookup domain given by the user is kept in either mode.
+    /// A lookup domain given by the user is kept in either mode; the accuracy mode still
+    /// tries narrow and wide values in it unless that is given too.
     #[test]
     fn a_given_lookup_domain_is_not_widened() {
         let opts = CompileOptions { lookup_bits: Some(12), ..CompileOptions::default() };
         let c = compile("digits_mlp", &opts);
         assert_eq!(c.model.settings.lookup_bits, 12);
-        assert_eq!(c.search.tried.len(), 1);
+        let tried: Vec<(u32, bool)> =
+            c.search.tried.iter().map(|t| (t.lookup_bits, t.wide)).collect();
+        assert_eq!(tried, [(12, false), (12, true)]);
+        for wide in [false, true] {
+            let opts = CompileOptions { wide: Some(wide), ..opts.clone() };
+            let c = compile("digits_mlp", &opts);
+            assert_eq!((c.model.settings.lookup_bits, c.model.settings.wide), (12, wide));
+            assert_eq!(c.search.tried.len(), 1);
+        }
     }
 }

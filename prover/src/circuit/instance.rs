@@ -23,6 +23,15 @@ pub const OUTPUT0: usize = 3;
 /// Two aggregated field elements hold them (see `crate::aggregate::circuit`).
 pub const MAX_OUTPUTS: usize = 30;
 
+/// Bits of every output the aggregated proof shows: its circuit range-checks them to
+/// `[-2^(bits-1), 2^(bits-1))` and packs them (see `crate::aggregate::circuit`).
+pub const PUBLIC_OUTPUT_BITS: u32 = 16;
+
+/// Exclusive bound on |output| of a shown output.
+pub const fn public_output_bound() -> i64 {
+    1 << (PUBLIC_OUTPUT_BITS - 1)
+}
+
 /// Number of instance values of every shard.
 pub const fn count() -> usize {
     OUTPUT0 + MAX_OUTPUTS

@@ -16,8 +16,10 @@ use super::table::{Tables, IDENTITY_TAG, RANGE_TAG};
 use super::{fe, pow2};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Activation, Src, ValueId};
-use crate::quant::semantics::{divide, max_step, requant, Division, Reject, Requant};
-use crate::quant::{QKind, QModel, QNode};
+use crate::quant::semantics::{
+    divide, max_step, relu_by_sign, requant, split, Division, Reject, Requant, Split,
+};
+use crate::quant::{QKind, QModel, QNode, QuantSettings};
 use crate::shard::boundary::Salts;
 use crate::shard::plan::ShardSpec;
 
@@ -62,23 +64,35 @@ pub struct Layout {
 pub mod cost {
     use super::*;
 
-    /// Values packed into one field element.
-    pub fn per_element(lookup_bits: u32) -> usize {
-        (252 / lookup_bits) as usize
+    /// Values of `value_bits` bits packed into one field element.
+    pub fn per_element(value_bits: u32) -> usize {
+        (252 / value_bits) as usize
     }
 
     /// Rows to pack and hash `n` values (plus `extra` message elements such as a salt).
-    pub fn commit(n: usize, extra: usize, lookup_bits: u32) -> usize {
-        let p = per_element(lookup_bits);
+    pub fn commit(n: usize, extra: usize, value_bits: u32) -> usize {
+        let p = per_element(value_bits);
         let elems = n.div_ceil(p);
         let pack_rows: usize = (0..elems).map(|e| (n - e * p).min(p).div_ceil(WIDTH).max(1)).sum();
         let msg = (elems + extra).max(1);
         pack_rows + msg.div_ceil(2) * (ROUNDS + 1) + 1
     }
 
-    /// Rows to receive `n` boundary values: range checks plus the commitment.
-    pub fn receive(n: usize, extra: usize, lookup_bits: u32) -> usize {
-        n.div_ceil(2) + commit(n, extra, lookup_bits)
+    /// Rows to receive `n` boundary values: range checks (two a row, or one split a row
+    /// when wide) plus the commitment.
+    pub fn receive(n: usize, extra: usize, st: &QuantSettings) -> usize {
+        let checks = if st.wide { n } else { n.div_ceil(2) };
+        checks + commit(n, extra, st.value_bits())
+    }
+
+    /// Rows after a rescale row that produce `act` of a wide value: its split, and the
+    /// product by its sign for a ReLU.
+    pub fn wide_act(act: Activation, st: &QuantSettings) -> usize {
+        if st.wide_act(act) {
+            1 + usize::from(act == Activation::Relu)
+        } else {
+            0
+        }
     }
 
     /// Limbs of a rescale remainder in `[0, 2^shift)`: `scale_bits` bits each (the range
@@ -114,15 +128,21 @@ pub mod cost {
     }
 
     /// Rows output `j` of a node takes.
-    pub fn item(kind: &QKind, j: usize, scale_bits: u32) -> usize {
+    pub fn item(kind: &QKind, j: usize, st: &QuantSettings) -> usize {
+        let s = st.scale_bits;
         match kind {
-            QKind::Linear { rows, shift, .. } => {
+            QKind::Linear { rows, shift, act, .. } => {
                 let nnz = (rows.offsets[j + 1] - rows.offsets[j]) as usize;
-                nnz.div_ceil(WIDTH).max(1) + rescale(*shift, scale_bits)
+                nnz.div_ceil(WIDTH).max(1) + rescale(*shift, s) + wide_act(*act, st)
             }
-            QKind::Mul { shift, .. } => 1 + rescale(*shift, scale_bits),
-            QKind::Dot { terms, shift, .. } => *terms as usize + rescale(*shift, scale_bits),
+            QKind::Mul { shift, act, .. } => 1 + rescale(*shift, s) + wide_act(*act, st),
+            QKind::Dot { terms, shift, act, .. } => {
+                *terms as usize + rescale(*shift, s) + wide_act(*act, st)
+            }
+            QKind::Act { act, .. } if st.wide_act(*act) => wide_act(*act, st),
             QKind::Act { .. } => 1,
+            // A wide step: the difference, its split, the update by its sign.
+            QKind::Max { windows } if st.wide => 3 * (windows[j].len() - 1),
             QKind::Max { windows } => 2 * (windows[j].len() - 1),
             QKind::Div { .. } => 2,
         }
@@ -148,11 +168,18 @@ struct Builder<'a> {
     /// everything after computed from the forged values (a dishonest witness generator).
     #[cfg(test)]
     forge: Option<Forge>,
+    /// Tests: rewrites each split of a wide value before it is laid out.
+    #[cfg(test)]
+    forge_split: Option<SplitForge>,
 }
 
 /// A rewrite of a rescale's `(y, r, out)` and remainder limbs (tests).
 #[cfg(test)]
 pub type Forge = fn(&mut Requant, u32, Activation, &mut Vec<i64>);
+
+/// A rewrite of a wide value's split `(h, lo, sign)` (tests).
+#[cfg(test)]
+pub type SplitForge = fn(&mut Split);
 
 impl<'a> Builder<'a> {
     fn row(&mut self) -> u32 {
@@ -204,9 +231,18 @@ impl<'a> Builder<'a> {
         self.adv(r, 0, fe(v))
     }
 
-    /// Range-checks fresh boundary values, two a row, and makes them their own homes.
-    fn receive(&mut self, ids: &[ValueId], values: &[i64]) -> Vec<(Cell, i64)> {
+    /// Range-checks fresh boundary values, two a row (one split a row when wide), and makes
+    /// them their own homes.
+    fn receive(&mut self, ids: &[ValueId], values: &[i64]) -> Result<Vec<(Cell, i64)>> {
         let mut cells = Vec::with_capacity(ids.len());
+        if self.model.settings.wide {
+            for (id, v) in ids.iter().zip(values) {
+                let (cell, _) = self.split_row(None, *v, *id)?;
+                self.set_home(*id, cell, *v);
+                cells.push((cell, *v));
+            }
+            return Ok(cells);
+        }
         for (pair_ids, pair_vals) in ids.chunks(2).zip(values.chunks(2)) {
             let r = self.row();
             self.fix(r, f::TAG_B, Fr::from(IDENTITY_TAG));
@@ -221,14 +257,91 @@ impl<'a> Builder<'a> {
                 cells.push((c1, pair_vals[1]));
             }
         }
-        cells
+        Ok(cells)
+    }
+
+    /// `v = 2^s h + lo` with `lo` in the range table and `h` looked up in the non-negative
+    /// table, which gives `sign = 2^s [v >= 0]`: `x0 = h, x1 = lo, x2 = v, x3 = sign`. `v` is
+    /// a copy of `from`, or a fresh cell. Returns the cells of `v` and `sign`.
+    fn split_row(
+        &mut self,
+        from: Option<Cell>,
+        v: i64,
+        id: ValueId,
+    ) -> Result<(Cell, (Cell, i64))> {
+        let st = self.model.settings;
+        #[allow(unused_mut)]
+        let mut sp = match split(v as i128, &st) {
+            Ok(sp) => sp,
+            Err(v) if self.strict => return Err(self.range_error(id, v)),
+            Err(_) => Split { h: 0, lo: 0, sign: 0 },
+        };
+        #[cfg(test)]
+        if let Some(forge) = self.forge_split {
+            forge(&mut sp);
+        }
+        let r = self.row();
+        self.fix(r, f::Q_LIN, Fr::ONE);
+        self.fix(r, f::C0, pow2(st.scale_bits));
+        self.fix(r, f::C0 + 1, Fr::ONE);
+        self.fix(r, f::C0 + 2, -Fr::ONE);
+        self.fix(r, f::TAG_A, Fr::from(RANGE_TAG));
+        self.fix(r, f::TAG_B, Fr::from(self.tables.tag(Activation::NonNegative)));
+        self.adv(r, 0, fe(sp.h));
+        self.adv(r, 1, fe(sp.lo));
+        let cell = self.adv(r, 2, fe(v));
+        if let Some(from) = from {
+            self.copies.push((from, cell));
+        }
+        let sign = self.adv(r, 3, fe(sp.sign));
+        Ok((cell, (sign, sp.sign)))
+    }
+
+    /// `v * sign / 2^s` (ReLU of `v` by its sign, or a running maximum's update plus `m`):
+    /// `x0 = v, x1 = sign, x2 = m, z = m + v sign / 2^s`.
+    fn by_sign(
+        &mut self,
+        v: (Cell, i64),
+        sign: (Cell, i64),
+        m: Option<(Cell, i64)>,
+    ) -> (Cell, i64) {
+        let st = self.model.settings;
+        let r = self.row();
+        self.fix(r, f::Q_LIN, Fr::ONE);
+        self.fix(r, f::Q_Z, -pow2(st.scale_bits));
+        self.fix(r, f::M, Fr::ONE);
+        for (col, (home, value)) in [(0usize, v), (1, sign)] {
+            let cell = self.adv(r, col, fe(value));
+            self.copies.push((home, cell));
+        }
+        let sp = Split { h: 0, lo: 0, sign: sign.1 };
+        let mut out = relu_by_sign(v.1, &sp, &st);
+        if let Some((home, value)) = m {
+            self.fix(r, f::C0 + 2, pow2(st.scale_bits));
+            let cell = self.adv(r, 2, fe(value));
+            self.copies.push((home, cell));
+            out += value;
+        }
+        (self.adv(r, Z, fe(out)), out)
+    }
+
+    /// `act` of the wide value `v` (identity or ReLU): split, then the product by its sign.
+    fn wide_output(&mut self, id: ValueId, v: (Cell, i64), act: Activation) -> Result<()> {
+        let (cell, sign) = self.split_row(Some(v.0), v.1, id)?;
+        let home = match act {
+            Activation::Relu => self.by_sign((cell, v.1), sign, None),
+            _ => (cell, v.1),
+        };
+        self.set_home(id, home.0, home.1);
+        Ok(())
     }
 
     /// Packs range-checked values into field elements, `per_element` values each, as
-    /// `sum 2^(L*i) * (v_i + 2^(L-1))` (injective because every limb is in `[0, 2^L)`).
+    /// `sum 2^(L*i) * (v_i + 2^(L-1))` (injective because every limb is in `[0, 2^L)`; `L`
+    /// is the value width, every value proven in it).
     fn pack(&mut self, cells: &[(Cell, i64)]) -> Vec<(Cell, Fr)> {
-        let l = self.model.settings.lookup_bits;
-        let half = self.model.settings.bound();
+        let l = self.model.settings.value_bits();
+        let half = self.model.settings.value_bound();
         let p = cost::per_element(l);
         let mut out = Vec::new();
         for chunk in cells.chunks(p) {
@@ -366,6 +479,10 @@ impl<'a> Builder<'a> {
                 }
                 self.requant_row(id, acc, *shift, *act)
             }
+            QKind::Act { input, act } if st.wide_act(*act) => {
+                let v = self.lookup(input[j])?;
+                self.wide_output(id, v, *act)
+            }
             QKind::Act { input, act } => {
                 let r = self.row();
                 let v = self.place(r, 0, input[j])?;
@@ -415,6 +532,32 @@ impl<'a> Builder<'a> {
                 self.copies.push((r0, r3));
                 self.adv(rb, 1, fe(2 * vb - 1 - d.r));
                 self.place(rb, 2, b[j])?;
+                Ok(())
+            }
+            QKind::Max { windows } if st.wide => {
+                let w = &windows[j];
+                let (mut m_cell, mut m) = self.lookup(w[0])?;
+                for s in &w[1..] {
+                    // Row A: d = v - m.
+                    let ra = self.row();
+                    self.fix(ra, f::Q_LIN, Fr::ONE);
+                    self.fix(ra, f::C0, Fr::ONE);
+                    self.fix(ra, f::C0 + 1, -Fr::ONE);
+                    self.fix(ra, f::C0 + 2, -Fr::ONE);
+                    let v = self.place(ra, 0, *s)?;
+                    let m_copy = self.adv(ra, 1, fe(m));
+                    self.copies.push((m_cell, m_copy));
+                    let d = match max_step(m, v, &st) {
+                        Ok((d, _, _)) => d,
+                        Err(d) if self.strict => return Err(self.range_error(id, d)),
+                        Err(_) => 0,
+                    };
+                    let d_cell = self.adv(ra, 2, fe(d));
+                    // Rows B, C: d's sign, then m' = m + d sign / 2^s = max(m, v).
+                    let (d_cell, sign) = self.split_row(Some(d_cell), d, id)?;
+                    (m_cell, m) = self.by_sign((d_cell, d), sign, Some((m_cell, m)));
+                }
+                self.set_home(id, m_cell, m);
                 Ok(())
             }
             QKind::Max { windows } => {
@@ -493,11 +636,17 @@ impl<'a> Builder<'a> {
                 limb_cells.push((self.adv(r, *col, fe(limb)), limb));
             }
         }
-        self.fix(r, f::TAG_B, Fr::from(self.tables.tag(act)));
-        self.adv(r, 0, fe(q.y));
-        let out = self.adv(r, 3, fe(q.out));
-        self.set_home(id, out, q.out);
+        let y = self.adv(r, 0, fe(q.y));
+        let wide = self.model.settings.wide_act(act);
+        if !wide {
+            self.fix(r, f::TAG_B, Fr::from(self.tables.tag(act)));
+            let out = self.adv(r, 3, fe(q.out));
+            self.set_home(id, out, q.out);
+        }
         self.remainder_checks(shift, &limb_cells);
+        if wide {
+            self.wide_output(id, (y, q.y), act)?;
+        }
         Ok(())
     }
 
@@ -585,12 +734,13 @@ impl<'a> Builder<'a> {
     }
 
     fn range_error(&self, id: ValueId, value: i128) -> ProverError {
+        let st = self.model.settings;
         let node = self.node_of(id);
         ProverError::OutOfRange {
             node: node.map(|n| n.name.clone()).unwrap_or_default(),
             op: node.map(|n| n.op.clone()).unwrap_or_default(),
             value,
-            bound: self.model.settings.bound() as i128,
+            bound: node.map_or(st.value_bound(), |n| n.kind.input_bound(&st)) as i128,
             scale_bits: self.model.scale_of(id),
         }
     }
@@ -606,9 +756,29 @@ fn fe128(v: i128) -> Fr {
     }
 }
 
-/// Tables a shard needs: every activation of its nodes, and relu for max pooling.
+/// Tables a shard needs: every activation of its nodes, and relu for max pooling. With wide
+/// values: the non-negative table for every split, and only the functions read from tables.
 pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
-    let mut t = Tables { acts: Vec::new() };
+    let st = &model.settings;
+    if st.wide {
+        let mut t = Tables { identity: false, acts: vec![Activation::NonNegative] };
+        for item in &spec.items {
+            match &model.nodes[item.node].kind {
+                QKind::Max { .. } => {}
+                QKind::Div { act, .. } => {
+                    t.register(Activation::Relu);
+                    t.register(*act);
+                }
+                kind => {
+                    if let Some(a) = kind.activation().filter(|a| !st.wide_act(*a)) {
+                        t.register(a);
+                    }
+                }
+            }
+        }
+        return t;
+    }
+    let mut t = Tables { identity: true, acts: Vec::new() };
     for item in &spec.items {
         let kind = &model.nodes[item.node].kind;
         match kind.activation() {
@@ -628,7 +798,7 @@ pub fn shard_tables(model: &QModel, spec: &ShardSpec) -> Tables {
 /// input); `salts` blind its input commitment and, unless it is the last shard, its output
 /// commitment.
 pub fn build(model: &QModel, spec: &ShardSpec, inputs: &[i64], salts: Salts) -> Result<Layout> {
-    build_inner(model, spec, inputs, salts, true, None)
+    build_inner(model, spec, inputs, salts, true, NO_FORGES)
 }
 
 /// [`build`] by a dishonest witness generator that applies `forge` to every rescale.
@@ -640,17 +810,36 @@ pub fn build_forged(
     salts: Salts,
     forge: Forge,
 ) -> Result<Layout> {
-    build_inner(model, spec, inputs, salts, true, Some(forge))
+    build_inner(model, spec, inputs, salts, true, (Some(forge), None))
+}
+
+/// [`build`] by a dishonest witness generator that applies `forge` to every wide split.
+#[cfg(test)]
+pub fn build_forged_split(
+    model: &QModel,
+    spec: &ShardSpec,
+    inputs: &[i64],
+    salts: Salts,
+    forge: SplitForge,
+) -> Result<Layout> {
+    build_inner(model, spec, inputs, salts, true, (None, Some(forge)))
 }
 
 /// The layout of a shard for keygen: fixed columns and copies only matter, so the
 /// witness comes from zero inputs and out-of-range values are tolerated.
 pub fn build_for_keygen(model: &QModel, spec: &ShardSpec) -> Result<Layout> {
-    build_inner(model, spec, &vec![0; spec.inputs.len()], Salts::default(), false, None)
+    build_inner(model, spec, &vec![0; spec.inputs.len()], Salts::default(), false, NO_FORGES)
 }
 
 #[cfg(not(test))]
-type Forge = ();
+type Forges = ();
+#[cfg(test)]
+type Forges = (Option<Forge>, Option<SplitForge>);
+/// The honest witness generator's (no) forgeries.
+#[cfg(not(test))]
+const NO_FORGES: Forges = ();
+#[cfg(test)]
+const NO_FORGES: Forges = (None, None);
 
 fn build_inner(
     model: &QModel,
@@ -658,7 +847,7 @@ fn build_inner(
     inputs: &[i64],
     salts: Salts,
     strict: bool,
-    #[allow(unused_variables)] forge: Option<Forge>,
+    #[allow(unused_variables)] forges: Forges,
 ) -> Result<Layout> {
     if inputs.len() != spec.inputs.len() {
         return Err(ProverError::Planning(format!(
@@ -679,7 +868,9 @@ fn build_inner(
         zero: Cell { row: 0, col: 0 },
         strict,
         #[cfg(test)]
-        forge,
+        forge: forges.0,
+        #[cfg(test)]
+        forge_split: forges.1,
     };
     b.zero = b.constant(0);
     let outputs = spec.outputs.clone();
@@ -699,7 +890,7 @@ fn build_inner(
     let mut instances = vec![Fr::ZERO; instance::count()];
 
     // Input boundary.
-    let received = b.receive(&spec.inputs, inputs);
+    let received = b.receive(&spec.inputs, inputs)?;
     // The salts are free witnesses: the hash binds (salt, values) together, so the chain
     // check between shards still pins the values.
     let mut message: Vec<(Option<Cell>, Fr)> = vec![(None, salts.input)];

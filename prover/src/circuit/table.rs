@@ -16,6 +16,9 @@ pub const IDENTITY_TAG: u64 = 2;
 /// Which tags a shard's table holds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tables {
+    /// Whether the identity table is present (always with narrow values, which it
+    /// range-checks; with wide values only for lookups that read it, such as quotients).
+    pub identity: bool,
     /// Activations other than identity, tagged `3, 4, ...` in this order.
     pub acts: Vec<Activation>,
 }
@@ -32,7 +35,9 @@ impl Tables {
 
     /// Adds an activation if missing.
     pub fn register(&mut self, act: Activation) {
-        if act != Activation::Identity && !self.acts.contains(&act) {
+        if act == Activation::Identity {
+            self.identity = true;
+        } else if !self.acts.contains(&act) {
             self.acts.push(act);
         }
     }
@@ -48,7 +53,7 @@ impl Tables {
             }
         };
         1 + (1usize << st.scale_bits)
-            + 2 * b as usize
+            + if self.identity { 2 * b as usize } else { 0 }
             + self.acts.iter().map(|a| defined(*a)).sum::<usize>()
     }
 
@@ -68,8 +73,10 @@ impl Tables {
             push(RANGE_TAG, r, r);
         }
         let b = st.bound();
-        for v in -b..b {
-            push(IDENTITY_TAG, v, v);
+        if self.identity {
+            for v in -b..b {
+                push(IDENTITY_TAG, v, v);
+            }
         }
         for act in &self.acts {
             let tag = self.tag(*act);

@@ -17,7 +17,7 @@ use crate::quant::{quantize, quantize_with_ranges, QKind, QModel, QuantSettings}
 use crate::shard::boundary::{link_commitment, link_salt, Salts};
 use crate::shard::plan::{plan, ShardPlan};
 
-const SETTINGS: QuantSettings = QuantSettings { scale_bits: 4, lookup_bits: 8 };
+const SETTINGS: QuantSettings = QuantSettings::narrow(4, 8);
 
 fn v(i: u32) -> Src {
     Src::Value(i)
@@ -408,7 +408,7 @@ fn comparison_outputs_forged_fail() {
                 .expect("quantize");
         let p = plan(&q, 11).expect("plan");
         let honest = layouts(&q, &p).remove(0);
-        let tag = super::table::Tables { acts: vec![act] }.tag(act);
+        let tag = super::table::Tables { identity: true, acts: vec![act] }.tag(act);
         let rows: Vec<usize> = (0..honest.fixed[super::config::fixed::TAG_B].len())
             .filter(|r| honest.fixed[super::config::fixed::TAG_B][*r] == Fr::from(tag))
             .collect();
@@ -468,7 +468,7 @@ fn tabulated_outputs_forged_to_other_table_rows_fail() {
                 .expect("quantize");
         let p = plan(&q, 11).expect("plan");
         let honest = layouts(&q, &p).remove(0);
-        let tag = super::table::Tables { acts: vec![act] }.tag(act);
+        let tag = super::table::Tables { identity: true, acts: vec![act] }.tag(act);
         let rows: Vec<usize> = (0..honest.fixed[super::config::fixed::TAG_B].len())
             .filter(|r| honest.fixed[super::config::fixed::TAG_B][*r] == Fr::from(tag))
             .collect();
@@ -596,9 +596,12 @@ fn forged_divisions_fail() {
 
 #[test]
 fn undefined_inputs_have_no_table_row() {
-    let st = QuantSettings { scale_bits: 4, lookup_bits: 8 };
+    let st = QuantSettings::narrow(4, 8);
     let sqrt_eps = Activation::SqrtEps { eps: 1e-5 };
-    let tables = super::table::Tables { acts: vec![Activation::Ln, Activation::Sqrt, sqrt_eps] };
+    let tables = super::table::Tables {
+        identity: true,
+        acts: vec![Activation::Ln, Activation::Sqrt, sqrt_eps],
+    };
     let entries = tables.entries(&st);
     assert_eq!(entries.len(), tables.rows(&st));
     for act in [Activation::Ln, Activation::Sqrt, sqrt_eps] {
@@ -834,4 +837,308 @@ fn forged_limb_breaking_the_recomposition_is_rejected() {
         },
         "a wrong recomposition",
     );
+}
+
+// Wide values: sums, products, ReLU/identity outputs, maxima and boundary values proven by a
+// split `v = 2^s h + lo` over the existing tables.
+
+const WIDE: QuantSettings = QuantSettings { scale_bits: 4, lookup_bits: 8, wide: true };
+
+/// A linear node whose outputs reach ~14 (224 at 2^4, past the 8-bit lookup domain's 128),
+/// then a ReLU, a max of both signs and an identity output.
+fn large_sums_graph() -> Graph {
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 9.0), (v(1), -4.0), (v(2), 3.5)]);
+    rows.push_row([(v(0), -9.5), (v(3), 6.0)]);
+    rows.push_row([(v(1), 1.0)]);
+    let nodes = vec![
+        Node {
+            name: "fc".into(),
+            op: "Gemm".into(),
+            first: 4,
+            kind: NodeKind::Linear { rows, bias: vec![0.5, -0.25, 0.0] },
+        },
+        Node {
+            name: "relu".into(),
+            op: "Relu".into(),
+            first: 7,
+            kind: NodeKind::Act { input: vec![v(4), v(5), v(6)], act: Activation::Relu },
+        },
+        Node {
+            name: "pool".into(),
+            op: "MaxPool".into(),
+            first: 10,
+            kind: NodeKind::Max { windows: vec![vec![v(4), v(5)], vec![v(5), v(6), Src::Zero]] },
+        },
+    ];
+    Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![1, 4], ..Default::default() }],
+        nodes,
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![8], ..Default::default() },
+            srcs: vec![v(4), v(5), v(6), v(7), v(8), v(9), v(10), v(11)],
+        }],
+    }
+}
+
+/// [`large_sums_graph`] followed by a chain of linear layers over wide values, long enough
+/// to need several shards at small `k`.
+fn deep_large_sums_graph() -> Graph {
+    let mut g = large_sums_graph();
+    let mut prev = [4u32, 5, 6];
+    for layer in 0..40u32 {
+        let first = 12 + 3 * layer;
+        let mut rows = SparseRows::new();
+        // A rotation and a reflection: the values keep their (large) magnitude.
+        rows.push_row([(v(prev[0]), 0.6), (v(prev[1]), -0.8)]);
+        rows.push_row([(v(prev[0]), 0.8), (v(prev[1]), 0.6)]);
+        rows.push_row([(v(prev[2]), -1.0)]);
+        g.nodes.push(Node {
+            name: format!("fc{layer}"),
+            op: "Gemm".into(),
+            first,
+            kind: NodeKind::Linear { rows, bias: vec![0.0; 3] },
+        });
+        prev = [first, first + 1, first + 2];
+    }
+    g.outputs[0].srcs.extend(prev.map(v));
+    g.outputs[0].info.shape = vec![g.outputs[0].srcs.len()];
+    g
+}
+
+/// Every kind of node in wide form: the tiny model (tabulated sigmoid and leaky ReLU stay
+/// narrow beside wide sums), large sums, a product, a dot, a max, a wide rescale.
+fn wide_models() -> Vec<(&'static str, QModel)> {
+    let q = |g: Graph| quantize(&g, WIDE).expect("quantize");
+    vec![
+        ("tiny model", q(tiny_graph())),
+        ("large sums", q(large_sums_graph())),
+        ("mul", q(one_node(NodeKind::Mul { a: vec![v(0), v(1)], b: vec![v(2), v(3)] }))),
+        (
+            "dot",
+            q(one_node(NodeKind::Dot {
+                a: vec![v(0), v(1), v(2), v(3)],
+                b: vec![v(3), v(2), v(1), v(0)],
+                terms: 2,
+            })),
+        ),
+        (
+            "max",
+            q(one_node(NodeKind::Max {
+                windows: vec![vec![v(0), v(1), v(2), v(3)], vec![v(3), Src::Zero], vec![v(2)]],
+            })),
+        ),
+        ("wide rescale", q(wide_rescale_graph())),
+    ]
+}
+
+/// [`wide_models`] and one that needs several shards at `k = 9`.
+fn wide_models_and_a_deep_one() -> Vec<(&'static str, QModel)> {
+    let mut all = wide_models();
+    all.push(("deep large sums", quantize(&deep_large_sums_graph(), WIDE).expect("quantize")));
+    all
+}
+
+#[test]
+fn large_sums_are_out_of_range_narrow_and_exact_wide() {
+    let narrow = quantize(&large_sums_graph(), SETTINGS).expect("quantize");
+    let x = narrow.quantize_inputs(&inputs()).expect("inputs");
+    match narrow.eval(&x) {
+        Err(crate::ProverError::OutOfRange { node, bound, .. }) => {
+            assert_eq!((node.as_str(), bound), ("fc", 128));
+        }
+        other => panic!("narrow: {other:?}"),
+    }
+    let wide = quantize(&large_sums_graph(), WIDE).expect("quantize");
+    let t = wide.eval(&wide.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    let out = wide.outputs_q(&t);
+    // fc[0] = 0.7*9 + 1.3*4 + 0.4*3.5 + 0.5 = 13.4, fc[1] = -6.65 - 5.4 - 0.25 = -12.3.
+    // Within the inputs' rounding (1/32 each, times the weights' L1 norm) and one step.
+    let fc: Vec<f64> = out[..3].iter().map(|v| *v as f64 / 16.0).collect();
+    for (got, want, l1) in [(fc[0], 13.4, 16.5), (fc[1], -12.3, 15.5), (fc[2], -1.3, 1.0)] {
+        assert!((got - want).abs() <= l1 / 32.0 + 1.0 / 16.0, "{got} vs {want}");
+    }
+    assert!(out[0] > 128 && out[1] < -128, "{out:?}");
+    assert_eq!(out[3..6], [out[0], 0, 0], "relu by sign");
+    assert_eq!(out[6..8], [out[0], 0], "max of wide values");
+}
+
+#[test]
+fn wide_models_are_sound() {
+    for (name, q) in wide_models() {
+        let p = plan(&q, 11).expect("plan");
+        let honest = layouts(&q, &p).remove(0);
+        println!("{name}");
+        assert_every_cell_bound(p.k, &honest);
+    }
+}
+
+/// The witness computes exactly what the reference evaluator does (the last shard shows
+/// the outputs), at every shard count.
+#[test]
+fn wide_witness_matches_the_evaluator_across_shards() {
+    let mut split = false;
+    for (name, q) in wide_models_and_a_deep_one() {
+        let t = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+        let want: Vec<Fr> = q.outputs_q(&t).into_iter().map(fe).collect();
+        for k in [11, 9, 8, 7] {
+            let Ok(p) = plan(&q, k) else { continue };
+            split |= name == "deep large sums" && p.shards.len() > 1;
+            let ls = layouts(&q, &p);
+            for l in &ls {
+                mock(p.k, l).unwrap_or_else(|e| panic!("{name} at k={k}: {e}"));
+            }
+            for w in ls.windows(2) {
+                assert_eq!(
+                    w[0].instances[instance::OUT_COMMIT],
+                    w[1].instances[instance::IN_COMMIT]
+                );
+            }
+            let last = &ls[ls.len() - 1].instances;
+            assert_eq!(
+                last[instance::OUTPUT0..instance::OUTPUT0 + want.len()],
+                want[..],
+                "{name} k={k}"
+            );
+        }
+    }
+    assert!(split, "the deep large sums never crossed a shard boundary as wide values");
+}
+
+fn forged_split_layouts(
+    q: &QModel,
+    p: &ShardPlan,
+    forge: super::layout::SplitForge,
+) -> Vec<Layout> {
+    let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+    p.shards
+        .iter()
+        .map(|s| {
+            let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
+            super::layout::build_forged_split(q, s, &vals, salts(p, s.index), forge)
+                .expect("layout")
+        })
+        .collect()
+}
+
+/// The sign the non-negative table gives `h`.
+fn sign_of(h: i64) -> i64 {
+    if h >= 0 {
+        1 << WIDE.scale_bits
+    } else {
+        0
+    }
+}
+
+fn assert_split_forgery_rejected(forge: super::layout::SplitForge, what: &str) {
+    for (name, q) in wide_models_and_a_deep_one() {
+        for k in [11, 9] {
+            let Ok(p) = plan(&q, k) else { continue };
+            for l in forged_split_layouts(&q, &p, |_| {}) {
+                mock(p.k, &l).expect("the identity forgery is the honest witness");
+            }
+            // Every shard splits the values it receives, so every shard must reject.
+            for (i, l) in forged_split_layouts(&q, &p, forge).iter().enumerate() {
+                assert!(mock(p.k, l).is_err(), "{name} k={k} shard {i}: {what} accepted");
+            }
+        }
+    }
+}
+
+#[test]
+fn forged_split_low_limb_past_its_range_is_rejected() {
+    // (h, lo) -> (h - 1, lo + 2^s) with the sign h - 1 has in the table: the recomposition
+    // and the sign lookup hold, only lo's range does not.
+    assert_split_forgery_rejected(
+        |sp| {
+            sp.h -= 1;
+            sp.lo += 1 << WIDE.scale_bits;
+            sp.sign = sign_of(sp.h);
+        },
+        "(h-1, lo+2^s)",
+    );
+}
+
+#[test]
+fn forged_split_low_limb_below_zero_is_rejected() {
+    assert_split_forgery_rejected(
+        |sp| {
+            sp.h += 1;
+            sp.lo -= 1 << WIDE.scale_bits;
+            sp.sign = sign_of(sp.h);
+        },
+        "(h+1, lo-2^s)",
+    );
+}
+
+#[test]
+fn forged_split_breaking_the_recomposition_is_rejected() {
+    assert_split_forgery_rejected(|sp| sp.h += 1, "h+1 alone");
+    assert_split_forgery_rejected(|sp| sp.lo = (sp.lo + 1) % (1 << WIDE.scale_bits), "lo changed");
+}
+
+#[test]
+fn forged_sign_is_rejected() {
+    // A negative value passed by ReLU as if positive, or a positive one zeroed.
+    assert_split_forgery_rejected(|sp| sp.sign = (1 << WIDE.scale_bits) - sp.sign, "sign flipped");
+    assert_split_forgery_rejected(|sp| sp.sign = 1, "sign not in the table");
+}
+
+#[test]
+fn forged_wide_rescale_is_rejected() {
+    // (y, r) -> (y - 1, r + 2^shift) on a rescale whose y is wide (no table reads it).
+    for (name, q) in wide_models() {
+        let p = plan(&q, 11).expect("plan");
+        let forged = forged_layouts(&q, &p, shift_down);
+        let any_rescale = q.nodes.iter().any(|n| {
+            matches!(n.kind, QKind::Linear { shift, .. } | QKind::Mul { shift, .. } | QKind::Dot { shift, .. } if shift > 0)
+        });
+        if any_rescale {
+            assert!(
+                forged.iter().any(|l| mock(p.k, l).is_err()),
+                "{name}: (y-1, r+2^shift) accepted"
+            );
+        }
+    }
+}
+
+#[test]
+fn wide_values_past_the_value_range_are_named_errors() {
+    let q = quantize(&large_sums_graph(), WIDE).expect("quantize");
+    let p = plan(&q, 11).expect("plan");
+    let bound = WIDE.value_bound();
+    // A boundary value one past the value range: the witness refuses it.
+    let mut vals = vec![0; p.shards[0].inputs.len()];
+    vals[0] = bound;
+    match build(&q, &p.shards[0], &vals, salts(&p, 0)) {
+        Err(crate::ProverError::OutOfRange { value, bound: b, .. }) => {
+            assert_eq!((value, b), (bound as i128, bound as i128));
+        }
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    // Inputs in range whose sum is not: the evaluator and the witness both name the node.
+    let big = [(bound - 1) / 2, -(bound / 2), 0, 0];
+    match q.eval(&big) {
+        Err(crate::ProverError::OutOfRange { node, .. }) => assert_eq!(node, "fc"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+    match build(&q, &p.shards[0], &big, salts(&p, 0)) {
+        Err(crate::ProverError::OutOfRange { node, .. }) => assert_eq!(node, "fc"),
+        other => panic!("{:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn narrow_settings_keep_their_tables_and_wide_ones_add_no_column() {
+    use super::layout::shard_tables;
+    let narrow = quantize(&tiny_graph(), SETTINGS).expect("quantize");
+    let p = plan(&narrow, 11).expect("plan");
+    assert!(shard_tables(&narrow, &p.shards[0]).identity);
+    let wide = quantize(&tiny_graph(), WIDE).expect("quantize");
+    let pw = plan(&wide, 11).expect("plan");
+    let t = shard_tables(&wide, &pw.shards[0]);
+    assert!(!t.identity && t.acts.contains(&Activation::NonNegative), "{t:?}");
+    let l = layouts(&wide, &pw).remove(0);
+    let n = layouts(&narrow, &p).remove(0);
+    assert_eq!((l.advice.len(), l.fixed.len()), (n.advice.len(), n.fixed.len()));
 }

@@ -24,7 +24,8 @@ pub struct Accuracy {
 pub struct Calibration {
     /// The chosen settings.
     pub settings: QuantSettings,
-    /// Largest lookup input seen, as a fraction of the lookup bound.
+    /// Largest value seen, as a fraction of the bound its node checks it against (the
+    /// lookup bound, or the value bound for wide values).
     pub peak_fraction: f64,
     /// The outputs' resolution: outputs are multiples of it, so rounding the last step
     /// alone costs half of it.
@@ -80,7 +81,7 @@ pub struct NodeRange {
     pub scale: u32,
     /// Largest |float value| of its lookup inputs on the samples.
     pub max_abs: f64,
-    /// Largest quantized lookup input on the samples, as a fraction of the bound.
+    /// Largest quantized input on the samples, as a fraction of the bound its node checks.
     pub peak_fraction: f64,
     /// The error the node's own rounding adds to its outputs: half its step, `2^-(scale+1)`
     /// (errors arriving from its inputs come on top, scaled by its weights).
@@ -90,11 +91,13 @@ pub struct NodeRange {
 /// Chooses the largest input scale for which every sample input, and every value entering
 /// a tabulated activation, stays within `1/headroom` of the lookup bound, so unseen inputs
 /// of similar magnitude still fit; every other node gets the largest scale its own float
-/// range fits at with the same headroom (see [`super::scales`]).
+/// range fits at with the same headroom (see [`super::scales`]). With `wide` values, only
+/// tabulated functions' inputs need the lookup domain (see [`QuantSettings::wide`]).
 pub fn calibrate(
     graph: &Graph,
     samples: &[Vec<Vec<f64>>],
     lookup_bits: u32,
+    wide: bool,
     headroom: f64,
 ) -> Result<Calibration> {
     if samples.is_empty() {
@@ -108,7 +111,7 @@ pub fn calibrate(
     // that way, inputs too wide for it each take their own (see `QModel::input_scales`).
     for own_input_scales in [false, true] {
         if let Some(c) =
-            calibrate_at(graph, samples, &ranges, lookup_bits, headroom, own_input_scales)?
+            calibrate_at(graph, samples, &ranges, (lookup_bits, wide), headroom, own_input_scales)?
         {
             return Ok(c);
         }
@@ -123,12 +126,12 @@ fn calibrate_at(
     graph: &Graph,
     samples: &[Vec<Vec<f64>>],
     ranges: &ValueRanges,
-    lookup_bits: u32,
+    (lookup_bits, wide): (u32, bool),
     headroom: f64,
     own_input_scales: bool,
 ) -> Result<Option<Calibration>> {
     for scale_bits in (1..lookup_bits.saturating_sub(1)).rev() {
-        let settings = QuantSettings { scale_bits, lookup_bits };
+        let settings = QuantSettings { scale_bits, lookup_bits, wide };
         let q = match quantize_with_ranges(graph, settings, ranges, headroom) {
             Ok(q) => q,
             // A rescale this scale cannot hold: a smaller one may.
@@ -136,19 +139,28 @@ fn calibrate_at(
             Err(e) => return Err(e),
         };
         let Some(peaks) = peaks(&q, samples)? else { continue };
-        let bound = settings.bound() as f64;
+        let bound = |n: &super::QNode| n.kind.input_bound(&settings) as f64;
         // Inputs and table domains keep the headroom; the other nodes got theirs when their
         // scales were fitted, and need only stay inside the domain.
         let fits = q.nodes.iter().zip(&peaks.nodes).all(|(n, p)| {
             let tabulated = n.kind.activation().is_some_and(|a| !scale_free(a));
-            (*p as f64) * if tabulated { headroom } else { 1.0 } < bound
+            (*p as f64) * if tabulated { headroom } else { 1.0 } < bound(n)
         });
-        let inputs_fit = q.input_scales.is_empty() && (peaks.inputs as f64) * headroom < bound;
+        // Wide inputs always have their own scales, fitted with the headroom.
+        let inputs_fit = wide
+            || q.input_scales.is_empty()
+                && (peaks.inputs as f64) * headroom < settings.bound() as f64;
         if !fits || !(own_input_scales || inputs_fit) {
             continue;
         }
         let accuracy = accuracy(graph, &q, samples)?;
-        let top = peaks.nodes.iter().copied().max().unwrap_or(0).max(peaks.inputs as i128);
+        let input_fraction = peaks.inputs as f64 / settings.value_bound() as f64;
+        let top = q
+            .nodes
+            .iter()
+            .zip(&peaks.nodes)
+            .map(|(n, p)| *p as f64 / bound(n))
+            .fold(input_fraction, f64::max);
         let nodes = q
             .nodes
             .iter()
@@ -158,13 +170,13 @@ fn calibrate_at(
                 op: n.op.clone(),
                 scale: n.scale,
                 max_abs: *p as f64 / (1u64 << n.scale) as f64,
-                peak_fraction: *p as f64 / bound,
+                peak_fraction: *p as f64 / bound(n),
                 rounding_error: 0.5 / (1u64 << n.scale) as f64,
             })
             .collect();
         return Ok(Some(Calibration {
             settings,
-            peak_fraction: top as f64 / bound,
+            peak_fraction: top,
             output_step: 1.0 / (1u64 << q.output_scale()) as f64,
             accuracy,
             nodes,

@@ -3,9 +3,10 @@
 use super::scales::check_shapes;
 use super::semantics::{apply, divide, max_step, requant, Reject};
 use super::{QKind, QModel, QNode};
+use crate::circuit::instance;
 use crate::error::{ProverError, Result};
 use crate::model::graph::Activation;
-use crate::model::graph::Src;
+use crate::model::graph::{Src, ValueId};
 
 /// Every value of one quantized inference, indexed by value id.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,12 +53,12 @@ impl QModel {
                     )));
                 }
                 let q = (x * (1u64 << scale) as f64).round() as i64;
-                if !self.settings.in_range(q as i128) {
+                if !self.settings.in_value_range(q as i128) {
                     return Err(ProverError::OutOfRange {
                         node: format!("input {}", info.name),
                         op: "input".into(),
                         value: q as i128,
-                        bound: self.settings.bound() as i128,
+                        bound: self.settings.value_bound() as i128,
                         scale_bits: scale,
                     });
                 }
@@ -85,6 +86,7 @@ impl QModel {
         t.values.extend_from_slice(inputs_q);
         let lookup_stats_only = stats.is_some();
         for (ni, node) in self.nodes.iter().enumerate() {
+            let bound = node.kind.input_bound(&st) as i128;
             // A lookup input out of range is an error, or, when collecting statistics,
             // recorded and replaced by the exact float-free fallback so evaluation goes on.
             let mut lookup = |raw: i128, ok: Option<i64>, fallback: i64| -> Result<i64> {
@@ -98,7 +100,7 @@ impl QModel {
                         node: node.name.clone(),
                         op: node.op.clone(),
                         value: raw,
-                        bound: st.bound() as i128,
+                        bound,
                         scale_bits: node.scale,
                     }),
                 }
@@ -107,7 +109,7 @@ impl QModel {
                 match requant(acc, shift, act, &st) {
                     Ok(q) => lookup(q.y as i128, Some(q.out), 0),
                     Err(Reject::Range(y)) => {
-                        let clamped = y.clamp(-(st.bound() as i128), st.bound() as i128 - 1) as i64;
+                        let clamped = y.clamp(-bound, bound - 1) as i64;
                         lookup(y, None, apply(act, clamped, st.scale_bits).unwrap_or(0))
                     }
                     // Calibration goes on past it (the strict run reports it), the way it
@@ -190,7 +192,39 @@ impl QModel {
                 }
             }
         }
+        if !lookup_stats_only {
+            self.check_public_outputs(&t)?;
+        }
         Ok(t)
+    }
+
+    /// Outputs a proof shows travel in [`instance::PUBLIC_OUTPUT_BITS`]-bit slots of the
+    /// aggregated proof, whose circuit range-checks them: one outside is an error here rather
+    /// than an aggregation that cannot be proven.
+    fn check_public_outputs(&self, t: &Trace) -> Result<()> {
+        let srcs = self.output_srcs();
+        let bound = instance::public_output_bound() as i128;
+        for s in instance::shown(&srcs) {
+            let Src::Value(v) = *s else { continue };
+            let value = t.get(*s) as i128;
+            if !(-bound..bound).contains(&value) {
+                let node = self
+                    .nodes
+                    .iter()
+                    .find(|n| (n.first..n.first + n.kind.len() as ValueId).contains(&v));
+                return Err(ProverError::OutOfRange {
+                    node: node.map_or_else(|| "outputs".to_string(), |n| n.name.clone()),
+                    op: node.map_or_else(
+                        || "output".to_string(),
+                        |n| format!("{} (public output)", n.op),
+                    ),
+                    value,
+                    bound,
+                    scale_bits: self.scale_of(v),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Dequantized model outputs (one flat list per output tensor).

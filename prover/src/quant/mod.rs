@@ -130,6 +130,17 @@ impl QKind {
             QKind::Max { .. } => None,
         }
     }
+
+    /// Exclusive bound on |lookup input| (the rescaled value, the quotient, a running
+    /// maximum's difference): the lookup domain's, or the value range where it is wide.
+    pub fn input_bound(&self, settings: &QuantSettings) -> i64 {
+        match self {
+            QKind::Div { .. } => settings.bound(),
+            QKind::Max { .. } if settings.wide => settings.value_bound(),
+            QKind::Max { .. } => settings.bound(),
+            _ => self.activation().map_or(settings.bound(), |a| settings.bound_for(a)),
+        }
+    }
 }
 
 /// One quantized node; output `j` is value `first + j`.

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use super::scales::{ScalePolicy, ValueRanges};
 use super::semantics::scale_free;
 use super::{integral, weight_scale, QKind, QModel, QNode, QuantSettings, MAX_RESCALE_LIMBS};
+use crate::circuit::instance;
 use crate::error::{ProverError, Result};
 use crate::model::graph::{
     Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, ValueId,
@@ -35,13 +36,16 @@ pub(super) fn quantize(
     // When some input does not fit at the settings' scale with the headroom, every input
     // gets the largest scale it fits at (raw features of a scikit-learn pipeline: 2,500 beside
     // 0.005, each needing its own). When all fit, all stay at the settings' scale, so such
-    // models quantize exactly as with one input scale.
+    // models quantize exactly as with one input scale. Wide inputs always take their own:
+    // the settings' scale is the tables', far coarser than the value range allows.
     let input_scales: Vec<u32> = match ranges {
         Some((r, policy)) => {
             let scales: Vec<u32> = (0..n_in)
-                .map(|v| policy.fitting(r.max_abs.get(v).copied().unwrap_or(0.0), &settings))
+                .map(|v| {
+                    policy.fitting(r.max_abs.get(v).copied().unwrap_or(0.0), settings.value_bound())
+                })
                 .collect();
-            if scales.iter().all(|&e| e >= settings.scale_bits) {
+            if !settings.wide && scales.iter().all(|&e| e >= settings.scale_bits) {
                 Vec::new()
             } else {
                 scales
@@ -136,7 +140,25 @@ pub(super) fn quantize(
         .collect();
     // One output scale, so a verifier reads every output the same way.
     let flat: Vec<Src> = outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect();
-    if let Some(target) = flat.iter().filter_map(|s| q.scale_of(*s)).min() {
+    // Shown outputs travel in 16-bit slots of the aggregated proof: their scale keeps the
+    // calibrated outputs, with the headroom, inside them.
+    let graph_outputs: Vec<Src> =
+        graph.outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect();
+    let cap = match ranges {
+        Some((r, policy)) if !instance::shown(&graph_outputs).is_empty() => {
+            let peak = graph_outputs
+                .iter()
+                .filter_map(|s| match s {
+                    Src::Value(v) => r.max_abs.get(*v as usize).copied(),
+                    Src::Zero => None,
+                })
+                .fold(0.0f64, f64::max);
+            Some(policy.fitting(peak, instance::public_output_bound()))
+        }
+        _ => None,
+    };
+    let finest = flat.iter().filter_map(|s| q.scale_of(*s)).min();
+    if let Some(target) = finest.map(|e| cap.map_or(e, |c| e.min(c))) {
         let aligned = q.rescale("outputs", &flat, target, Activation::Identity)?;
         let mut it = aligned.into_iter();
         for o in &mut outputs {
@@ -175,12 +197,11 @@ impl Quantizer<'_> {
         i.checked_sub(1).map(|i| self.nodes[i].scale)
     }
 
-    /// The scale a float node's values fit at (the settings' scale without ranges).
-    fn fitting(&self, node: &Node) -> u32 {
+    /// The scale a float node's values fit at under `bound` (the settings' scale without
+    /// ranges).
+    fn fitting(&self, node: &Node, bound: i64) -> u32 {
         match self.ranges {
-            Some((ranges, policy)) => {
-                policy.fitting(ranges.of_node(node.first, &node.kind), &self.settings)
-            }
+            Some((ranges, policy)) => policy.fitting(ranges.of_node(node.first, &node.kind), bound),
             None => self.settings.scale_bits,
         }
     }
@@ -260,7 +281,11 @@ impl Quantizer<'_> {
         integral: bool,
         act: Activation,
     ) -> Result<Vec<Src>> {
-        let out = if scale_free(act) { self.fitting(node) } else { self.settings.scale_bits };
+        let out = if scale_free(act) {
+            self.fitting(node, self.settings.bound_for(act))
+        } else {
+            self.settings.scale_bits
+        };
         let in_scales: Vec<i64> =
             rows.srcs.iter().map(|s| self.scale_of(*s).unwrap_or(out) as i64).collect();
         // Small integer weights on operands no finer than the output are exact without a
@@ -307,7 +332,9 @@ impl Quantizer<'_> {
         let product = sa + sb;
         // The products are exact at 2^(sa+sb), and so is their sum; the output may only be
         // coarser, by at most what the rescale's limbs hold.
-        let fit = self.fitting(node);
+        // A tabulated activation reads a rescale of this product: the product itself is a sum.
+        let summed = if scale_free(act) { act } else { Activation::Identity };
+        let fit = self.fitting(node, self.settings.bound_for(summed));
         let out = fit.min(product).max(product.saturating_sub(self.max_shift()));
         let kind = |a, b, act| match terms {
             None => QKind::Mul { a, b, shift: product - out, act },
@@ -353,7 +380,7 @@ impl Quantizer<'_> {
     ) -> Result<Vec<Src>> {
         let (b, eb) = self.uniform(name, b)?;
         let eb = match (max_b, self.ranges) {
-            (Some(m), Some((_, policy))) => eb.min(policy.fitting(2.0 * m, &self.settings)),
+            (Some(m), Some((_, policy))) => eb.min(policy.fitting(2.0 * m, self.settings.bound())),
             _ => eb,
         };
         let b = self.rescale(&format!("{name}/denominator"), &b, eb, Activation::Identity)?;
@@ -366,7 +393,8 @@ impl Quantizer<'_> {
                  numerators' 2^{ea}; lower the lookup bits"
             ))
         })?;
-        let e = self.fitting(node).min(e_max);
+        // The quotient is a lookup input: in the lookup domain even when values are wide.
+        let e = self.fitting(node, self.settings.bound()).min(e_max);
         if e + eb < ea {
             a = self.rescale(&format!("{name}/numerator"), &a, e + eb, Activation::Identity)?;
             ea = e + eb;

@@ -79,14 +79,15 @@ pub struct ScalePolicy {
 }
 
 impl ScalePolicy {
-    /// The default policy for `settings`: at most `lookup_bits - 1` bits finer than the input.
+    /// The default policy for `settings`: at most `value_bits - 1` bits finer than the input.
     pub fn new(settings: &QuantSettings, headroom: f64) -> Self {
-        Self { headroom, max_scale: settings.scale_bits + settings.lookup_bits - 1 }
+        Self { headroom, max_scale: settings.scale_bits + settings.value_bits() - 1 }
     }
 
-    /// The largest scale `e <= max_scale` with `max_abs * headroom * 2^e < bound`.
-    pub fn fitting(&self, max_abs: f64, settings: &QuantSettings) -> u32 {
-        let bound = settings.bound() as f64;
+    /// The largest scale `e <= max_scale` with `max_abs * headroom * 2^e < bound` (the
+    /// bound of the values in question: the lookup domain's, or the wide values').
+    pub fn fitting(&self, max_abs: f64, bound: i64) -> u32 {
+        let bound = bound as f64;
         let need = max_abs * self.headroom;
         if !(need > 0.0 && need.is_finite()) {
             return self.max_scale;
@@ -119,18 +120,19 @@ mod tests {
 
     #[test]
     fn fitting_scale_keeps_the_headroom_and_its_bounds() {
-        let st = QuantSettings { scale_bits: 8, lookup_bits: 12 };
+        let st = QuantSettings::narrow(8, 12);
         let p = ScalePolicy::new(&st, 2.0);
         // 2^11 / (2 * 1.0) = 2^10: 1.0 at 2^10 times 2 is exactly the bound, so 2^9.
-        assert_eq!(p.fitting(1.0, &st), 9);
-        assert_eq!(p.fitting(1.01, &st), 9);
-        assert_eq!(p.fitting(0.99, &st), 10);
-        assert_eq!(p.fitting(1e-4, &st), p.max_scale);
-        assert_eq!(p.fitting(0.0, &st), p.max_scale);
-        assert_eq!(p.fitting(f64::NAN, &st), p.max_scale);
-        assert_eq!(p.fitting(1e9, &st), 0);
+        let b = st.bound();
+        assert_eq!(p.fitting(1.0, b), 9);
+        assert_eq!(p.fitting(1.01, b), 9);
+        assert_eq!(p.fitting(0.99, b), 10);
+        assert_eq!(p.fitting(1e-4, b), p.max_scale);
+        assert_eq!(p.fitting(0.0, b), p.max_scale);
+        assert_eq!(p.fitting(f64::NAN, b), p.max_scale);
+        assert_eq!(p.fitting(1e9, b), 0);
         for m in [0.003, 0.7, 3.0, 41.0, 900.0] {
-            let e = p.fitting(m, &st);
+            let e = p.fitting(m, b);
             assert!(m * 2.0 * 2f64.powi(e as i32) < 2048.0, "{m} at {e}");
             assert!(e == p.max_scale || m * 2.0 * 2f64.powi(e as i32 + 1) >= 2048.0, "{m} at {e}");
         }

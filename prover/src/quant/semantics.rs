@@ -16,15 +16,27 @@ pub struct QuantSettings {
     pub scale_bits: u32,
     /// Every value entering a lookup lies in `[-2^(lookup_bits-1), 2^(lookup_bits-1))`.
     pub lookup_bits: u32,
+    /// Wide values: sums, products, ReLUs, maxima and the values crossing a shard boundary
+    /// are proven in [`Self::value_bits`] bits, `lookup_bits + scale_bits`, as a top part in
+    /// the lookup domain and `scale_bits` low bits in the range table (see [`split`]), so
+    /// their scales are not limited by the tables. Tabulated functions still read values in
+    /// the lookup domain.
+    #[serde(default)]
+    pub wide: bool,
 }
 
 impl Default for QuantSettings {
     fn default() -> Self {
-        Self { scale_bits: 7, lookup_bits: 14 }
+        Self { scale_bits: 7, lookup_bits: 14, wide: false }
     }
 }
 
 impl QuantSettings {
+    /// Narrow settings: every value in the lookup domain.
+    pub const fn narrow(scale_bits: u32, lookup_bits: u32) -> Self {
+        Self { scale_bits, lookup_bits, wide: false }
+    }
+
     /// Exclusive bound on |value| for lookup inputs.
     pub fn bound(&self) -> i64 {
         1i64 << (self.lookup_bits - 1)
@@ -33,6 +45,37 @@ impl QuantSettings {
     /// True when `v` is inside the lookup domain.
     pub fn in_range(&self, v: i128) -> bool {
         let b = self.bound() as i128;
+        (-b..b).contains(&v)
+    }
+
+    /// Bits of a value that is not a lookup input (boundary values, sums, ReLU outputs).
+    pub fn value_bits(&self) -> u32 {
+        self.lookup_bits + if self.wide { self.scale_bits } else { 0 }
+    }
+
+    /// Exclusive bound on |value| of every value (`bound()` unless wide).
+    pub fn value_bound(&self) -> i64 {
+        1i64 << (self.value_bits() - 1)
+    }
+
+    /// True when an activation's input is a wide value: it needs no table of its own (the
+    /// identity, ReLU by its sign).
+    pub fn wide_act(&self, act: Activation) -> bool {
+        self.wide && matches!(act, Activation::Identity | Activation::Relu)
+    }
+
+    /// Exclusive bound on |input| of `act`.
+    pub fn bound_for(&self, act: Activation) -> i64 {
+        if self.wide_act(act) {
+            self.value_bound()
+        } else {
+            self.bound()
+        }
+    }
+
+    /// True when `v` is inside the value range (`in_range` unless wide).
+    pub fn in_value_range(&self, v: i128) -> bool {
+        let b = self.value_bound() as i128;
         (-b..b).contains(&v)
     }
 
@@ -98,12 +141,44 @@ pub fn requant(
         let y = num.div_euclid(1i128 << shift);
         (y, num - (y << shift))
     };
-    if !settings.in_range(y) {
+    let b = settings.bound_for(act) as i128;
+    if !(-b..b).contains(&y) {
         return Err(Reject::Range(y));
     }
     let y = y as i64;
     let out = apply(act, y, settings.scale_bits).ok_or(Reject::Domain(y))?;
     Ok(Requant { y, r: r as i64, out })
+}
+
+/// A wide value as the circuit checks its range: `v = 2^scale_bits * h + lo` with `lo` in
+/// the range table `[0, 2^scale_bits)` and `h` in the lookup domain, where the
+/// non-negative table gives `sign = 2^scale_bits * [h >= 0]`; `[h >= 0] = [v >= 0]`, so
+/// `relu(v) = v * sign / 2^scale_bits` exactly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    /// Top part, in the lookup domain.
+    pub h: i64,
+    /// Low `scale_bits` bits.
+    pub lo: i64,
+    /// `2^scale_bits` when `v >= 0`, else 0.
+    pub sign: i64,
+}
+
+/// Splits `v`; `Err(v)` when it is outside the value range.
+pub fn split(v: i128, settings: &QuantSettings) -> Result<Split, i128> {
+    if !settings.in_value_range(v) {
+        return Err(v);
+    }
+    let s = settings.scale_bits;
+    let v = v as i64;
+    let h = v >> s;
+    let sign = if h >= 0 { 1i64 << s } else { 0 };
+    Ok(Split { h, lo: v - (h << s), sign })
+}
+
+/// `relu(v)` from its split, as the circuit's product row computes it.
+pub fn relu_by_sign(v: i64, sp: &Split, settings: &QuantSettings) -> i64 {
+    ((v as i128 * sp.sign as i128) >> settings.scale_bits) as i64
 }
 
 /// One division as the circuit proves it.
@@ -147,9 +222,11 @@ pub fn divide(
 /// One step of a running maximum: `m' = m + relu(v - m)`. Returns `(d, relu(d), m')`.
 ///
 /// Returns `Err(d)` when the difference falls outside the lookup domain.
+/// With wide values the difference only needs the value range: its sign comes from [`split`].
 pub fn max_step(m: i64, v: i64, settings: &QuantSettings) -> Result<(i64, i64, i64), i128> {
     let d = v as i128 - m as i128;
-    if !settings.in_range(d) {
+    let fits = if settings.wide { settings.in_value_range(d) } else { settings.in_range(d) };
+    if !fits {
         return Err(d);
     }
     let d = d as i64;
@@ -209,7 +286,7 @@ mod tests {
 
     #[test]
     fn requant_rejects_out_of_range() {
-        let s = QuantSettings { scale_bits: 4, lookup_bits: 8 };
+        let s = QuantSettings::narrow(4, 8);
         assert!(requant(127, 0, Activation::Relu, &s).is_ok());
         assert_eq!(requant(128, 0, Activation::Relu, &s), Err(Reject::Range(128)));
         assert_eq!(requant(-129, 0, Activation::Relu, &s), Err(Reject::Range(-129)));
@@ -264,7 +341,7 @@ mod tests {
 
     #[test]
     fn partial_functions_have_no_row_outside_their_domain() {
-        let s = QuantSettings { scale_bits: 7, lookup_bits: 16 };
+        let s = QuantSettings::narrow(7, 16);
         assert_eq!(apply(Activation::Ln, 0, 7), None);
         assert_eq!(apply(Activation::Ln, -5, 7), None);
         assert_eq!(apply(Activation::Ln, 128, 7), Some(0));
@@ -286,7 +363,7 @@ mod tests {
 
     #[test]
     fn divide_rounds_half_up_within_its_ranges() {
-        let s = QuantSettings { scale_bits: 6, lookup_bits: 12 };
+        let s = QuantSettings::narrow(6, 12);
         for a in -300i64..300 {
             for b in 1i64..=1024 {
                 for shift in [0u32, 3, 7] {
@@ -319,5 +396,38 @@ mod tests {
         for (m, v) in [(3, 5), (5, 3), (-7, -2), (0, 0)] {
             assert_eq!(max_step(m, v, &s).expect("in range").2, m.max(v));
         }
+    }
+
+    #[test]
+    fn split_covers_the_whole_value_range_exactly() {
+        let s = QuantSettings { scale_bits: 3, lookup_bits: 6, wide: true };
+        let b = s.value_bound();
+        assert_eq!(b, 256);
+        for v in -b..b {
+            let sp = split(v as i128, &s).expect("in range");
+            assert_eq!((sp.h << 3) + sp.lo, v);
+            assert!((0..8).contains(&sp.lo), "{v}: {sp:?}");
+            assert!(s.in_range(sp.h as i128), "{v}: h {} outside the lookup domain", sp.h);
+            assert_eq!(sp.sign, apply(Activation::NonNegative, sp.h, 3).expect("tabulated"));
+            assert_eq!(relu_by_sign(v, &sp, &s), v.max(0));
+        }
+        assert_eq!(split(b as i128, &s), Err(b as i128));
+        assert_eq!(split(-b as i128 - 1, &s), Err(-b as i128 - 1));
+    }
+
+    #[test]
+    fn wide_settings_bound_sums_by_the_value_range_and_tables_by_the_lookup_domain() {
+        let s = QuantSettings { scale_bits: 4, lookup_bits: 8, wide: true };
+        assert_eq!((s.value_bits(), s.value_bound(), s.bound()), (12, 2048, 128));
+        assert!(requant(2047 << 4, 4, Activation::Identity, &s).is_ok());
+        assert!(requant(-2048 << 4, 4, Activation::Relu, &s).is_ok());
+        assert_eq!(requant(2048 << 4, 4, Activation::Relu, &s), Err(Reject::Range(2048)));
+        // A tabulated function still reads the lookup domain.
+        assert_eq!(requant(128 << 4, 4, Activation::Sigmoid, &s), Err(Reject::Range(128)));
+        assert_eq!(max_step(-1000, 1000, &s).map(|m| m.2), Ok(1000));
+        assert_eq!(max_step(-1024, 1024, &s), Err(2048));
+        let n = QuantSettings::narrow(4, 8);
+        assert_eq!((n.value_bits(), n.value_bound()), (8, 128));
+        assert_eq!(max_step(-64, 64, &n), Err(128));
     }
 }

@@ -12,7 +12,7 @@ use crate::model::graph::{
     Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo, ValueId,
 };
 
-const SETTINGS: QuantSettings = QuantSettings { scale_bits: 8, lookup_bits: 12 };
+const SETTINGS: QuantSettings = QuantSettings::narrow(8, 12);
 const HEADROOM: f64 = 2.0;
 
 fn v(i: u32) -> Src {
@@ -34,7 +34,13 @@ fn one_node(n: usize, kind: NodeKind) -> Graph {
 
 /// As `compile` does: the input scale calibrated, every node at its own.
 fn calibrated(g: &Graph, samples: &[Vec<Vec<f64>>]) -> QModel {
-    let c = calibrate(g, samples, SETTINGS.lookup_bits, HEADROOM).expect("calibrate");
+    calibrated_as(g, samples, false)
+}
+
+/// [`calibrated`] with narrow or wide values.
+fn calibrated_as(g: &Graph, samples: &[Vec<Vec<f64>>], wide: bool) -> QModel {
+    let c = calibrate(g, samples, SETTINGS.lookup_bits, wide, HEADROOM).expect("calibrate");
+    assert_eq!(c.settings.wide, wide);
     let ranges = ValueRanges::measure(g, samples).expect("ranges");
     quantize_with_ranges(g, c.settings, &ranges, HEADROOM).expect("quantize")
 }
@@ -61,6 +67,15 @@ fn step(q: &QModel) -> f64 {
 
 #[test]
 fn linear_is_within_its_error_bound_over_the_calibrated_range() {
+    linear_within_bound(false);
+}
+
+#[test]
+fn wide_linear_is_within_its_error_bound_over_the_calibrated_range() {
+    linear_within_bound(true);
+}
+
+fn linear_within_bound(wide: bool) {
     let mut rng = ChaCha8Rng::seed_from_u64(1);
     for case in 0..40 {
         let n = rng.gen_range(1..40);
@@ -75,7 +90,7 @@ fn linear_is_within_its_error_bound_over_the_calibrated_range() {
         let g = one_node(n, NodeKind::Linear { rows: rows.clone(), bias });
         let all = inputs(&mut rng, n, amp, 20);
         // Calibrated on every input: the property is about the representable range.
-        let q = calibrated(&g, &all);
+        let q = calibrated_as(&g, &all, wide);
         for x in &all {
             let want = g.gather_outputs(&g.eval_f64(x)).concat();
             let got = run(&q, x);
@@ -385,6 +400,62 @@ fn malformed_models_are_named() {
         match bad.check_wellformed() {
             Err(e) => assert!(e.contains(want), "{want}: {e}"),
             Ok(()) => panic!("{want}: a malformed model was accepted"),
+        }
+    }
+}
+
+/// A mean of 100 values between 15 and 88 (the shared `1l_mean` case): the sum is far
+/// larger than any output, so with narrow values its scale is coarse; wide values prove the
+/// sum at the inputs' own resolution.
+#[test]
+fn wide_sums_are_finer_than_narrow_ones() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let n = 100;
+    let mut rows = SparseRows::new();
+    rows.push_row((0..n).map(|i| (v(i as u32), 1.0 / n as f64)));
+    let g = one_node(n, NodeKind::Linear { rows, bias: vec![0.0] });
+    let samples: Vec<Vec<Vec<f64>>> =
+        (0..4).map(|_| vec![(0..n).map(|_| rng.gen_range(15.0..88.0)).collect()]).collect();
+    let err = |q: &QModel| {
+        samples
+            .iter()
+            .map(|x| {
+                let want = g.gather_outputs(&g.eval_f64(x)).concat();
+                (want[0] - run(q, x)[0]).abs()
+            })
+            .fold(0.0f64, f64::max)
+    };
+    let narrow = calibrated_as(&g, &samples, false);
+    let wide = calibrated_as(&g, &samples, true);
+    assert!(wide.settings.scale_bits > narrow.settings.scale_bits, "{:?}", wide.settings);
+    let (en, ew) = (err(&narrow), err(&wide));
+    assert!(ew < en && ew <= 0.01, "wide {ew} vs narrow {en}");
+}
+
+/// Wide values beyond what calibration saw are named errors too, never saturated.
+#[test]
+fn wide_values_beyond_the_calibrated_range_are_named_errors() {
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 3.0), (v(1), 2.0)]);
+    // (A ReLU of values in range stays in it.)
+    for (what, kind) in [
+        ("linear", NodeKind::Linear { rows, bias: vec![0.0] }),
+        ("mul", NodeKind::Mul { a: vec![v(0)], b: vec![v(1)] }),
+        ("max", NodeKind::Max { windows: vec![vec![v(0), v(1)]] }),
+    ] {
+        let g = one_node(2, kind);
+        let q = calibrated_as(&g, &[vec![vec![0.001, -0.002]]], true);
+        // Inputs at the edge of the value range: every node kind's result leaves it.
+        let b = q.settings.value_bound();
+        match q.eval(&[b - 1, -b]) {
+            Err(ProverError::OutOfRange { node, value, bound, .. }) => {
+                assert_eq!(node, "op", "{what}");
+                assert!(value.abs() >= bound, "{what}: {value} within ±{bound}");
+                // The value range, or the 16 bits of a public output where that is smaller.
+                let public = crate::circuit::instance::public_output_bound() as i128;
+                assert!(bound == b as i128 || bound == public, "{what}: bound {bound}");
+            }
+            other => panic!("{what}: expected a range error, got {other:?}"),
         }
     }
 }

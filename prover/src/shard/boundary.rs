@@ -17,37 +17,38 @@ use halo2_base::halo2_proofs::halo2curves::ff::Field;
 use crate::circuit::layout::{cost::per_element, DOMAIN_BOUNDARY, DOMAIN_INPUT, DOMAIN_LINK};
 use crate::circuit::{fe, poseidon, pow2};
 
-/// Packs values (each in the lookup domain) into field elements.
-pub fn pack(values: &[i64], lookup_bits: u32) -> Vec<Fr> {
-    let half = 1i64 << (lookup_bits - 1);
+/// Packs values (each of `value_bits` bits, see `QuantSettings::value_bits`) into field
+/// elements.
+pub fn pack(values: &[i64], value_bits: u32) -> Vec<Fr> {
+    let half = 1i64 << (value_bits - 1);
     values
-        .chunks(per_element(lookup_bits))
+        .chunks(per_element(value_bits))
         .map(|chunk| {
             chunk
                 .iter()
                 .enumerate()
-                .fold(Fr::ZERO, |acc, (i, v)| acc + pow2(lookup_bits * i as u32) * fe(v + half))
+                .fold(Fr::ZERO, |acc, (i, v)| acc + pow2(value_bits * i as u32) * fe(v + half))
         })
         .collect()
 }
 
 /// Commitment to a model input: salted, so a private input stays hidden (salt 0 in
 /// public-input mode, where anyone can recompute it from the input file).
-pub fn input_commitment(values: &[i64], lookup_bits: u32, salt: Fr) -> Fr {
+pub fn input_commitment(values: &[i64], value_bits: u32, salt: Fr) -> Fr {
     let mut message = vec![salt];
-    message.extend(pack(values, lookup_bits));
+    message.extend(pack(values, value_bits));
     poseidon::hash(DOMAIN_INPUT, &message)
 }
 
 /// Commitment to the model's outputs (the last shard's output commitment).
-pub fn boundary_commitment(values: &[i64], lookup_bits: u32) -> Fr {
-    poseidon::hash(DOMAIN_BOUNDARY, &pack(values, lookup_bits))
+pub fn boundary_commitment(values: &[i64], value_bits: u32) -> Fr {
+    poseidon::hash(DOMAIN_BOUNDARY, &pack(values, value_bits))
 }
 
 /// Commitment to values passed from one shard to the next, under that link's salt.
-pub fn link_commitment(values: &[i64], lookup_bits: u32, salt: Fr) -> Fr {
+pub fn link_commitment(values: &[i64], value_bits: u32, salt: Fr) -> Fr {
     let mut message = vec![salt];
-    message.extend(pack(values, lookup_bits));
+    message.extend(pack(values, value_bits));
     poseidon::hash(DOMAIN_LINK, &message)
 }
 

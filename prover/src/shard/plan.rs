@@ -97,7 +97,7 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
     }
     let n = items.len();
     let item_cost: Vec<usize> =
-        items.iter().map(|&(ni, j)| cost::item(&model.nodes[ni].kind, j, st.scale_bits)).collect();
+        items.iter().map(|&(ni, j)| cost::item(&model.nodes[ni].kind, j, &st)).collect();
 
     // produced[v]: item position + 1 (0 for model inputs); last[v]: last reading item, or n.
     let num_values = model.num_values();
@@ -141,8 +141,8 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
         // Pure data movement (reshape, flatten...): one shard commits to the input and
         // exposes it rearranged.
         let rows = cost::OVERHEAD
-            + cost::receive(n_in, 1, st.lookup_bits)
-            + cost::commit(outputs.len(), 1, st.lookup_bits);
+            + cost::receive(n_in, 1, &st)
+            + cost::commit(outputs.len(), 1, st.value_bits());
         if rows > budget {
             return Err(ProverError::Planning(format!(
                 "{n_in} inputs need {rows} rows, more than the {budget} rows of k={k}; raise k (--k or --max-k)"
@@ -155,10 +155,10 @@ pub fn plan_with_budget(model: &QModel, k: u32, budget: usize) -> Result<ShardPl
         // Every input commitment absorbs a salt, and so does every output commitment but
         // the last (see `shard::boundary`); the last reserves room for one anyway, since
         // padding (`pad`) turns it into a link.
-        let base = cost::OVERHEAD + cost::receive(n_recv, 1, st.lookup_bits);
+        let base = cost::OVERHEAD + cost::receive(n_recv, 1, &st);
         let out_cost = |b: usize| {
             let n_out = if b == n { outputs.len() } else { live[b] };
-            cost::commit(n_out, 1, st.lookup_bits)
+            cost::commit(n_out, 1, st.value_bits())
         };
         let mut b = a;
         let mut rows = base;
@@ -259,8 +259,8 @@ pub fn pad(model: &QModel, plan: &ShardPlan, n: usize) -> Result<ShardPlan> {
         let is_last = index + 1 == n;
         let outs = if is_last { outputs.clone() } else { passed.clone() };
         let rows = cost::OVERHEAD
-            + cost::receive(live.len(), 1, st.lookup_bits)
-            + cost::commit(outs.len(), usize::from(!is_last), st.lookup_bits);
+            + cost::receive(live.len(), 1, &st)
+            + cost::commit(outs.len(), usize::from(!is_last), st.value_bits());
         shards.push(ShardSpec {
             index,
             is_last,
