@@ -60,6 +60,9 @@ fn deploy_register_relay_and_query_a_real_proof() {
             &zkattest_verifier_gen::fixture::SHARD_K.to_string(),
             "--shards",
             &zkattest_verifier_gen::fixture::SETTINGS.shards.to_string(),
+            // The fixtures were compiled in the resources mode (see `fixture::prove_shards`).
+            "--calibration",
+            "resources",
             "--out",
             s(&art),
         ],

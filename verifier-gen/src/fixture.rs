@@ -163,6 +163,16 @@ pub struct Shards {
 /// Compiles `models/<model>` into [`SETTINGS`]`.shards` shards of 2^[`SHARD_K`] rows, sets it
 /// up and proves its `input.json` (shard proofs only: seconds).
 pub fn prove_shards(root: &Path, srs: &Srs, model: &str) -> Result<Shards> {
+    prove_shards_with(root, srs, model, None)
+}
+
+/// [`prove_shards`] with wide values on or off (`None`: the resources mode's choice, narrow).
+pub fn prove_shards_with(
+    root: &Path,
+    srs: &Srs,
+    model: &str,
+    wide: Option<bool>,
+) -> Result<Shards> {
     let m = root.join("models").join(model);
     let input = InputData::from_file(m.join("input.json"))?;
     // The committed fixtures were compiled in the resources mode: the same mode keeps their
@@ -171,6 +181,7 @@ pub fn prove_shards(root: &Path, srs: &Srs, model: &str) -> Result<Shards> {
         k: Some(SHARD_K),
         pad_to: Some(SETTINGS.shards),
         mode: CalibrationMode::Resources,
+        wide,
         ..CompileOptions::default()
     };
     let compiled =

@@ -25,8 +25,8 @@ use zkattest_verifier_gen::calldata::{encode, word};
 use zkattest_verifier_gen::evm::{deploy_and_execute, forge_bytecode, forge_runtime_size};
 use zkattest_verifier_gen::evm::{CallStatus, EvmOutcome};
 use zkattest_verifier_gen::fixture::{
-    self, forge, prove_shards, read_cases, read_valid, ProofCase, ProofCases, Prover, Shards,
-    MODEL_A, MODEL_B, SETTINGS, SHARD_K,
+    self, forge, prove_shards, prove_shards_with, read_cases, read_valid, ProofCase, ProofCases,
+    Prover, Shards, MODEL_A, MODEL_B, SETTINGS, SHARD_K,
 };
 use zkattest_verifier_gen::forge::{build, verifier_artifact, VERIFIER_SOURCE};
 use zkattest_verifier_gen::solidity::{generate, EIP170_LIMIT};
@@ -315,4 +315,36 @@ fn fresh_aggregations_verify_and_forged_chains_are_rejected() {
         let (instances, proof) = case(&c);
         assert_rejected_everywhere(&instances, &proof, what);
     }
+}
+
+/// Full tier: a model proven with wide values (sums, ReLUs and shard boundaries in split rows)
+/// aggregates into a proof today's verifier accepts natively and in the EVM, under its own
+/// model id; its outputs, commitments and model id altered, or a byte of the proof, are
+/// rejected everywhere.
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): one fresh aggregation, ~4 min, 9 GB"]
+fn wide_values_aggregate_and_verify_in_the_evm() {
+    let p = Prover::dev(&default_cache_dir()).expect("dev SRS and aggregation keys");
+    let s = prove_shards_with(&root(), &setup().srs, MODEL_A, Some(true)).expect("shard proofs");
+    assert!(s.compiled.model.settings.wide);
+    assert_ne!(s.model_id, shards(MODEL_A).model_id, "wide and narrow circuits share an id");
+    let agg = s.aggregate(&p).expect("aggregate");
+    let (instances, proof) = case(&fixture::case_of("wide", MODEL_A, &agg).expect("case"));
+    assert_accepted_everywhere(&instances, &proof, "wide values");
+    assert_eq!(instances[MODEL_ID], s.model_id);
+    let packed = pack_outputs(&s.proof.outputs_q, s.proof.scale_bits).expect("scale fits");
+    assert_eq!(&instances[OUTPUTS..OUTPUT_COMMITMENT], &packed[..]);
+    for (at, what) in [
+        (OUTPUTS, "output"),
+        (OUTPUT_COMMITMENT, "output commitment"),
+        (INPUT_COMMITMENT, "input commitment"),
+        (MODEL_ID, "model id"),
+    ] {
+        let mut bad = instances.clone();
+        bad[at] += Fr::from(1u64);
+        assert_rejected_everywhere(&bad, &proof, &format!("wide values: altered {what}"));
+    }
+    let mut bad = proof.clone();
+    bad[proof.len() / 2] ^= 0x80;
+    assert_rejected_everywhere(&instances, &bad, "wide values: flipped proof byte");
 }

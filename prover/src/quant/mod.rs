@@ -259,8 +259,9 @@ pub const MAX_RESCALE_LIMBS: u32 = crate::circuit::layout::REMAINDER_COLUMNS.len
 /// The rescale exponent of a linear node with `nnz` terms in its longest row.
 ///
 /// Rounding a weight to an integer moves the accumulator by at most half an input value,
-/// which is below `2^(L-1)`; over `nnz` terms and after dividing by `2^shift` that is at
-/// most half an output step once `shift >= L - 1 + log2(nnz)`, whatever the scales of the
+/// which is below `2^(V-1)` (`V` the value bits: the lookup bits, or more with wide values);
+/// over `nnz` terms and after dividing by `2^shift` that is at most half an output step once
+/// `shift >= V - 1 + log2(nnz)`, whatever the scales of the
 /// operands and of the output (they only decide how the weights are written). That many
 /// bits, at least the value scale and at most [`MAX_RESCALE_LIMBS`] limbs, keeps small
 /// weights (a mean's `1/n`, a normalization's `1/sigma`) from rounding to nothing.
@@ -271,7 +272,7 @@ pub fn weight_scale(rows: &SparseRows<f64>, settings: &QuantSettings) -> u32 {
         .max()
         .unwrap_or(1)
         .max(1);
-    let wanted = settings.lookup_bits - 1 + (nnz as f64).log2().ceil() as u32;
+    let wanted = settings.value_bits() - 1 + (nnz as f64).log2().ceil() as u32;
     wanted.clamp(s, MAX_RESCALE_LIMBS * s)
 }
 
