@@ -38,9 +38,10 @@ pub const MAX_LOOKUP_BITS: u32 = 20;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CalibrationMode {
-    /// The circuit size `Resources` picks (its `k` and shard count), with the widest lookup
-    /// domain whose tables still fit in it: finer scales at no cost in rows, keys or
-    /// proving time. The domain kept is the one with the smallest error on the samples.
+    /// The circuit size `Resources` picks (its `k` and shard count), or a smaller one with
+    /// wide values, with the widest lookup domain, narrow or wide values, whose tables still
+    /// fit in it: finer scales at no cost in rows, keys or proving time. The domain kept is
+    /// the one with the smallest error on the samples.
     #[default]
     Accuracy,
     /// The smallest lookup domain whose scales reach [`MIN_AUTO_SCALE_BITS`] bits, and
@@ -170,10 +171,7 @@ impl CompiledModel {
         };
         let ctx = Context { graph: &graph, samples: &sample_values, ranges: ranges.as_ref(), opts };
         let mut search = Search { mode: opts.mode, tried: Vec::new() };
-        let candidates: Vec<u32> = match opts.lookup_bits {
-            Some(bits) => vec![bits],
-            None => AUTO_LOOKUP_BITS.to_vec(),
-        };
+        let candidates = lookup_candidates(opts);
         // Try lookup domains from the cheapest; keep the first whose scale is fine enough,
         // else the finest scale that still plans within the row budget.
         let mut best: Option<Choice> = None;
@@ -196,6 +194,22 @@ impl CompiledModel {
             }
             if fine {
                 break;
+            }
+        }
+        // Left to choose, the accuracy mode also finds the first fine domain with wide values
+        // (tried after the narrow ones, so the resources mode's attempts stay a prefix) and
+        // starts from it when its circuit is smaller: values too large for a narrow 12-bit
+        // domain fit a wide one without the 2^16-row table a 16-bit domain needs.
+        if opts.mode == CalibrationMode::Accuracy && opts.wide.is_none() {
+            let size = |c: &Choice| (c.plan.k, c.plan.shards.len());
+            for bits in lookup_candidates(opts) {
+                let Ok(c) = ctx.try_bits(bits, true, opts.k, &mut search) else { continue };
+                if finest_common(&c.model) >= MIN_AUTO_SCALE_BITS {
+                    if best.as_ref().is_none_or(|b| size(&c) < size(b)) {
+                        best = Some(c);
+                    }
+                    break;
+                }
             }
         }
         let Some(mut best) = best else {
@@ -403,6 +417,14 @@ impl Context<'_> {
     }
 }
 
+/// The lookup domains the base search tries.
+fn lookup_candidates(opts: &CompileOptions) -> Vec<u32> {
+    match opts.lookup_bits {
+        Some(bits) => vec![bits],
+        None => AUTO_LOOKUP_BITS.to_vec(),
+    }
+}
+
 /// The coarsest scale of any value: inputs' or a node's. Every value is at least this
 /// precise (`2^-scale`).
 fn finest_common(model: &QModel) -> u32 {
@@ -484,12 +506,13 @@ mod tests {
             let opts = |mode| CompileOptions { mode, ..CompileOptions::default() };
             let r = compile(name, &opts(CalibrationMode::Resources));
             let a = compile(name, &opts(CalibrationMode::Accuracy));
-            assert_eq!(
-                (a.plan.k, a.plan.shards.len()),
-                (r.plan.k, r.plan.shards.len()),
-                "{name}: the accuracy mode changed the circuit size"
-            );
-            assert!(a.model.settings.lookup_bits >= r.model.settings.lookup_bits, "{name}");
+            let size = |c: &CompiledModel| (c.plan.k, c.plan.shards.len());
+            assert!(size(&a) <= size(&r), "{name}: the accuracy mode grew the circuit");
+            if size(&a) == size(&r) {
+                assert!(a.model.settings.lookup_bits >= r.model.settings.lookup_bits, "{name}");
+            } else {
+                assert!(a.model.settings.wide, "{name}: smaller only with wide values");
+            }
             assert!(error(&a) <= error(&r), "{name}: {} > {}", error(&a), error(&r));
             // Resources stops at its first fine domain; accuracy goes on from there.
             assert_eq!(r.search.mode, CalibrationMode::Resources);
@@ -545,7 +568,9 @@ mod tests {
         assert_eq!(c.model.settings.lookup_bits, 12);
         let tried: Vec<(u32, bool)> =
             c.search.tried.iter().map(|t| (t.lookup_bits, t.wide)).collect();
-        assert_eq!(tried, [(12, false), (12, true)]);
+        // Narrow, wide, and narrow again at the wide choice's smaller k where it took one.
+        assert!(tried.iter().all(|t| t.0 == 12), "{tried:?}");
+        assert_eq!(tried[..2], [(12, false), (12, true)]);
         for wide in [false, true] {
             let opts = CompileOptions { wide: Some(wide), ..opts.clone() };
             let c = compile("digits_mlp", &opts);
