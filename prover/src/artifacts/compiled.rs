@@ -373,13 +373,8 @@ impl Context<'_> {
         let base_settings = base.model.settings;
         let last_bits = self.opts.lookup_bits.unwrap_or(MAX_LOOKUP_BITS);
         let variants: &[bool] = match self.opts.wide {
-            Some(wide) => {
-                if wide {
-                    &[true]
-                } else {
-                    &[false]
-                }
-            }
+            Some(true) => &[true],
+            Some(false) => &[false],
             None => &[false, true],
         };
         let mut best_error = error(&base)?;

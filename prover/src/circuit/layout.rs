@@ -314,8 +314,7 @@ impl<'a> Builder<'a> {
             let cell = self.adv(r, col, fe(value));
             self.copies.push((home, cell));
         }
-        let sp = Split { h: 0, lo: 0, sign: sign.1 };
-        let mut out = relu_by_sign(v.1, &sp, &st);
+        let mut out = relu_by_sign(v.1, sign.1, &st);
         if let Some((home, value)) = m {
             self.fix(r, f::C0 + 2, pow2(st.scale_bits));
             let cell = self.adv(r, 2, fe(value));

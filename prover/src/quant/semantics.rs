@@ -176,9 +176,9 @@ pub fn split(v: i128, settings: &QuantSettings) -> Result<Split, i128> {
     Ok(Split { h, lo: v - (h << s), sign })
 }
 
-/// `relu(v)` from its split, as the circuit's product row computes it.
-pub fn relu_by_sign(v: i64, sp: &Split, settings: &QuantSettings) -> i64 {
-    ((v as i128 * sp.sign as i128) >> settings.scale_bits) as i64
+/// `relu(v)` from its split's `sign`, as the circuit's product row computes it.
+pub fn relu_by_sign(v: i64, sign: i64, settings: &QuantSettings) -> i64 {
+    ((v as i128 * sign as i128) >> settings.scale_bits) as i64
 }
 
 /// One division as the circuit proves it.
@@ -409,7 +409,7 @@ mod tests {
             assert!((0..8).contains(&sp.lo), "{v}: {sp:?}");
             assert!(s.in_range(sp.h as i128), "{v}: h {} outside the lookup domain", sp.h);
             assert_eq!(sp.sign, apply(Activation::NonNegative, sp.h, 3).expect("tabulated"));
-            assert_eq!(relu_by_sign(v, &sp, &s), v.max(0));
+            assert_eq!(relu_by_sign(v, sp.sign, &s), v.max(0));
         }
         assert_eq!(split(b as i128, &s), Err(b as i128));
         assert_eq!(split(-b as i128 - 1, &s), Err(-b as i128 - 1));
