@@ -17,7 +17,8 @@ use super::{fe, pow2};
 use crate::error::{ProverError, Result};
 use crate::model::graph::{Activation, Src, ValueId};
 use crate::quant::semantics::{
-    divide, max_step, relu_by_sign, requant, split, Division, Reject, Requant, Split,
+    divide, interpolate, max_step, relu_by_sign, requant, split, Division, Interp, Reject, Requant,
+    Split,
 };
 use crate::quant::{QKind, QModel, QNode, QuantSettings};
 use crate::shard::boundary::Salts;
@@ -86,14 +87,19 @@ pub mod cost {
     }
 
     /// Rows after a rescale row that produce `act` of a wide value: its split, and the
-    /// product by its sign for a ReLU.
+    /// product by its sign for a ReLU; an interpolation's four (see `Builder::interpolated`).
     pub fn wide_act(act: Activation, st: &QuantSettings) -> usize {
         if st.wide_act(act) {
             1 + usize::from(act == Activation::Relu)
+        } else if st.interpolates(act) {
+            INTERPOLATION
         } else {
             0
         }
     }
+
+    /// Rows of one interpolated activation.
+    pub const INTERPOLATION: usize = 5;
 
     /// Limbs of a rescale remainder in `[0, 2^shift)`: `scale_bits` bits each (the range
     /// table's width), the top one `shift - scale_bits * (limbs - 1)` bits. None for shift 0.
@@ -139,7 +145,9 @@ pub mod cost {
             QKind::Dot { terms, shift, act, .. } => {
                 *terms as usize + rescale(*shift, s) + wide_act(*act, st)
             }
-            QKind::Act { act, .. } if st.wide_act(*act) => wide_act(*act, st),
+            QKind::Act { act, .. } if st.wide_act(*act) || st.interpolates(*act) => {
+                wide_act(*act, st)
+            }
             QKind::Act { .. } => 1,
             // A wide step: the difference, its split, the update by its sign.
             QKind::Max { windows } if st.wide => 3 * (windows[j].len() - 1),
@@ -171,6 +179,9 @@ struct Builder<'a> {
     /// Tests: rewrites each split of a wide value before it is laid out.
     #[cfg(test)]
     forge_split: Option<SplitForge>,
+    /// Tests: rewrites each interpolation before it is laid out.
+    #[cfg(test)]
+    forge_interp: Option<InterpForge>,
 }
 
 /// A rewrite of a rescale's `(y, r, out)` and remainder limbs (tests).
@@ -180,6 +191,10 @@ pub type Forge = fn(&mut Requant, u32, Activation, &mut Vec<i64>);
 /// A rewrite of a wide value's split `(h, lo, sign)` (tests).
 #[cfg(test)]
 pub type SplitForge = fn(&mut Split);
+
+/// A rewrite of an interpolation `(h, lo, f0, f1, r, out)` of a function (tests).
+#[cfg(test)]
+pub type InterpForge = fn(&mut Interp, Activation);
 
 impl<'a> Builder<'a> {
     fn row(&mut self) -> u32 {
@@ -482,6 +497,10 @@ impl<'a> Builder<'a> {
                 let v = self.lookup(input[j])?;
                 self.wide_output(id, v, *act)
             }
+            QKind::Act { input, act } if st.interpolates(*act) => {
+                let v = self.lookup(input[j])?;
+                self.interpolated(id, v, *act)
+            }
             QKind::Act { input, act } => {
                 let r = self.row();
                 let v = self.place(r, 0, input[j])?;
@@ -636,17 +655,116 @@ impl<'a> Builder<'a> {
             }
         }
         let y = self.adv(r, 0, fe(q.y));
-        let wide = self.model.settings.wide_act(act);
-        if !wide {
+        let st = self.model.settings;
+        let looked_up = !st.wide_act(act) && !st.interpolates(act);
+        if looked_up {
             self.fix(r, f::TAG_B, Fr::from(self.tables.tag(act)));
             let out = self.adv(r, 3, fe(q.out));
             self.set_home(id, out, q.out);
         }
         self.remainder_checks(shift, &limb_cells);
-        if wide {
+        if st.wide_act(act) {
             self.wide_output(id, (y, q.y), act)?;
+        } else if st.interpolates(act) {
+            self.interpolated(id, (y, q.y), act)?;
         }
         Ok(())
+    }
+
+    /// `act` of the wide value `v` by [`interpolate`], in five rows:
+    /// 1. `2^s h + lo = v`, `lo` in the range table, `(h, f0)` in `act`'s points;
+    /// 2. `h1 = h + 1`, `(h1, f1)` in the points, the remainder `r` in the range table;
+    /// 3. `t = lo f1 + 2^s f0 - r + 2^(s-1)`;
+    /// 4. `2^s out = t - lo f0`;
+    /// 5. `out`'s split: a division by `2^s` in the field is an integer for one `r` only,
+    ///    and a consumer scaling by a multiple of `2^s` would not notice the others.
+    ///
+    /// `x0 = h, x1 = lo, x2 = v, x3 = f0`; `x0 = h1, x1 = r, x2 = h, x3 = f1`;
+    /// `x0 = lo, x1 = f1, x2 = f0, x4 = r, z = t`; `x0 = lo, x1 = f0, z = out`.
+    fn interpolated(&mut self, id: ValueId, v: (Cell, i64), act: Activation) -> Result<()> {
+        let st = self.model.settings;
+        let s = st.scale_bits;
+        #[allow(unused_mut)]
+        let mut it = match interpolate(act, v.1, &st) {
+            Ok(it) => it,
+            Err(e) if self.strict => return Err(self.interpolation_error(id, act, e)),
+            Err(_) => Interp { h: 0, lo: 0, f0: 0, f1: 0, r: 0, out: 0 },
+        };
+        #[cfg(test)]
+        if let Some(forge) = self.forge_interp {
+            forge(&mut it, act);
+        }
+        let tag = Fr::from(self.tables.tag(act));
+        let range = Fr::from(RANGE_TAG);
+
+        let r1 = self.row();
+        self.fix(r1, f::Q_LIN, Fr::ONE);
+        self.fix(r1, f::C0, pow2(s));
+        self.fix(r1, f::C0 + 1, Fr::ONE);
+        self.fix(r1, f::C0 + 2, -Fr::ONE);
+        self.fix(r1, f::TAG_A, range);
+        self.fix(r1, f::TAG_B, tag);
+        let h = self.adv(r1, 0, fe(it.h));
+        let lo = self.adv(r1, 1, fe(it.lo));
+        let v_copy = self.adv(r1, 2, fe(v.1));
+        self.copies.push((v.0, v_copy));
+        let f0 = self.adv(r1, 3, fe(it.f0));
+
+        let r2 = self.row();
+        self.fix(r2, f::Q_LIN, Fr::ONE);
+        self.fix(r2, f::C0, Fr::ONE);
+        self.fix(r2, f::C0 + 2, -Fr::ONE);
+        self.fix(r2, f::K, -Fr::ONE);
+        self.fix(r2, f::TAG_A, range);
+        self.fix(r2, f::TAG_B, tag);
+        self.adv(r2, 0, fe(it.h + 1));
+        let rem = self.adv(r2, 1, fe(it.r));
+        let h_copy = self.adv(r2, 2, fe(it.h));
+        self.copies.push((h, h_copy));
+        let f1 = self.adv(r2, 3, fe(it.f1));
+
+        let r3 = self.row();
+        self.fix(r3, f::Q_LIN, Fr::ONE);
+        self.fix(r3, f::Q_Z, -Fr::ONE);
+        self.fix(r3, f::M, Fr::ONE);
+        self.fix(r3, f::C0 + 2, pow2(s));
+        self.fix(r3, f::C0 + 4, -Fr::ONE);
+        self.fix(r3, f::K, pow2(s - 1));
+        for (col, (home, value)) in
+            [(0usize, (lo, it.lo)), (1, (f1, it.f1)), (2, (f0, it.f0)), (4, (rem, it.r))]
+        {
+            let cell = self.adv(r3, col, fe(value));
+            self.copies.push((home, cell));
+        }
+        let t = ((it.f0 as i128) << s) + it.lo as i128 * it.f1 as i128 - it.r as i128
+            + (1i128 << (s - 1));
+        self.adv(r3, Z, fe128(t));
+
+        let r4 = self.row();
+        self.fix(r4, f::Q_LIN, Fr::ONE);
+        self.fix(r4, f::Q_Z, -pow2(s));
+        self.fix(r4, f::CHAIN, Fr::ONE);
+        self.fix(r4, f::M, -Fr::ONE);
+        for (col, (home, value)) in [(0usize, (lo, it.lo)), (1, (f0, it.f0))] {
+            let cell = self.adv(r4, col, fe(value));
+            self.copies.push((home, cell));
+        }
+        let out = self.adv(r4, Z, fe(it.out));
+        let (out, _) = self.split_row(Some(out), it.out, id)?;
+        self.set_home(id, out, it.out);
+        Ok(())
+    }
+
+    fn interpolation_error(&self, id: ValueId, act: Activation, e: Reject) -> ProverError {
+        match (e, self.node_of(id)) {
+            (Reject::Domain(v), Some(n)) => {
+                let st = self.model.settings;
+                let e = st.act_scale(act);
+                crate::quant::eval::domain_error(n, act, v as f64 / (1u64 << e) as f64, e)
+            }
+            (Reject::Range(v), _) => self.range_error(id, v),
+            (Reject::Denominator(v) | Reject::Domain(v), _) => self.range_error(id, v as i128),
+        }
     }
 
     /// Range checks of the remainder limbs beyond the first: each further limb in the
@@ -703,7 +821,8 @@ impl<'a> Builder<'a> {
             Err(Reject::Range(y)) if self.strict => Err(self.range_error(id, y)),
             Err(Reject::Domain(y)) if self.strict => Err(match self.node_of(id) {
                 Some(n) => {
-                    crate::quant::eval::domain_error(n, act, st.dequantize(y), st.scale_bits)
+                    let e = st.act_scale(act);
+                    crate::quant::eval::domain_error(n, act, y as f64 / (1u64 << e) as f64, e)
                 }
                 None => self.range_error(id, y as i128),
             }),
@@ -809,7 +928,7 @@ pub fn build_forged(
     salts: Salts,
     forge: Forge,
 ) -> Result<Layout> {
-    build_inner(model, spec, inputs, salts, true, (Some(forge), None))
+    build_inner(model, spec, inputs, salts, true, (Some(forge), None, None))
 }
 
 /// [`build`] by a dishonest witness generator that applies `forge` to every wide split.
@@ -821,7 +940,19 @@ pub fn build_forged_split(
     salts: Salts,
     forge: SplitForge,
 ) -> Result<Layout> {
-    build_inner(model, spec, inputs, salts, true, (None, Some(forge)))
+    build_inner(model, spec, inputs, salts, true, (None, Some(forge), None))
+}
+
+/// [`build`] by a dishonest witness generator that applies `forge` to every interpolation.
+#[cfg(test)]
+pub fn build_forged_interp(
+    model: &QModel,
+    spec: &ShardSpec,
+    inputs: &[i64],
+    salts: Salts,
+    forge: InterpForge,
+) -> Result<Layout> {
+    build_inner(model, spec, inputs, salts, true, (None, None, Some(forge)))
 }
 
 /// The layout of a shard for keygen: fixed columns and copies only matter, so the
@@ -833,12 +964,12 @@ pub fn build_for_keygen(model: &QModel, spec: &ShardSpec) -> Result<Layout> {
 #[cfg(not(test))]
 type Forges = ();
 #[cfg(test)]
-type Forges = (Option<Forge>, Option<SplitForge>);
+type Forges = (Option<Forge>, Option<SplitForge>, Option<InterpForge>);
 /// The honest witness generator's (no) forgeries.
 #[cfg(not(test))]
 const NO_FORGES: Forges = ();
 #[cfg(test)]
-const NO_FORGES: Forges = (None, None);
+const NO_FORGES: Forges = (None, None, None);
 
 fn build_inner(
     model: &QModel,
@@ -870,6 +1001,8 @@ fn build_inner(
         forge: forges.0,
         #[cfg(test)]
         forge_split: forges.1,
+        #[cfg(test)]
+        forge_interp: forges.2,
     };
     b.zero = b.constant(0);
     let outputs = spec.outputs.clone();

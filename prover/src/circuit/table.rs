@@ -3,7 +3,7 @@
 use halo2_base::halo2_proofs::halo2curves::bn256::Fr;
 
 use crate::model::graph::Activation;
-use crate::quant::semantics::apply;
+use crate::quant::semantics::{apply, grid};
 use crate::quant::QuantSettings;
 
 use super::fe;
@@ -46,7 +46,9 @@ impl Tables {
     pub fn rows(&self, st: &QuantSettings) -> usize {
         let b = st.bound();
         let defined = |act: Activation| {
-            if act.is_piecewise_linear() {
+            if st.interpolates(act) {
+                (-b..=b).filter(|h| grid(act, *h, st).is_some()).count()
+            } else if act.is_piecewise_linear() {
                 2 * b as usize
             } else {
                 (-b..b).filter(|v| apply(act, *v, st.scale_bits).is_some()).count()
@@ -58,11 +60,13 @@ impl Tables {
     }
 
     /// The table rows `(tag, tag*in, tag*out)`; row 0 is all zero. A function has no row
-    /// where it is undefined (see [`apply`]), so no lookup can claim a value there.
+    /// where it is undefined (see [`apply`]), so no lookup can claim a value there. An
+    /// interpolated function holds its points (see [`grid`]) instead.
     pub fn entries(&self, st: &QuantSettings) -> Vec<[Fr; 3]> {
         // An upper bound: counting the defined rows first would evaluate every function twice.
         let mut out = Vec::with_capacity(
-            1 + (1usize << st.scale_bits) + (1 + self.acts.len()) * (1usize << st.lookup_bits),
+            1 + (1usize << st.scale_bits)
+                + (1 + self.acts.len()) * ((1usize << st.lookup_bits) + 1),
         );
         out.push([Fr::zero(); 3]);
         let mut push = |tag: u64, v: i64, f: i64| {
@@ -80,6 +84,15 @@ impl Tables {
         }
         for act in &self.acts {
             let tag = self.tag(*act);
+            if st.interpolates(*act) {
+                // Points `-b..=b`: a value's upper neighbour `h + 1` reaches `b`.
+                for h in -b..=b {
+                    if let Some(f) = grid(*act, h, st) {
+                        push(tag, h, f);
+                    }
+                }
+                continue;
+            }
             for v in -b..b {
                 if let Some(f) = apply(*act, v, st.scale_bits) {
                     push(tag, v, f);

@@ -906,8 +906,9 @@ fn deep_large_sums_graph() -> Graph {
     g
 }
 
-/// Every kind of node in wide form: the tiny model (tabulated sigmoid and leaky ReLU stay
-/// narrow beside wide sums), large sums, a product, a dot, a max, a wide rescale.
+/// Every kind of node in wide form: the tiny model (an interpolated sigmoid, a leaky ReLU
+/// by sign and one linear row, beside wide sums), large sums, a product, a dot, a max, a
+/// wide rescale.
 fn wide_models() -> Vec<(&'static str, QModel)> {
     let q = |g: Graph| quantize(&g, WIDE).expect("quantize");
     vec![
@@ -1141,4 +1142,132 @@ fn narrow_settings_keep_their_tables_and_wide_ones_add_no_column() {
     let l = layouts(&wide, &pw).remove(0);
     let n = layouts(&narrow, &p).remove(0);
     assert_eq!((l.advice.len(), l.fixed.len()), (n.advice.len(), n.fixed.len()));
+}
+
+// Smooth functions of wide values: interpolated between the table points around the value.
+
+/// A fused linear + tanh, and single tanh, exp and GELU nodes, beside [`tiny_graph`]'s
+/// sigmoid of a product: every way an interpolated function is reached.
+fn interpolating_models() -> Vec<(String, QModel)> {
+    let q = |g: Graph| quantize(&g, WIDE).expect("quantize");
+    let mut rows = SparseRows::new();
+    rows.push_row([(v(0), 2.5), (v(1), 1.5), (v(2), -0.75)]);
+    rows.push_row([(v(3), -4.0), (v(1), 0.5)]);
+    let fc = Node {
+        name: "fc".into(),
+        op: "Gemm".into(),
+        first: 4,
+        kind: NodeKind::Linear { rows, bias: vec![0.1, -0.3] },
+    };
+    let act = Node {
+        name: "tanh".into(),
+        op: "Tanh".into(),
+        first: 6,
+        kind: NodeKind::Act { input: vec![v(4), v(5)], act: Activation::Tanh },
+    };
+    let fused = Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![4], ..Default::default() }],
+        nodes: vec![fc, act],
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![2], ..Default::default() },
+            srcs: vec![v(6), v(7)],
+        }],
+    };
+    let mut all = vec![("tiny model".to_string(), q(tiny_graph())), ("gemm+tanh".into(), q(fused))];
+    for act in [Activation::Tanh, Activation::Exp, Activation::Gelu] {
+        let g = one_node(NodeKind::Act { input: (0..4).map(v).collect(), act });
+        all.push((format!("{act:?}"), q(g)));
+    }
+    for (name, m) in &all {
+        let interpolated = m.activations().into_iter().any(|a| WIDE.interpolates(a));
+        assert!(interpolated, "{name}: nothing interpolated");
+    }
+    all
+}
+
+#[test]
+fn interpolated_functions_are_sound_and_match_the_evaluator() {
+    for (name, q) in interpolating_models() {
+        let t = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+        let want: Vec<Fr> = q.outputs_q(&t).into_iter().map(fe).collect();
+        let p = plan(&q, 11).expect("plan");
+        let honest = layouts(&q, &p).remove(0);
+        assert_eq!(honest.instances[instance::OUTPUT0..instance::OUTPUT0 + want.len()], want[..]);
+        println!("{name}");
+        assert_every_cell_bound(p.k, &honest);
+    }
+}
+
+fn assert_interp_forgery_rejected(forge: super::layout::InterpForge, what: &str) {
+    for (name, q) in interpolating_models() {
+        let trace = q.eval(&q.quantize_inputs(&inputs()).expect("inputs")).expect("eval");
+        let p = plan(&q, 11).expect("plan");
+        let build = |forge| {
+            let s = &p.shards[0];
+            let vals: Vec<i64> = s.inputs.iter().map(|id| trace.values[*id as usize]).collect();
+            super::layout::build_forged_interp(&q, s, &vals, salts(&p, 0), forge).expect("layout")
+        };
+        mock(p.k, &build(|_, _| {})).expect("the identity forgery is the honest witness");
+        assert!(mock(p.k, &build(forge)).is_err(), "{name}: {what} accepted");
+    }
+}
+
+/// Recomputes the output and remainder a forged `(h, lo, f0, f1)` implies.
+fn reround(it: &mut crate::quant::semantics::Interp) {
+    let s = WIDE.scale_bits;
+    let num = ((it.f0 as i128) << s) + (it.f1 - it.f0) as i128 * it.lo as i128 + (1 << (s - 1));
+    it.out = (num >> s) as i64;
+    it.r = (num - ((it.out as i128) << s)) as i64;
+}
+
+#[test]
+fn forged_interpolation_rounding_is_rejected() {
+    // The row equation holds for both; only the remainder's range does not.
+    assert_interp_forgery_rejected(
+        |it, _| {
+            it.out -= 1;
+            it.r += 1 << WIDE.scale_bits;
+        },
+        "(out-1, r+2^s)",
+    );
+    assert_interp_forgery_rejected(
+        |it, _| {
+            it.out += 1;
+            it.r -= 1 << WIDE.scale_bits;
+        },
+        "(out+1, r-2^s)",
+    );
+    assert_interp_forgery_rejected(|it, _| it.out += 1, "out+1 alone");
+}
+
+#[test]
+fn forged_interpolation_points_are_rejected() {
+    use crate::quant::semantics::grid;
+    // The neighbouring interval, its points from the table and the output they imply: the
+    // value's recomposition holds, the offset's range does not.
+    assert_interp_forgery_rejected(
+        |it, act| {
+            it.h -= 1;
+            it.lo += 1 << WIDE.scale_bits;
+            it.f0 = grid(act, it.h, &WIDE).unwrap_or(it.f0);
+            it.f1 = grid(act, it.h + 1, &WIDE).unwrap_or(it.f1);
+            reround(it);
+        },
+        "(h-1, lo+2^s) with its table points",
+    );
+    // Points that are not the function's, the output recomputed from them.
+    assert_interp_forgery_rejected(
+        |it, _| {
+            it.f0 += 1;
+            reround(it);
+        },
+        "f0+1",
+    );
+    assert_interp_forgery_rejected(
+        |it, _| {
+            it.f1 = it.f0;
+            reround(it);
+        },
+        "f1 = f0 (a flat chord)",
+    );
 }

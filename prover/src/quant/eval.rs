@@ -1,7 +1,7 @@
 //! The quantized reference evaluator: the plain-Rust meaning of a [`QModel`].
 
 use super::scales::check_shapes;
-use super::semantics::{apply, divide, max_step, requant, Reject};
+use super::semantics::{apply, divide, interpolate, max_step, requant, Reject};
 use super::{QKind, QModel, QNode};
 use crate::circuit::instance;
 use crate::error::{ProverError, Result};
@@ -110,13 +110,19 @@ impl QModel {
                     Ok(q) => lookup(q.y as i128, Some(q.out), 0),
                     Err(Reject::Range(y)) => {
                         let clamped = y.clamp(-bound, bound - 1) as i64;
-                        lookup(y, None, apply(act, clamped, st.scale_bits).unwrap_or(0))
+                        let fallback = if st.interpolates(act) {
+                            interpolate(act, clamped, &st).map_or(0, |it| it.out)
+                        } else {
+                            apply(act, clamped, st.scale_bits).unwrap_or(0)
+                        };
+                        lookup(y, None, fallback)
                     }
                     // Calibration goes on past it (the strict run reports it), the way it
                     // goes on past a range error.
                     Err(Reject::Domain(_) | Reject::Denominator(_)) if lookup_stats_only => Ok(0),
                     Err(Reject::Domain(y) | Reject::Denominator(y)) => {
-                        Err(domain_error(node, act, st.dequantize(y), st.scale_bits))
+                        let e = st.act_scale(act);
+                        Err(domain_error(node, act, y as f64 / (1u64 << e) as f64, e))
                     }
                 }
             };

@@ -74,12 +74,15 @@ pub(super) fn quantize(
     while i < graph.nodes.len() {
         let node = &graph.nodes[i];
         // An activation reading exactly this node's outputs, which nothing else reads, fuses.
+        // (With wide values a leaky ReLU is lowered on its own, see `Quantizer::act`.)
         let fused = graph.nodes.get(i + 1).and_then(|nx| match &nx.kind {
             NodeKind::Act { input, act }
-                if matches!(
-                    node.kind,
-                    NodeKind::Linear { .. } | NodeKind::Mul { .. } | NodeKind::Dot { .. }
-                ) && input.len() == node.kind.len()
+                if !(settings.wide && matches!(act, Activation::LeakyRelu { .. }))
+                    && matches!(
+                        node.kind,
+                        NodeKind::Linear { .. } | NodeKind::Mul { .. } | NodeKind::Dot { .. }
+                    )
+                    && input.len() == node.kind.len()
                     && input.iter().enumerate().all(|(j, src)| {
                         *src == Src::Value(node.first + j as ValueId)
                             && uses[(node.first as usize) + j] == 1
@@ -109,7 +112,7 @@ pub(super) fn quantize(
             NodeKind::Dot { a, b, terms } => {
                 q.mul(&name, &op, node, (all(&remap, a), all(&remap, b), Some(*terms)), act)?
             }
-            NodeKind::Act { input, act } => q.act(&name, &op, all(&remap, input), *act)?,
+            NodeKind::Act { input, act } => q.act(&name, &op, node, all(&remap, input), *act)?,
             NodeKind::Max { windows } => {
                 let windows = windows.iter().map(|w| all(&remap, w)).collect();
                 q.max(&name, &op, windows)?
@@ -284,7 +287,7 @@ impl Quantizer<'_> {
         let out = if scale_free(act) {
             self.fitting(node, self.settings.bound_for(act))
         } else {
-            self.settings.scale_bits
+            self.settings.act_scale(act)
         };
         let in_scales: Vec<i64> =
             rows.srcs.iter().map(|s| self.scale_of(*s).unwrap_or(out) as i64).collect();
@@ -340,17 +343,38 @@ impl Quantizer<'_> {
             None => QKind::Mul { a, b, shift: product - out, act },
             Some(terms) => QKind::Dot { a, b, terms, shift: product - out, act },
         };
-        if scale_free(act) || out == self.settings.scale_bits {
+        if scale_free(act) || out == self.settings.act_scale(act) {
             return Ok(self.push(name.to_string(), op.to_string(), kind(a, b, act), out));
         }
-        // A tabulated activation reads the settings' scale, which this product cannot reach
-        // in one rescale: compute it at its own scale, then rescale into the table.
+        // A tabulated activation reads its own scale, which this product cannot reach in
+        // one rescale: compute it at its own scale, then rescale into the table.
         let kind = kind(a, b, Activation::Identity);
         let outs = self.push(name.to_string(), op.to_string(), kind, out);
-        self.rescale(name, &outs, self.settings.scale_bits, act)
+        self.rescale(name, &outs, self.settings.act_scale(act), act)
     }
 
-    fn act(&mut self, name: &str, op: &str, input: Vec<Src>, act: Activation) -> Result<Vec<Src>> {
+    fn act(
+        &mut self,
+        name: &str,
+        op: &str,
+        node: &Node,
+        input: Vec<Src>,
+        act: Activation,
+    ) -> Result<Vec<Src>> {
+        if let (Activation::LeakyRelu { alpha }, true) = (act, self.settings.wide) {
+            // `alpha x + (1 - alpha) relu(x)`: the ReLU by the value's sign, exact, then one
+            // linear row, so the operand keeps its wide scale instead of a table's.
+            let (input, scale) = self.uniform(name, input)?;
+            let relu = QKind::Act { input: input.clone(), act: Activation::Relu };
+            let relu = self.push(format!("{name}/relu"), op.to_string(), relu, scale);
+            let mut rows = SparseRows::<f64>::new();
+            for (x, r) in input.iter().zip(&relu) {
+                rows.push_row([(*x, f64::from(alpha)), (*r, 1.0 - f64::from(alpha))]);
+            }
+            let bias = vec![0.0; input.len()];
+            let integral = integral(&rows.weights);
+            return self.linear(name, op, node, &rows, &bias, integral, Activation::Identity);
+        }
         if scale_free(act) {
             let (input, scale) = self.uniform(name, input)?;
             return Ok(self.push(
@@ -360,7 +384,7 @@ impl Quantizer<'_> {
                 scale,
             ));
         }
-        let s = self.settings.scale_bits;
+        let s = self.settings.act_scale(act);
         if input.iter().all(|x| self.scale_of(*x).is_none_or(|e| e == s)) {
             return Ok(self.push(name.to_string(), op.to_string(), QKind::Act { input, act }, s));
         }

@@ -64,9 +64,41 @@ impl QuantSettings {
         self.wide && matches!(act, Activation::Identity | Activation::Relu)
     }
 
+    /// True when `act` of a wide value is interpolated between table points (see
+    /// [`interpolate`]) rather than looked up at the table's scale: the smooth functions.
+    /// Step functions (comparisons, rounding) and the denominators' root stay exact lookups.
+    pub fn interpolates(&self, act: Activation) -> bool {
+        self.wide
+            && matches!(
+                act,
+                Activation::Sigmoid
+                    | Activation::Tanh
+                    | Activation::Exp
+                    | Activation::Ln
+                    | Activation::Sqrt
+                    | Activation::Erf
+                    | Activation::Gelu
+                    | Activation::GeluTanh
+                    | Activation::Silu
+                    | Activation::Softplus
+                    | Activation::Elu { .. }
+            )
+    }
+
+    /// The scale of a tabulated activation's input and output: `2 scale_bits` when it is
+    /// interpolated (a wide value at that scale spans the lookup domain at `scale_bits`, with
+    /// `scale_bits` more bits of precision), else `scale_bits`.
+    pub fn act_scale(&self, act: Activation) -> u32 {
+        if self.interpolates(act) {
+            2 * self.scale_bits
+        } else {
+            self.scale_bits
+        }
+    }
+
     /// Exclusive bound on |input| of `act`.
     pub fn bound_for(&self, act: Activation) -> i64 {
-        if self.wide_act(act) {
+        if self.wide_act(act) || self.interpolates(act) {
             self.value_bound()
         } else {
             self.bound()
@@ -146,8 +178,55 @@ pub fn requant(
         return Err(Reject::Range(y));
     }
     let y = y as i64;
-    let out = apply(act, y, settings.scale_bits).ok_or(Reject::Domain(y))?;
+    let out = if settings.interpolates(act) {
+        interpolate(act, y, settings)?.out
+    } else {
+        apply(act, y, settings.scale_bits).ok_or(Reject::Domain(y))?
+    };
     Ok(Requant { y, r: r as i64, out })
+}
+
+/// `act` of a wide value at [`QuantSettings::act_scale`], interpolated linearly between
+/// the table points `h = v >> scale_bits` and `h + 1` (the value's split, see [`split`]):
+/// `2^s out + r = 2^s f0 + (f1 - f0) lo + 2^(s-1)`, `r` in `[0, 2^s)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interp {
+    /// Table point at or below the value.
+    pub h: i64,
+    /// The value's low `scale_bits` bits: its offset from the point.
+    pub lo: i64,
+    /// `f` at `h` ([`grid`]).
+    pub f0: i64,
+    /// `f` at `h + 1`.
+    pub f1: i64,
+    /// Rounding remainder, in `[0, 2^scale_bits)`.
+    pub r: i64,
+    /// The output: between `f0` and `f1`, so inside the value range like every table point.
+    pub out: i64,
+}
+
+/// The table of an interpolated activation: `f(h / 2^s)` at scale `2^(2s)` for table
+/// point `h`; none where `f` is undefined or its output leaves the value range (no table
+/// row, so no value can claim one).
+pub fn grid(act: Activation, h: i64, settings: &QuantSettings) -> Option<i64> {
+    let s = settings.scale_bits;
+    let x = h as f64 / (1u64 << s) as f64;
+    let out = (act.apply_f64(x) * (1u64 << (2 * s)) as f64).round();
+    (out.is_finite() && out.abs() < settings.value_bound() as f64).then_some(out as i64)
+}
+
+/// Interpolates `act` at the wide value `v` (scale `2 scale_bits`); `Reject::Domain(v)`
+/// where a table point it needs has no row. The chord between points `2^-s` apart is
+/// within `max|f''| 2^(-2s) / 8` of `f`, below the output step for every function here
+/// but near the poles of `ln` and `sqrt`.
+pub fn interpolate(act: Activation, v: i64, settings: &QuantSettings) -> Result<Interp, Reject> {
+    let sp = split(v as i128, settings).map_err(Reject::Range)?;
+    let s = settings.scale_bits;
+    let f0 = grid(act, sp.h, settings).ok_or(Reject::Domain(v))?;
+    let f1 = grid(act, sp.h + 1, settings).ok_or(Reject::Domain(v))?;
+    let num = ((f0 as i128) << s) + (f1 - f0) as i128 * sp.lo as i128 + (1i128 << (s - 1));
+    let out = num >> s;
+    Ok(Interp { h: sp.h, lo: sp.lo, f0, f1, r: (num - (out << s)) as i64, out: out as i64 })
 }
 
 /// A wide value as the circuit checks its range: `v = 2^scale_bits * h + lo` with `lo` in
@@ -415,6 +494,77 @@ mod tests {
         assert_eq!(split(-b as i128 - 1, &s), Err(-b as i128 - 1));
     }
 
+    /// Every interpolated function, over every value of a small wide range: the chord
+    /// between rounded table points, rounded half up, within one output step of the float
+    /// function plus the chord's own error (`max|f''| 2^(-2s) / 8`, in steps `2^(2s)` times
+    /// that); never outside the two points; and exactly the row equation the circuit checks.
+    #[test]
+    fn interpolation_is_within_a_step_of_float_over_the_whole_value_range() {
+        let st = QuantSettings { scale_bits: 5, lookup_bits: 9, wide: true };
+        let (s, e) = (st.scale_bits, st.act_scale(Activation::Sigmoid));
+        assert_eq!(e, 10);
+        let step = (1u64 << e) as f64;
+        // max |f''| over the range where the function is used, from its derivatives.
+        let curvature = [
+            (Activation::Sigmoid, 0.1),
+            (Activation::Tanh, 0.77),
+            (Activation::Erf, 1.0),
+            (Activation::Gelu, 0.8),
+            (Activation::GeluTanh, 0.85),
+            (Activation::Silu, 0.5),
+            (Activation::Softplus, 0.25),
+            (Activation::Elu { alpha: 1.0 }, 1.0),
+            (Activation::Exp, 1.0f64.exp() * 8.0),
+        ];
+        let b = st.value_bound();
+        for (act, f2) in curvature {
+            assert!(st.interpolates(act), "{act:?}");
+            let mut defined = 0;
+            for v in -b..b {
+                let x = v as f64 / step;
+                match interpolate(act, v, &st) {
+                    Ok(it) => {
+                        defined += 1;
+                        let chord = f2 * 2f64.powi(-2 * s as i32) / 8.0 * step;
+                        let err = (it.out as f64 - act.apply_f64(x) * step).abs();
+                        assert!(err <= 1.0 + chord, "{act:?} at {x}: {} off by {err}", it.out);
+                        assert!(it.out >= it.f0.min(it.f1) && it.out <= it.f0.max(it.f1));
+                        assert!((0..1 << s).contains(&it.r));
+                        assert_eq!(
+                            ((it.out as i128) << s) + it.r as i128,
+                            ((it.f0 as i128) << s)
+                                + (it.f1 - it.f0) as i128 * it.lo as i128
+                                + (1i128 << (s - 1))
+                        );
+                        assert_eq!((it.h << s) + it.lo, v);
+                        assert_eq!(Some(it.f0), grid(act, it.h, &st));
+                        assert_eq!(Some(it.f1), grid(act, it.h + 1, &st));
+                    }
+                    // Only where the next point's output leaves the value range (the
+                    // exponential past e^x = 2^(L-1-s), the others at the top point).
+                    Err(Reject::Domain(w)) => {
+                        assert_eq!(w, v);
+                        let next = (((v >> s) + 1) << s) as f64 / step;
+                        assert!(act.apply_f64(next) * step >= b as f64 - 0.5, "{act:?} at {x}");
+                    }
+                    Err(other) => panic!("{act:?} at {x}: {other:?}"),
+                }
+            }
+            assert!(defined > b, "{act:?}: {defined} values");
+        }
+        // ln and sqrt are undefined below zero, and ln at the point 0.
+        assert_eq!(interpolate(Activation::Sqrt, -1, &st), Err(Reject::Domain(-1)));
+        assert!(interpolate(Activation::Sqrt, 0, &st).is_ok());
+        assert_eq!(interpolate(Activation::Ln, 5, &st), Err(Reject::Domain(5)));
+        assert!(interpolate(Activation::Ln, 1 << s, &st).is_ok());
+        assert_eq!(interpolate(Activation::Sigmoid, b, &st), Err(Reject::Range(b as i128)));
+        // Step functions and the denominators' root stay exact lookups; narrow settings too.
+        for act in [Activation::Positive, Activation::Floor, Activation::SqrtEps { eps: 1e-5 }] {
+            assert!(!st.interpolates(act) && st.act_scale(act) == s, "{act:?}");
+        }
+        assert!(!QuantSettings::narrow(5, 9).interpolates(Activation::Sigmoid));
+    }
+
     #[test]
     fn wide_settings_bound_sums_by_the_value_range_and_tables_by_the_lookup_domain() {
         let s = QuantSettings { scale_bits: 4, lookup_bits: 8, wide: true };
@@ -422,8 +572,10 @@ mod tests {
         assert!(requant(2047 << 4, 4, Activation::Identity, &s).is_ok());
         assert!(requant(-2048 << 4, 4, Activation::Relu, &s).is_ok());
         assert_eq!(requant(2048 << 4, 4, Activation::Relu, &s), Err(Reject::Range(2048)));
-        // A tabulated function still reads the lookup domain.
-        assert_eq!(requant(128 << 4, 4, Activation::Sigmoid, &s), Err(Reject::Range(128)));
+        // A step function still reads the lookup domain; a smooth one is interpolated over
+        // the value range.
+        assert_eq!(requant(128 << 4, 4, Activation::Sign, &s), Err(Reject::Range(128)));
+        assert!(requant(2047 << 4, 4, Activation::Sigmoid, &s).is_ok());
         assert_eq!(max_step(-1000, 1000, &s).map(|m| m.2), Ok(1000));
         assert_eq!(max_step(-1024, 1024, &s), Err(2048));
         let n = QuantSettings::narrow(4, 8);

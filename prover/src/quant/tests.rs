@@ -459,3 +459,104 @@ fn wide_values_beyond_the_calibrated_range_are_named_errors() {
         }
     }
 }
+
+/// A gated layer, `tanh(Wx) * sigmoid(Vx)`, the shape of an LSTM step: narrow, the tables
+/// read their inputs at the table's coarse scale; wide, the functions are interpolated at
+/// twice its bits, so on the same lookup domain the error drops by well over an order.
+#[test]
+fn interpolated_functions_are_finer_than_narrow_tables() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 6;
+    let layer = |first: u32, act: Activation, rng: &mut ChaCha8Rng| {
+        let mut rows = SparseRows::new();
+        for _ in 0..n {
+            rows.push_row((0..n).map(|i| (v(i as u32), rng.gen_range(-1.5..1.5))));
+        }
+        let bias = (0..n).map(|_| rng.gen_range(-0.5..0.5)).collect();
+        [
+            Node {
+                name: format!("fc{first}"),
+                op: "Gemm".into(),
+                first,
+                kind: NodeKind::Linear { rows, bias },
+            },
+            Node {
+                name: format!("{act:?}"),
+                op: format!("{act:?}"),
+                first: first + n as u32,
+                kind: NodeKind::Act { input: (first..first + n as u32).map(v).collect(), act },
+            },
+        ]
+    };
+    let mut nodes: Vec<Node> = layer(n as u32, Activation::Tanh, &mut rng).into();
+    nodes.extend(layer(3 * n as u32, Activation::Sigmoid, &mut rng));
+    let (t, g0) = (2 * n as u32, 4 * n as u32);
+    nodes.push(Node {
+        name: "gate".into(),
+        op: "Mul".into(),
+        first: 5 * n as u32,
+        kind: NodeKind::Mul {
+            a: (t..t + n as u32).map(v).collect(),
+            b: (g0..g0 + n as u32).map(v).collect(),
+        },
+    });
+    let g = Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![n], ..Default::default() }],
+        nodes,
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![n], ..Default::default() },
+            srcs: (5 * n as u32..6 * n as u32).map(v).collect(),
+        }],
+    };
+    let samples: Vec<Vec<Vec<f64>>> =
+        (0..8).map(|_| vec![(0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()]).collect();
+    let err = |q: &QModel| {
+        samples
+            .iter()
+            .flat_map(|x| {
+                let want = g.gather_outputs(&g.eval_f64(x)).concat();
+                let got = run(q, x);
+                want.into_iter().zip(got).map(|(a, b)| (a - b).abs()).collect::<Vec<_>>()
+            })
+            .fold(0.0f64, f64::max)
+    };
+    let narrow = calibrated_as(&g, &samples, false);
+    let wide = calibrated_as(&g, &samples, true);
+    assert!(wide.settings.interpolates(Activation::Tanh));
+    let (en, ew) = (err(&narrow), err(&wide));
+    assert!(ew * 10.0 < en, "wide {ew} vs narrow {en}");
+}
+
+/// With wide values a leaky ReLU reads no table: `alpha x + (1 - alpha) relu(x)`, the ReLU by
+/// the value's sign, so values far outside the lookup domain keep their fine scale.
+#[test]
+fn wide_leaky_relu_is_a_relu_by_sign_and_a_linear_row() {
+    let n = 8;
+    let alpha = 0.1f32;
+    let g = one_node(
+        n,
+        NodeKind::Act {
+            input: (0..n as u32).map(v).collect(),
+            act: Activation::LeakyRelu { alpha },
+        },
+    );
+    let samples = vec![vec![vec![-300.0, -2.5, -0.013, 0.0, 0.007, 1.0, 42.0, 250.0]]];
+    let q = calibrated_as(&g, &samples, true);
+    assert!(q
+        .nodes
+        .iter()
+        .all(|n| !matches!(n.kind.activation(), Some(Activation::LeakyRelu { .. }))));
+    let want = g.gather_outputs(&g.eval_f64(&samples[0])).concat();
+    let got = run(&q, &samples[0]);
+    // Half an output step, and the inputs' own rounding.
+    let tol = 1.0 / (1u64 << q.output_scale()) as f64
+        + 0.5 / (1u64 << (0..n).map(|i| q.input_scale(i)).min().unwrap_or(0)) as f64;
+    for (w, g) in want.iter().zip(&got) {
+        assert!((w - g).abs() <= tol, "{w} vs {g} (tolerance {tol})");
+    }
+    let narrow = calibrated_as(&g, &samples, false);
+    assert!(narrow
+        .nodes
+        .iter()
+        .any(|n| matches!(n.kind.activation(), Some(Activation::LeakyRelu { .. }))));
+}
