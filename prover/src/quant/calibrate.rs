@@ -109,16 +109,19 @@ pub fn calibrate(
     let ranges = ValueRanges::measure(graph, samples)?;
     // First with every input at the settings' scale; only when no scale holds the inputs
     // that way, inputs too wide for it each take their own (see `QModel::input_scales`).
+    let mut outside = None;
     for own_input_scales in [false, true] {
-        if let Some(c) =
-            calibrate_at(graph, samples, &ranges, (lookup_bits, wide), headroom, own_input_scales)?
-        {
+        let at = (lookup_bits, wide, own_input_scales);
+        if let Some(c) = calibrate_at(graph, samples, &ranges, at, headroom, &mut outside)? {
             return Ok(c);
         }
     }
-    Err(ProverError::Settings(format!(
-        "no scale fits the samples within lookup_bits {lookup_bits}; raise lookup_bits"
-    )))
+    // A function's domain the samples leave at every scale says more than "no scale fits".
+    Err(outside.unwrap_or_else(|| {
+        ProverError::Settings(format!(
+            "no scale fits the samples within lookup_bits {lookup_bits}; raise lookup_bits"
+        ))
+    }))
 }
 
 /// The largest scale that fits, if any; inputs must fit at it unless `own_input_scales`.
@@ -126,9 +129,9 @@ fn calibrate_at(
     graph: &Graph,
     samples: &[Vec<Vec<f64>>],
     ranges: &ValueRanges,
-    (lookup_bits, wide): (u32, bool),
+    (lookup_bits, wide, own_input_scales): (u32, bool, bool),
     headroom: f64,
-    own_input_scales: bool,
+    outside: &mut Option<ProverError>,
 ) -> Result<Option<Calibration>> {
     for scale_bits in (1..lookup_bits.saturating_sub(1)).rev() {
         let settings = QuantSettings { scale_bits, lookup_bits, wide };
@@ -153,7 +156,15 @@ fn calibrate_at(
         if !fits || !(own_input_scales || inputs_fit) {
             continue;
         }
-        let accuracy = accuracy(graph, &q, samples)?;
+        // An interpolated exponential's outputs reach the value range's end at fine
+        // scales (`semantics::grid`): a coarser scale may hold them.
+        let accuracy = match accuracy(graph, &q, samples) {
+            Err(e @ ProverError::OutOfDomain { .. }) => {
+                outside.get_or_insert(e);
+                continue;
+            }
+            other => other?,
+        };
         let input_fraction = peaks.inputs as f64 / settings.value_bound() as f64;
         let top = q
             .nodes

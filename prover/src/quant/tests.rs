@@ -560,3 +560,28 @@ fn wide_leaky_relu_is_a_relu_by_sign_and_a_linear_row() {
         .iter()
         .any(|n| matches!(n.kind.activation(), Some(Activation::LeakyRelu { .. }))));
 }
+
+/// An interpolated exponential's outputs are wide values at `2^(2s)`: at the finest scales
+/// that hold its inputs, `e^3.5` leaves the value range, and calibration goes on to a scale
+/// that holds it instead of stopping at the first.
+#[test]
+fn wide_exponential_calibrates_to_a_scale_its_outputs_fit() {
+    let g = one_node(2, NodeKind::Act { input: vec![v(0), v(1)], act: Activation::Exp });
+    let samples = vec![vec![vec![3.5, -2.0]]];
+    let st = |scale_bits| QuantSettings { scale_bits, lookup_bits: 12, wide: true };
+    // The inputs fit at 2^8 with the headroom; e^3.5 = 33.1 does not fit 2^(12 + 8 - 1) at 2^16.
+    let x = (3.5 * 256.0 * 256.0) as i64;
+    assert!(matches!(
+        super::semantics::interpolate(Activation::Exp, x, &st(8)),
+        Err(super::semantics::Reject::Domain(_))
+    ));
+    let c = calibrate(&g, &samples, 12, true, HEADROOM).expect("a coarser scale holds e^3.5");
+    assert!(c.settings.scale_bits < 8, "{:?}", c.settings);
+    assert!(c.accuracy.max_abs_error < 33.1 * 1e-3, "{:?}", c.accuracy);
+    // ln of a negative number is outside its domain at every scale: that error, named.
+    let ln = one_node(1, NodeKind::Act { input: vec![v(0)], act: Activation::Ln });
+    match calibrate(&ln, &[vec![vec![-1.0]]], 12, true, HEADROOM) {
+        Err(ProverError::OutOfDomain { function, .. }) => assert_eq!(function, "Ln"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -561,6 +561,7 @@ fn ops_doc_matches_the_importer() {
     let sources = [
         include_str!("tests.rs"),
         include_str!("../../circuit/tests.rs"),
+        include_str!("../../quant/tests.rs"),
         include_str!("../../../tests/conformance.rs"),
     ];
     let table = doc
