@@ -324,13 +324,27 @@ fn fresh_aggregations_verify_and_forged_chains_are_rejected() {
 #[test]
 #[ignore = "full tier (scripts/test.sh --full): one fresh aggregation, ~4 min, 9 GB"]
 fn wide_values_aggregate_and_verify_in_the_evm() {
-    let p = Prover::dev(&default_cache_dir()).expect("dev SRS and aggregation keys");
-    let s = prove_shards_with(&root(), &setup().srs, MODEL_A, Some(true)).expect("shard proofs");
-    assert!(s.compiled.model.settings.wide);
+    let s = wide_model_verifies_and_tampering_is_rejected(MODEL_A, "wide values");
     assert_ne!(s.model_id, shards(MODEL_A).model_id, "wide and narrow circuits share an id");
+}
+
+/// Full tier: the same for a model whose sigmoid and tanh are interpolated between table
+/// points (an LSTM: gates, cell state, hidden state).
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): one fresh aggregation, ~4 min, 9 GB"]
+fn interpolated_functions_aggregate_and_verify_in_the_evm() {
+    let s = wide_model_verifies_and_tampering_is_rejected("lstm_seq", "interpolated functions");
+    let st = s.compiled.model.settings;
+    assert!(s.compiled.model.activations().into_iter().any(|a| st.interpolates(a)));
+}
+
+fn wide_model_verifies_and_tampering_is_rejected(model: &str, label: &str) -> Shards {
+    let p = Prover::dev(&default_cache_dir()).expect("dev SRS and aggregation keys");
+    let s = prove_shards_with(&root(), &setup().srs, model, Some(true)).expect("shard proofs");
+    assert!(s.compiled.model.settings.wide);
     let agg = s.aggregate(&p).expect("aggregate");
-    let (instances, proof) = case(&fixture::case_of("wide", MODEL_A, &agg).expect("case"));
-    assert_accepted_everywhere(&instances, &proof, "wide values");
+    let (instances, proof) = case(&fixture::case_of("wide", model, &agg).expect("case"));
+    assert_accepted_everywhere(&instances, &proof, label);
     assert_eq!(instances[MODEL_ID], s.model_id);
     let packed = pack_outputs(&s.proof.outputs_q, s.proof.scale_bits).expect("scale fits");
     assert_eq!(&instances[OUTPUTS..OUTPUT_COMMITMENT], &packed[..]);
@@ -342,9 +356,10 @@ fn wide_values_aggregate_and_verify_in_the_evm() {
     ] {
         let mut bad = instances.clone();
         bad[at] += Fr::from(1u64);
-        assert_rejected_everywhere(&bad, &proof, &format!("wide values: altered {what}"));
+        assert_rejected_everywhere(&bad, &proof, &format!("{label}: altered {what}"));
     }
     let mut bad = proof.clone();
     bad[proof.len() / 2] ^= 0x80;
-    assert_rejected_everywhere(&instances, &bad, "wide values: flipped proof byte");
+    assert_rejected_everywhere(&instances, &bad, &format!("{label}: flipped proof byte"));
+    s
 }
