@@ -687,7 +687,7 @@ impl<'a> Builder<'a> {
         #[allow(unused_mut)]
         let mut it = match interpolate(act, v.1, &st) {
             Ok(it) => it,
-            Err(e) if self.strict => return Err(self.interpolation_error(id, act, e)),
+            Err(e) if self.strict => return Err(self.reject_error(id, act, e)),
             Err(_) => Interp { h: 0, lo: 0, f0: 0, f1: 0, r: 0, out: 0 },
         };
         #[cfg(test)]
@@ -755,12 +755,11 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn interpolation_error(&self, id: ValueId, act: Activation, e: Reject) -> ProverError {
+    /// The error of a rescale or an interpolation of `act` for value `id`.
+    fn reject_error(&self, id: ValueId, act: Activation, e: Reject) -> ProverError {
         match (e, self.node_of(id)) {
             (Reject::Domain(v), Some(n)) => {
-                let st = self.model.settings;
-                let e = st.act_scale(act);
-                crate::quant::eval::domain_error(n, act, v as f64 / (1u64 << e) as f64, e)
+                crate::quant::eval::domain_error(n, act, v, &self.model.settings)
             }
             (Reject::Range(v), _) => self.range_error(id, v),
             (Reject::Denominator(v) | Reject::Domain(v), _) => self.range_error(id, v as i128),
@@ -818,14 +817,7 @@ impl<'a> Builder<'a> {
         let st = &self.model.settings;
         match requant(acc, shift, act, st) {
             Ok(q) => Ok(q),
-            Err(Reject::Range(y)) if self.strict => Err(self.range_error(id, y)),
-            Err(Reject::Domain(y)) if self.strict => Err(match self.node_of(id) {
-                Some(n) => {
-                    let e = st.act_scale(act);
-                    crate::quant::eval::domain_error(n, act, y as f64 / (1u64 << e) as f64, e)
-                }
-                None => self.range_error(id, y as i128),
-            }),
+            Err(e) if self.strict => Err(self.reject_error(id, act, e)),
             Err(_) => Ok(Requant { y: 0, r: 0, out: 0 }),
         }
     }
@@ -838,9 +830,8 @@ impl<'a> Builder<'a> {
                 crate::quant::eval::denominator_error(self.model, n, b, v)
             }
             (Reject::Domain(v), Some(n)) => {
-                let st = self.model.settings;
                 let act = n.kind.activation().unwrap_or(Activation::Identity);
-                crate::quant::eval::domain_error(n, act, st.dequantize(v), st.scale_bits)
+                crate::quant::eval::domain_error(n, act, v, &self.model.settings)
             }
             (_, None) => self.range_error(id, 0),
         }

@@ -1214,10 +1214,7 @@ fn assert_interp_forgery_rejected(forge: super::layout::InterpForge, what: &str)
 
 /// Recomputes the output and remainder a forged `(h, lo, f0, f1)` implies.
 fn reround(it: &mut crate::quant::semantics::Interp) {
-    let s = WIDE.scale_bits;
-    let num = ((it.f0 as i128) << s) + (it.f1 - it.f0) as i128 * it.lo as i128 + (1 << (s - 1));
-    it.out = (num >> s) as i64;
-    it.r = (num - ((it.out as i128) << s)) as i64;
+    (it.out, it.r) = crate::quant::semantics::chord(it.f0, it.f1, it.lo, WIDE.scale_bits);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 
 use super::scales::check_shapes;
 use super::semantics::{apply, divide, interpolate, max_step, requant, Reject};
-use super::{QKind, QModel, QNode};
+use super::{QKind, QModel, QNode, QuantSettings};
 use crate::circuit::instance;
 use crate::error::{ProverError, Result};
 use crate::model::graph::Activation;
@@ -121,8 +121,7 @@ impl QModel {
                     // goes on past a range error.
                     Err(Reject::Domain(_) | Reject::Denominator(_)) if lookup_stats_only => Ok(0),
                     Err(Reject::Domain(y) | Reject::Denominator(y)) => {
-                        let e = st.act_scale(act);
-                        Err(domain_error(node, act, y as f64 / (1u64 << e) as f64, e))
+                        Err(domain_error(node, act, y, &st))
                     }
                 }
             };
@@ -171,14 +170,7 @@ impl QModel {
                             Err(Reject::Denominator(v)) => {
                                 return Err(denominator_error(self, node, *y, v));
                             }
-                            Err(Reject::Domain(v)) => {
-                                return Err(domain_error(
-                                    node,
-                                    *act,
-                                    st.dequantize(v),
-                                    st.scale_bits,
-                                ))
-                            }
+                            Err(Reject::Domain(v)) => return Err(domain_error(node, *act, v, &st)),
                         };
                         t.values.push(v);
                     }
@@ -245,18 +237,20 @@ impl QModel {
     }
 }
 
-/// An activation input outside the function's domain.
+/// An activation input `y` outside the function's domain; `y` is at the function's scale
+/// ([`QuantSettings::act_scale`]).
 pub(crate) fn domain_error(
     node: &QNode,
     act: Activation,
-    value: f64,
-    scale_bits: u32,
+    y: i64,
+    settings: &QuantSettings,
 ) -> ProverError {
+    let scale_bits = settings.act_scale(act);
     ProverError::OutOfDomain {
         node: node.name.clone(),
         op: node.op.clone(),
         function: format!("{act:?}"),
-        value,
+        value: y as f64 / (1u64 << scale_bits) as f64,
         scale_bits,
     }
 }

@@ -224,9 +224,16 @@ pub fn interpolate(act: Activation, v: i64, settings: &QuantSettings) -> Result<
     let s = settings.scale_bits;
     let f0 = grid(act, sp.h, settings).ok_or(Reject::Domain(v))?;
     let f1 = grid(act, sp.h + 1, settings).ok_or(Reject::Domain(v))?;
-    let num = ((f0 as i128) << s) + (f1 - f0) as i128 * sp.lo as i128 + (1i128 << (s - 1));
+    let (out, r) = chord(f0, f1, sp.lo, s);
+    Ok(Interp { h: sp.h, lo: sp.lo, f0, f1, r, out })
+}
+
+/// `(out, r)`: the chord from `f0` to `f1` at `lo / 2^s`, rounded half up, and its
+/// remainder: `2^s out + r = 2^s f0 + (f1 - f0) lo + 2^(s-1)`.
+pub fn chord(f0: i64, f1: i64, lo: i64, s: u32) -> (i64, i64) {
+    let num = ((f0 as i128) << s) + (f1 - f0) as i128 * lo as i128 + (1i128 << (s - 1));
     let out = num >> s;
-    Ok(Interp { h: sp.h, lo: sp.lo, f0, f1, r: (num - (out << s)) as i64, out: out as i64 })
+    (out as i64, (num - (out << s)) as i64)
 }
 
 /// A wide value as the circuit checks its range: `v = 2^scale_bits * h + lo` with `lo` in
