@@ -121,7 +121,7 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     /// Errors: ModelNotFound, VerificationRefused_ModelDeprecated, InvalidProof (too short or
     /// rejected), ModelMismatch, InputCommitmentMismatch (also for a commitment not below r),
     /// OutputMismatch (bad encoding, scale, an output commitment not below r,
-    /// too many values, a value outside int16, packed words differing), InsufficientGasForVerifier.
+    /// too many values, a value outside its slot, packed words differing), InsufficientGasForVerifier.
     function _verify(uint256 modelId, bytes32 inputCommitment, bytes calldata output, bytes calldata proof)
         private
         view
@@ -154,7 +154,8 @@ contract AttestationRegistry is ModelRegistry, IERC165 {
     }
 
     /// @dev The packed output instances must be exactly the packing of (count, scale, values),
-    /// which also requires count <= maxOutputs and every value in [-2^15, 2^15) (OutputCodec).
+    /// which also requires count <= maxOutputs and every value in its slot's range, 48, 32 or 16
+    /// bits by the count (OutputCodec.slotBits).
     /// The proof states the scale, so a model registered with another scale than its circuit's
     /// gets no inference through.
     function _checkOutputs(bytes calldata output, bytes calldata proof, uint8 modelScaleBits)

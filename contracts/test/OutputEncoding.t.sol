@@ -24,11 +24,29 @@ contract OutputEncodingTest is RegistryTestBase {
         modelId = _registerModel();
     }
 
-    /// @dev n values in [MIN, MAX] derived from `seed`.
-    function _inRange(int256[] memory seed, uint256 n) internal pure returns (int256[] memory out) {
+    /// @dev Values n outputs among m slots can carry lie in [-half, half).
+    function _half(uint256 n, uint256 m) internal pure returns (int256) {
+        return int256(1 << (OutputCodec.slotBits(n, m) - 1));
+    }
+
+    /// @dev n values in the range of their slots among m, derived from `seed`.
+    function _inRange(int256[] memory seed, uint256 n, uint256 m) internal pure returns (int256[] memory out) {
+        int256 half = _half(n, m);
         out = new int256[](n);
         for (uint256 i = 0; i < n; ++i) {
-            out[i] = bound(seed[i % seed.length], MIN, MAX);
+            out[i] = bound(seed[i % seed.length], -half, half - 1);
+        }
+    }
+
+    function _inRange(int256[] memory seed, uint256 n) internal pure returns (int256[] memory) {
+        return _inRange(seed, n, MAX_OUTPUTS);
+    }
+
+    /// @dev The b-bit alias of v (same low b bits, sign-extended), b a multiple of 8.
+    function _alias(int256 v, uint256 bits) internal pure returns (int256 a) {
+        uint256 top = bits / 8 - 1;
+        assembly ("memory-safe") {
+            a := signextend(top, v)
         }
     }
 
@@ -41,9 +59,10 @@ contract OutputEncodingTest is RegistryTestBase {
         }
     }
 
-    /// @dev A value outside [MIN, MAX].
-    function _outOfRange(int256 v) internal pure returns (int256) {
-        if (v >= MIN && v <= MAX) return v >= 0 ? v + MAX + 1 : v + MIN - 1;
+    /// @dev A value outside the range of n values' slots.
+    function _outOfRange(int256 v, uint256 n) internal pure returns (int256) {
+        int256 half = _half(n, MAX_OUTPUTS);
+        if (v >= -half && v < half) return v >= 0 ? v + half : v - half - 1;
         return v;
     }
 
@@ -118,7 +137,7 @@ contract OutputEncodingTest is RegistryTestBase {
     function testFuzz_pack_rejectsOutOfRangeValue(int256[] memory seed, uint8 n, uint256 idx, int256 v) public pure {
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
-        values[bound(idx, 0, values.length - 1)] = _outOfRange(v);
+        values[bound(idx, 0, values.length - 1)] = _outOfRange(v, values.length);
         (bool ok,) = OutputCodec.pack(values, SCALE, MAX_OUTPUTS);
         assertFalse(ok);
     }
@@ -167,7 +186,8 @@ contract OutputEncodingTest is RegistryTestBase {
         // Slot counts that are not a multiple of 15 leave the top slots of the last word zero.
         vm.assume(seed.length > 0);
         uint256 slots = bound(m, 1, OutputCodec.MAX_OUTPUT_SLOTS);
-        int256[] memory values = _inRange(seed, bound(n, 0, slots));
+        uint256 count = bound(n, 0, slots);
+        int256[] memory values = _inRange(seed, count, slots);
         uint256[] memory words = _pack(values, slots);
         assertEq(words.length, InstanceLayout.outputWords(slots));
         assertTrue(harness.matchesWords(_output(values), values.length, SCALE, abi.encodePacked(words), slots));
@@ -183,22 +203,23 @@ contract OutputEncodingTest is RegistryTestBase {
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
         idx = bound(idx, 0, values.length - 1);
-        int256 bad = _outOfRange(v);
-        // Offer the packing of the value's 16-bit alias (same low 16 bits, sign-extended) ...
-        int256 alias_;
-        assembly ("memory-safe") {
-            alias_ := signextend(1, bad)
-        }
+        uint256 bits = OutputCodec.slotBits(values.length, MAX_OUTPUTS);
+        int256 half = _half(values.length, MAX_OUTPUTS);
+        int256 bad = _outOfRange(v, values.length);
+        // Offer the packing of the value's b-bit alias (same low b bits, sign-extended) ...
+        int256 alias_ = _alias(bad, bits);
         values[idx] = alias_;
         uint256[] memory words = _pack(values, MAX_OUTPUTS);
         values[idx] = bad;
         bytes memory out = _output(values);
         assertFalse(harness.matchesWords(out, values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
         // ... and the word an unchecked packer would produce (carries and borrows included).
-        uint256 shift = 16 * (idx % 15);
+        uint256 perWord = 240 / bits;
+        uint256 shift = bits * (idx % perWord);
         unchecked {
             // forge-lint: disable-next-line(unsafe-typecast) -- two's complement arithmetic is intended
-            words[idx / 15] = words[idx / 15] - (uint256(alias_ + MAX + 1) << shift) + (uint256(bad + MAX + 1) << shift);
+            words[idx / perWord] =
+                words[idx / perWord] - (uint256(alias_ + half) << shift) + (uint256(bad + half) << shift);
         }
         assertFalse(harness.matchesWords(out, values.length, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
     }
@@ -216,9 +237,10 @@ contract OutputEncodingTest is RegistryTestBase {
         // Each count 0..M (word boundaries included) with its packing, and the count off by one.
         for (uint256 n = 0; n <= MAX_OUTPUTS; ++n) {
             int256[] memory values = new int256[](n);
+            int256 half = _half(n, MAX_OUTPUTS);
             for (uint256 i = 0; i < n; ++i) {
                 // forge-lint: disable-next-line(unsafe-typecast) -- i < 30
-                values[i] = i % 2 == 0 ? MIN + int256(i) : MAX - int256(i);
+                values[i] = i % 2 == 0 ? -half + int256(i) : half - 1 - int256(i);
             }
             uint256[] memory words = _pack(values, MAX_OUTPUTS);
             bytes memory out = _output(values);
@@ -230,6 +252,43 @@ contract OutputEncodingTest is RegistryTestBase {
                 assertFalse(harness.matchesWords(out, n, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
             }
         }
+    }
+
+    function test_slotBits_widestThatHoldsTheCount() public pure {
+        // Two words (M = 30): up to 10 values at 48 bits, 11..14 at 32, 15..30 at 16.
+        for (uint256 n = 0; n <= MAX_OUTPUTS; ++n) {
+            uint256 want = n <= 10 ? 48 : n <= 14 ? 32 : 16;
+            assertEq(OutputCodec.slotBits(n, MAX_OUTPUTS), want);
+        }
+        // One word (M <= 15): 5, 7, then 15.
+        assertEq(OutputCodec.slotBits(5, 15), 48);
+        assertEq(OutputCodec.slotBits(6, 15), 32);
+        assertEq(OutputCodec.slotBits(8, 15), 16);
+    }
+
+    function testFuzz_matchesWords_rejectsAnotherWidth(int256[] memory seed, uint8 n, uint8 b) public view {
+        // Values small enough for every width, packed at a width their count does not select.
+        vm.assume(seed.length > 0);
+        uint256 count = bound(n, 0, MAX_OUTPUTS);
+        uint256 bits = [uint256(16), 32, 48][bound(b, 0, 2)];
+        uint256 perWord = 240 / bits;
+        vm.assume(bits != OutputCodec.slotBits(count, MAX_OUTPUTS) && count <= perWord * OUTPUT_WORDS);
+        int256[] memory values = new int256[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            values[i] = bound(seed[i % seed.length], MIN, MAX);
+        }
+        uint256[] memory words = new uint256[](OUTPUT_WORDS);
+        uint256 slots = perWord * OUTPUT_WORDS < MAX_OUTPUTS ? perWord * OUTPUT_WORDS : MAX_OUTPUTS;
+        for (uint256 slot = 0; slot < slots; ++slot) {
+            int256 v = slot < count ? values[slot] : int256(0);
+            // forge-lint: disable-next-line(unsafe-typecast) -- within the narrowest slot
+            words[slot / perWord] |= uint256(v + int256(1 << (bits - 1))) << (bits * (slot % perWord));
+        }
+        words[0] |= (count << 240) | (uint256(SCALE) << 246);
+        assertFalse(harness.matchesWords(_output(values), count, SCALE, abi.encodePacked(words), MAX_OUTPUTS));
+        // The count names the width, so the words read as other values, if as any.
+        (bool ok, int256[] memory got,) = OutputCodec.unpack(words, MAX_OUTPUTS);
+        if (ok) assertTrue(count > 0 && keccak256(abi.encode(got)) != keccak256(abi.encode(values)));
     }
 
     function testFuzz_matchesWords_rejectsAnotherScale(int256[] memory seed, uint8 n, uint8 other) public view {
@@ -336,11 +395,8 @@ contract OutputEncodingTest is RegistryTestBase {
         vm.assume(seed.length > 0);
         int256[] memory values = _inRange(seed, bound(n, 1, MAX_OUTPUTS));
         idx = bound(idx, 0, values.length - 1);
-        int256 bad = _outOfRange(v);
-        int256 alias_;
-        assembly ("memory-safe") {
-            alias_ := signextend(1, bad)
-        }
+        int256 bad = _outOfRange(v, values.length);
+        int256 alias_ = _alias(bad, OutputCodec.slotBits(values.length, MAX_OUTPUTS));
         values[idx] = alias_;
         bytes memory p = _approvedProof(VK, INPUT, values); // an honest proof of the alias
         values[idx] = bad;

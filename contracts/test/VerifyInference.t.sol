@@ -14,12 +14,12 @@ contract VerifyInferenceTest is RegistryTestBase {
     uint256 internal modelId;
     uint256 internal constant DIGEST = ACC_LIMBS;
     uint256 internal constant INPUT_AT = ACC_LIMBS + 1;
-    uint256 internal constant WORD0 = ACC_LIMBS + 2; // values 0..14 and the count
-    uint256 internal constant WORD1 = ACC_LIMBS + 3; // values 15..29
+    uint256 internal constant WORD0 = ACC_LIMBS + 2; // the first values and the count
+    uint256 internal constant WORD1 = ACC_LIMBS + 3; // the rest
     uint256 internal constant COUNT_SHIFT = 240;
     uint256 internal constant COUNT_ONE = 2 ** 240; // a count of 1 in word 0
-    /// @dev A word of 15 unused slots: each 16-bit field is 0x8000 (v = 0).
-    uint256 internal constant PADDING = 0x800080008000800080008000800080008000800080008000800080008000;
+    /// @dev A word of 5 unused 48-bit slots: each field is 2^47 (v = 0).
+    uint256 internal constant PADDING_48 = 0x800000000000800000000000800000000000800000000000800000000000;
 
     function setUp() public override {
         super.setUp();
@@ -54,28 +54,51 @@ contract VerifyInferenceTest is RegistryTestBase {
     }
 
     function test_verifyInference_packsOutputsLikeTheCircuit() public {
-        // Known answers, computed independently of OutputCodec: v + 2^15 in 16-bit fields, slot i
-        // at bit 16 i, unused slots 0x8000, the count at bit 240 of word 0 and the scale (7) at 246.
+        // Known answers, computed independently of OutputCodec: up to 10 values take 48-bit
+        // fields v + 2^47, slot i at bit 48 (i mod 5) of word i / 5, unused slots 2^47, the
+        // count at bit 240 of word 0 and the scale (7) at 246; 11 to 14 take 32-bit fields
+        // (7 a word), more take 16-bit fields (15 a word).
         int256[] memory v = new int256[](3);
-        v[0] = -1; // 0x7fff
-        v[1] = 32_767; // 0xffff
-        v[2] = -32_768; // 0x0000
+        v[0] = -1;
+        v[1] = 32_767;
+        v[2] = -32_768;
         uint256[] memory inst = _instances(VK, INPUT, v);
         assertEq(inst.length, ACC_LIMBS + 3 + OUTPUT_WORDS);
-        assertEq(inst[WORD0], 0x1c38000800080008000800080008000800080008000800080000000ffff7fff);
-        assertEq(inst[WORD1], PADDING);
-        // The Rust unit test's vector (prover/src/aggregate/circuit.rs, packed_outputs_roundtrip).
+        assertEq(inst[WORD0], 0x1c38000000000008000000000007fffffff8000800000007fff7fffffffffff);
+        assertEq(inst[WORD1], PADDING_48);
+        // The Rust unit test's vectors (prover/src/aggregate/outputs/tests.rs, known_answers).
         int256[] memory r = new int256[](5);
         (r[0], r[1], r[2], r[3], r[4]) = (5, -3, 0, 32_767, -32_768);
         inst = _instances(VK, INPUT, r);
-        assertEq(inst[WORD0], 0x1c580008000800080008000800080008000800080000000ffff80007ffd8005);
-        assertEq(inst[WORD1], PADDING);
+        assertEq(inst[WORD0], 0x1c57fffffff8000800000007fff8000000000007ffffffffffd800000000005);
+        assertEq(inst[WORD1], PADDING_48);
+        int256[] memory wide = new int256[](3);
+        (wide[0], wide[1], wide[2]) = (2 ** 40, -(2 ** 47), 2 ** 47 - 1);
+        inst = _instances(VK, INPUT, wide);
+        assertEq(inst[WORD0], 0x1c3800000000000800000000000ffffffffffff000000000000810000000000);
+        int256[] memory twelve = new int256[](12);
+        for (uint256 i = 0; i < 12; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- i < 12
+            twelve[i] = int256(i) - 6;
+        }
+        inst = _instances(VK, INPUT, twelve);
+        assertEq(inst[WORD0], 0x1cc0000800000007fffffff7ffffffe7ffffffd7ffffffc7ffffffb7ffffffa);
+        assertEq(inst[WORD1], 0x80000000800000008000000580000004800000038000000280000001);
+        int256[] memory twenty = new int256[](20);
+        for (uint256 i = 0; i < 20; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast) -- i < 20
+            twenty[i] = int256(i);
+        }
+        inst = _instances(VK, INPUT, twenty);
+        assertEq(inst[WORD0], 0x1d4800e800d800c800b800a8009800880078006800580048003800280018000);
+        assertEq(inst[WORD1], 0x80008000800080008000800080008000800080008013801280118010800f);
         // No outputs: padding only, count 0, the scale.
         inst = _instances(VK, INPUT, new int256[](0));
-        assertEq(inst[WORD0], PADDING | (uint256(SCALE) << 246));
-        assertEq(inst[WORD1], PADDING);
+        assertEq(inst[WORD0], PADDING_48 | (uint256(SCALE) << 246));
+        assertEq(inst[WORD1], PADDING_48);
         registry.verifyInference(modelId, INPUT, _output(v), _approvedProof(VK, INPUT, v));
         registry.verifyInference(modelId, INPUT, _output(r), _approvedProof(VK, INPUT, r));
+        registry.verifyInference(modelId, INPUT, _output(wide), _approvedProof(VK, INPUT, wide));
     }
 
     function test_verifyInference_acceptsZeroAndMaxOutputs() public {
@@ -196,21 +219,29 @@ contract VerifyInferenceTest is RegistryTestBase {
     }
 
     function test_verifyInference_revertsOnAlteredPadding() public {
-        // Unused slots must hold exactly 0x8000 and the bits above the fields must be zero.
-        int256[] memory v = _values3();
+        // Unused slots must hold exactly v = 0 and the bits above the fields must be zero.
+        int256[] memory v = _values3(); // 48-bit slots, 5 a word
         uint256[] memory bad = new uint256[](6);
         uint256[] memory at = new uint256[](6);
         uint256[] memory inst = _instances(VK, INPUT, v);
-        (at[0], bad[0]) = (WORD0, inst[WORD0] + (1 << 48)); // slot 3: 0x8000 -> 0x8001
-        (at[1], bad[1]) = (WORD0, inst[WORD0] - (0x8000 << 224)); // slot 14: 0x8000 -> 0
+        (at[0], bad[0]) = (WORD0, inst[WORD0] + (1 << 144)); // slot 3: 2^47 -> 2^47 + 1
+        (at[1], bad[1]) = (WORD0, inst[WORD0] - (2 ** 47 << 192)); // slot 4: 2^47 -> 0
         (at[2], bad[2]) = (WORD0, inst[WORD0] | (1 << 252)); // above the count and the scale
-        (at[3], bad[3]) = (WORD1, inst[WORD1] + (1 << 224)); // slot 29
+        (at[3], bad[3]) = (WORD1, inst[WORD1] + (1 << 192)); // slot 9
         (at[4], bad[4]) = (WORD1, inst[WORD1] | (1 << 240)); // above the fields of word 1
         (at[5], bad[5]) = (WORD1, 0); // all-zero padding word
         for (uint256 i = 0; i < bad.length; ++i) {
             bytes memory p = _approvedProofWith(_instances(VK, INPUT, v), at[i], bad[i]);
             vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
             registry.verifyInference(modelId, INPUT, _output(v), p);
+        }
+        // 32-bit slots fill 224 bits of a word: the 16 above them are zero too.
+        int256[] memory twelve = new int256[](12);
+        inst = _instances(VK, INPUT, twelve);
+        for (uint256 w = WORD0; w <= WORD1; ++w) {
+            bytes memory p = _approvedProofWith(_instances(VK, INPUT, twelve), w, inst[w] | (1 << 230));
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(twelve), p);
         }
     }
 
@@ -231,36 +262,46 @@ contract VerifyInferenceTest is RegistryTestBase {
         }
     }
 
-    function test_verifyInference_revertsOnValueOutsideInt16() public {
-        // 5 + 2^16 has the same low 16 bits as 5: without the range check it would alias.
-        int256[] memory v = _values3();
-        bytes memory p = _approvedProof(VK, INPUT, v);
-        int256[] memory alias_ = _values3();
-        alias_[0] = 5 + 65_536;
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(alias_), p);
-        alias_[0] = 5 - 65_536;
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(alias_), p);
-        // Just past either end, with the instance word a range-unchecked packer would produce
-        // (the field carries into the next slot): rejected whatever the instance says.
-        uint256[] memory inst = _instances(VK, INPUT, v);
-        alias_[0] = 32_768; // field 0x10000: slot 0 reads 0, slot 1 gains 1
-        p = _approvedProofWith(inst, WORD0, inst[WORD0] - 0x8005 + 0x10000);
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(alias_), p);
-        inst = _instances(VK, INPUT, v);
-        alias_[0] = -32_769; // field -1: borrows from slot 1
-        p = _approvedProofWith(inst, WORD0, inst[WORD0] - 0x8005 - 1);
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(alias_), p);
-        // The extreme int256 values.
-        alias_[0] = type(int256).max;
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(alias_), p);
-        alias_[0] = type(int256).min;
-        vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
-        registry.verifyInference(modelId, INPUT, _output(alias_), p);
+    function test_verifyInference_revertsOnValueOutsideItsSlot() public {
+        // At each width (3 values: 48 bits, 12: 32, 20: 16), 5 + 2^b has the same low b bits
+        // as 5: without the range check it would alias.
+        uint256[3] memory counts = [uint256(3), 12, 20];
+        for (uint256 c = 0; c < counts.length; ++c) {
+            int256[] memory v = new int256[](counts[c]);
+            (v[0], v[1], v[2]) = (5, -3, 1000);
+            uint256 bits = OutputCodec.slotBits(v.length, MAX_OUTPUTS);
+            int256 half = int256(1 << (bits - 1));
+            bytes memory p = _approvedProof(VK, INPUT, v);
+            int256[] memory alias_ = new int256[](v.length);
+            (alias_[1], alias_[2]) = (v[1], v[2]);
+            alias_[0] = 5 + 2 * half;
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(alias_), p);
+            alias_[0] = 5 - 2 * half;
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(alias_), p);
+            // Just past either end, with the instance word a range-unchecked packer would
+            // produce (the field carries into the next slot): rejected whatever the instance says.
+            uint256[] memory inst = _instances(VK, INPUT, v);
+            // forge-lint: disable-next-line(unsafe-typecast) -- 5 + half > 0
+            uint256 field0 = uint256(5 + half);
+            alias_[0] = half; // field 2^b: slot 0 reads 0, slot 1 gains 1
+            p = _approvedProofWith(inst, WORD0, inst[WORD0] - field0 + (1 << bits));
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(alias_), p);
+            inst = _instances(VK, INPUT, v);
+            alias_[0] = -half - 1; // field -1: borrows from slot 1
+            p = _approvedProofWith(inst, WORD0, inst[WORD0] - field0 - 1);
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(alias_), p);
+            // The extreme int256 values.
+            alias_[0] = type(int256).max;
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(alias_), p);
+            alias_[0] = type(int256).min;
+            vm.expectRevert(IERCZKMLVerifier.OutputMismatch.selector);
+            registry.verifyInference(modelId, INPUT, _output(alias_), p);
+        }
     }
 
     function test_verifyInference_revertsWhenVerifierRejects() public {

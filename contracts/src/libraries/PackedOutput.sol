@@ -5,9 +5,9 @@ import {OutputCodec} from "./OutputCodec.sol";
 
 /// @title Compact storage of a record's model id and outputs.
 /// @notice Storage dominates the cost of `verifyAndStoreInference` (22,100 gas per fresh slot),
-/// and output values are small (the proof carries them as 16-bit fields, so the registry only
-/// stores values in int16), so each record keeps its values at the narrowest width that holds
-/// all of them: 1 or 2 bytes in the registry; the library itself handles any int256.
+/// and output values are small (the proof carries them in fields of at most 48 bits, so the
+/// registry stores values of at most 8 bytes), so each record keeps its values at the narrowest
+/// width that holds all of them; the library itself handles any int256.
 ///
 /// Layout, least significant bit first, in consecutive words of a mapping:
 /// word 0: [0,64) modelId | [64,72) scaleBits | [72,88) count | [88,96) width w in bytes

@@ -1,11 +1,10 @@
 //! The aggregation circuit: snark-verifier's accumulation plus zkattest's chain checks.
 
 use halo2_base::gates::circuit::CircuitBuilderStage;
-use halo2_base::gates::{GateInstructions, RangeInstructions};
+use halo2_base::gates::RangeInstructions;
 use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr};
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::poseidon::hasher::PoseidonSponge;
-use halo2_base::QuantumCell::Constant;
 use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
@@ -23,48 +22,15 @@ pub const MODEL_ID: usize = NUM_ACC_LIMBS;
 pub const INPUT_COMMITMENT: usize = NUM_ACC_LIMBS + 1;
 /// Index of the first packed-outputs word.
 pub const OUTPUTS: usize = NUM_ACC_LIMBS + 2;
-/// Bits per packed output: values are in `[-2^15, 2^15)`, stored as `v + 2^15`.
-pub const OUTPUT_BITS: u32 = instance::PUBLIC_OUTPUT_BITS;
-/// Outputs per packed word.
-pub const OUTPUTS_PER_WORD: usize = 15;
-/// Packed-outputs words.
-pub const OUTPUT_WORDS: usize = instance::MAX_OUTPUTS.div_ceil(OUTPUTS_PER_WORD);
+pub use super::outputs::{pack_outputs, COUNT_SHIFT, OUTPUT_WORDS, SCALE_SHIFT};
 /// Index of the output commitment: the last shard's commitment to all the model's outputs,
 /// which binds them when there are more than the packed words hold.
 pub const OUTPUT_COMMITMENT: usize = OUTPUTS + OUTPUT_WORDS;
-/// Bit position of the output descriptor (count, then scale: `instance::descriptor`) in the
-/// first packed word.
-pub const COUNT_SHIFT: u32 = OUTPUT_BITS * OUTPUTS_PER_WORD as u32;
-/// Bit position of the output scale in the first packed word.
-pub const SCALE_SHIFT: u32 = COUNT_SHIFT + instance::COUNT_BITS;
-/// Bits of the descriptor: the first word stays below `2^252 < r`.
-const DESCRIPTOR_BITS: u32 = instance::COUNT_BITS + instance::SCALE_BITS;
 
-/// Number of public instances of the aggregated proof.
-///
-/// Every public instance costs verifier code and gas, so the outputs travel packed:
-/// word `j` is `sum_i 2^(16 i) (v_(15j+i) + 2^15)`, and word 0 also carries the output
-/// count at bit 240 and the output scale at bit 246 (the last shard's descriptor, a constant
-/// of its circuit). The circuit range-checks every output to 16 bits and the descriptor to
-/// 12, which makes the packing injective. The output commitment closes the list.
+/// Number of public instances of the aggregated proof: the accumulator, the model id, the
+/// input commitment, the packed outputs (`super::outputs`) and the output commitment.
 pub const fn num_instances() -> usize {
     OUTPUT_COMMITMENT + 1
-}
-
-/// Packs output values (with their count and scale) as the aggregation circuit does. None
-/// when the scale does not fit the descriptor.
-pub fn pack_outputs(values: &[i64], scale_bits: u32) -> Option<Vec<Fr>> {
-    use crate::circuit::{fe, pow2};
-    let shown = instance::shown(values);
-    let descriptor = instance::descriptor(shown.len(), scale_bits)?;
-    let mut words = vec![Fr::zero(); OUTPUT_WORDS];
-    words[0] = pow2(COUNT_SHIFT) * Fr::from(descriptor);
-    for slot in 0..instance::MAX_OUTPUTS {
-        let v = shown.get(slot).copied().unwrap_or(0);
-        let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
-        words[w] += pow2(OUTPUT_BITS * i as u32) * fe(v + (1 << (OUTPUT_BITS - 1)));
-    }
-    Some(words)
 }
 
 /// The aggregated proof's public values, decoded.
@@ -92,35 +58,13 @@ impl AggregationInstances {
 
     /// The output scale the last shard's circuit states (`2^scale`).
     pub fn scale_bits(&self) -> u32 {
-        field(&word_bytes(&self.all[OUTPUTS]), SCALE_SHIFT, instance::SCALE_BITS) as u32
+        super::outputs::unpack_scale(&self.all[OUTPUTS..OUTPUT_COMMITMENT])
     }
 
     /// The public output values, unpacked.
     pub fn outputs(&self) -> Vec<i64> {
-        let words: Vec<Vec<u8>> =
-            self.all[OUTPUTS..OUTPUTS + OUTPUT_WORDS].iter().map(word_bytes).collect();
-        let n = field(&words[0], COUNT_SHIFT, instance::COUNT_BITS) as usize;
-        (0..n.min(instance::MAX_OUTPUTS))
-            .map(|slot| {
-                let (w, i) = (slot / OUTPUTS_PER_WORD, slot % OUTPUTS_PER_WORD);
-                field(&words[w], OUTPUT_BITS * i as u32, OUTPUT_BITS) as i64
-                    - (1 << (OUTPUT_BITS - 1))
-            })
-            .collect()
+        super::outputs::unpack_outputs(&self.all[OUTPUTS..OUTPUT_COMMITMENT])
     }
-}
-
-fn word_bytes(x: &Fr) -> Vec<u8> {
-    use halo2_base::halo2_proofs::halo2curves::ff::PrimeField;
-    x.to_repr().as_ref().to_vec()
-}
-
-/// Bits `at .. at + width` of a little-endian word.
-fn field(w: &[u8], at: u32, width: u32) -> u64 {
-    (0..width).fold(0u64, |acc, b| {
-        let bit = at + b;
-        acc | ((((w[(bit / 8) as usize] >> (bit % 8)) & 1) as u64) << b)
-    })
 }
 
 /// Builds the aggregation circuit over `snarks` (one per shard slot, in chain order).
@@ -165,33 +109,14 @@ pub fn build(
     }
     let model_id = sponge.squeeze(ctx, range.gate());
 
-    // Outputs, range-checked to 16 bits (which makes packing injective) and packed.
+    // Outputs, range-checked to their slots (which makes packing injective) and packed.
     let last = &prev[n - 1];
-    let gate = range.gate();
-    let offset = Fr::from(1u64 << (OUTPUT_BITS - 1));
-    let descriptor = last[instance::DESCRIPTOR];
-    range.range_check(ctx, descriptor, DESCRIPTOR_BITS as usize);
-    let mut words = Vec::with_capacity(OUTPUT_WORDS);
-    for w in 0..OUTPUT_WORDS {
-        let mut terms = Vec::new();
-        let mut coeffs = Vec::new();
-        for i in 0..OUTPUTS_PER_WORD {
-            let slot = w * OUTPUTS_PER_WORD + i;
-            if slot >= instance::MAX_OUTPUTS {
-                break;
-            }
-            let shifted = gate.add(ctx, last[instance::OUTPUT0 + slot], Constant(offset));
-            range.range_check(ctx, shifted, OUTPUT_BITS as usize);
-            terms.push(shifted);
-            coeffs.push(crate::circuit::pow2(OUTPUT_BITS * i as u32));
-        }
-        if w == 0 {
-            terms.push(descriptor);
-            coeffs.push(crate::circuit::pow2(COUNT_SHIFT));
-        }
-        let packed = gate.inner_product(ctx, terms, coeffs.into_iter().map(Constant));
-        words.push(packed);
-    }
+    let words = super::outputs::constrain(
+        ctx,
+        &range,
+        last[instance::DESCRIPTOR],
+        &last[instance::OUTPUT0..instance::OUTPUT0 + instance::MAX_OUTPUTS],
+    );
 
     let mut public = circuit.builder.assigned_instances[0].clone();
     debug_assert_eq!(public.len(), NUM_ACC_LIMBS);
@@ -231,33 +156,4 @@ pub fn check_accumulator(srs: &crate::proof::Srs, instances: &[Fr]) -> Result<()
         KzgAccumulator::new(lhs, rhs),
     )
     .map_err(|_| bad())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn packed_outputs_roundtrip() {
-        for (values, scale) in [
-            (vec![], 0),
-            (vec![5, -3, 0, 32767, -32768], 7),
-            ((0..30).map(|i| i * 1000 - 15000).collect(), 63),
-        ] {
-            let mut all = vec![Fr::zero(); OUTPUTS];
-            all.extend(pack_outputs(&values, scale).expect("fits"));
-            all.push(Fr::from(99u64));
-            assert_eq!(all.len(), num_instances());
-            let inst = AggregationInstances { all };
-            assert_eq!(inst.outputs(), values);
-            assert_eq!(inst.scale_bits(), scale);
-        }
-        // More outputs than slots: attested by commitment only, the count says 0.
-        let many: Vec<i64> = (0..31).collect();
-        let mut all = vec![Fr::zero(); OUTPUTS];
-        all.extend(pack_outputs(&many, 9).expect("fits"));
-        let inst = AggregationInstances { all };
-        assert_eq!((inst.outputs(), inst.scale_bits()), (vec![], 9));
-        assert!(pack_outputs(&[1], 64).is_none());
-    }
 }

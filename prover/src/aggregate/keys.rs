@@ -229,7 +229,7 @@ where
 
 /// Version of the aggregation circuit and of the shard shape it verifies: bump it when
 /// either changes, so stale cached keys are never used.
-pub const CIRCUIT_VERSION: u32 = 3;
+pub const CIRCUIT_VERSION: u32 = 4;
 
 /// Folder of cached aggregation keys for some settings and SRS: keys made with one SRS are
 /// useless (and, for the dev SRS, dangerous) with another, so each SRS has its own folder.

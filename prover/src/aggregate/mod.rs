@@ -19,6 +19,7 @@ pub mod compress;
 pub mod final_proof;
 pub mod keys;
 pub mod model_id;
+pub mod outputs;
 pub mod reuse;
 
 pub use circuit::{AggregationInstances, NUM_ACC_LIMBS};

@@ -23,13 +23,44 @@ pub const OUTPUT0: usize = 3;
 /// Two aggregated field elements hold them (see `crate::aggregate::circuit`).
 pub const MAX_OUTPUTS: usize = 30;
 
-/// Bits of every output the aggregated proof shows: its circuit range-checks them to
-/// `[-2^(bits-1), 2^(bits-1))` and packs them (see `crate::aggregate::circuit`).
-pub const PUBLIC_OUTPUT_BITS: u32 = 16;
+/// Bits of a packed word of the aggregated proof that hold output values (word 0 carries the
+/// descriptor above them; see `crate::aggregate::outputs`).
+pub const WORD_VALUE_BITS: u32 = 240;
 
-/// Exclusive bound on |output| of a shown output.
-pub const fn public_output_bound() -> i64 {
-    1 << (PUBLIC_OUTPUT_BITS - 1)
+/// Widths of a shown output's slot in the aggregated proof, widest first. A proof packs its
+/// outputs at the widest width whose slots hold them all, so a few outputs (a regression's
+/// value, a classifier's scores) are shown at a fine scale and many at a coarser one.
+pub const SLOT_WIDTHS: [u32; 3] = [48, 32, 16];
+
+/// Packed words that hold the shown outputs: enough for [`MAX_OUTPUTS`] at the narrowest width.
+pub const OUTPUT_WORDS: usize =
+    MAX_OUTPUTS.div_ceil(slots_per_word(SLOT_WIDTHS[SLOT_WIDTHS.len() - 1]));
+
+/// Slots of `bits` bits in one packed word.
+pub const fn slots_per_word(bits: u32) -> usize {
+    (WORD_VALUE_BITS / bits) as usize
+}
+
+/// Outputs the packed words hold at `bits` bits each.
+pub const fn slot_capacity(bits: u32) -> usize {
+    let slots = OUTPUT_WORDS * slots_per_word(bits);
+    if slots < MAX_OUTPUTS {
+        slots
+    } else {
+        MAX_OUTPUTS
+    }
+}
+
+/// Bits of each slot when `count` outputs are shown: the widest width that holds them all.
+pub fn slot_bits(count: usize) -> u32 {
+    let narrowest = SLOT_WIDTHS[SLOT_WIDTHS.len() - 1];
+    SLOT_WIDTHS.into_iter().find(|&b| slot_capacity(b) >= count).unwrap_or(narrowest)
+}
+
+/// Exclusive bound on |output| of each of `count` shown outputs: the aggregation circuit
+/// range-checks them to `[-2^(bits-1), 2^(bits-1))` of their slot.
+pub fn public_output_bound(count: usize) -> i64 {
+    1 << (slot_bits(count) - 1)
 }
 
 /// Number of instance values of every shard.

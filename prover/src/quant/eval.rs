@@ -196,13 +196,14 @@ impl QModel {
         Ok(t)
     }
 
-    /// Outputs a proof shows travel in [`instance::PUBLIC_OUTPUT_BITS`]-bit slots of the
-    /// aggregated proof, whose circuit range-checks them: one outside is an error here rather
-    /// than an aggregation that cannot be proven.
+    /// Outputs a proof shows travel in slots of the aggregated proof
+    /// ([`instance::slot_bits`]), whose circuit range-checks them: one outside is an error
+    /// here rather than an aggregation that cannot be proven.
     fn check_public_outputs(&self, t: &Trace) -> Result<()> {
         let srcs = self.output_srcs();
-        let bound = instance::public_output_bound() as i128;
-        for s in instance::shown(&srcs) {
+        let shown = instance::shown(&srcs);
+        let bound = instance::public_output_bound(shown.len()) as i128;
+        for s in shown {
             let Src::Value(v) = *s else { continue };
             let value = t.get(*s) as i128;
             if !(-bound..bound).contains(&value) {

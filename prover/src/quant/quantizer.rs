@@ -143,12 +143,13 @@ pub(super) fn quantize(
         .collect();
     // One output scale, so a verifier reads every output the same way.
     let flat: Vec<Src> = outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect();
-    // Shown outputs travel in 16-bit slots of the aggregated proof: their scale keeps the
-    // calibrated outputs, with the headroom, inside them.
+    // Shown outputs travel in slots of the aggregated proof (the fewer, the wider): their
+    // scale keeps the calibrated outputs, with the headroom, inside them.
     let graph_outputs: Vec<Src> =
         graph.outputs.iter().flat_map(|o| o.srcs.iter().copied()).collect();
+    let shown = instance::shown(&graph_outputs).len();
     let cap = match ranges {
-        Some((r, policy)) if !instance::shown(&graph_outputs).is_empty() => {
+        Some((r, policy)) if shown > 0 => {
             let peak = graph_outputs
                 .iter()
                 .filter_map(|s| match s {
@@ -156,7 +157,7 @@ pub(super) fn quantize(
                     Src::Zero => None,
                 })
                 .fold(0.0f64, f64::max);
-            Some(policy.fitting(peak, instance::public_output_bound()))
+            Some(policy.fitting(peak, instance::public_output_bound(shown)))
         }
         _ => None,
     };
