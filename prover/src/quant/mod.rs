@@ -207,13 +207,13 @@ impl QModel {
         self.output_srcs().iter().map(|s| trace.get(*s)).collect()
     }
 
-    /// The fixed-point exponent of a value (inputs: the settings' scale).
+    /// The fixed-point exponent of a value (inputs: their own, see [`Self::input_scale`]).
     pub fn scale_of(&self, v: ValueId) -> u32 {
         // Nodes are in value order: the last one starting at or before `v` holds it.
         let i = self.nodes.partition_point(|n| n.first <= v);
         match i.checked_sub(1).map(|i| &self.nodes[i]) {
             Some(n) if ((v - n.first) as usize) < n.kind.len() => n.scale,
-            _ => self.settings.scale_bits,
+            _ => self.input_scale(v as usize),
         }
     }
 

@@ -305,6 +305,34 @@ fn values_beyond_the_calibrated_range_are_named_errors() {
     }
 }
 
+/// Outputs that are inputs passed through (a reshape) are read at the inputs' own scale:
+/// with wide values an input may be finer than `settings.scale_bits`, and reading it at the
+/// settings' scale would state outputs 2^(difference) too large, in the report and in the
+/// last shard's descriptor (a proof of a wrong answer).
+#[test]
+fn outputs_that_are_inputs_keep_the_inputs_scale() {
+    let g = Graph {
+        inputs: vec![TensorInfo { name: "x".into(), shape: vec![3], ..Default::default() }],
+        nodes: vec![],
+        outputs: vec![OutputTensor {
+            info: TensorInfo { name: "y".into(), shape: vec![3], ..Default::default() },
+            srcs: (0..3).map(v).collect(),
+        }],
+    };
+    let x = vec![vec![0.066, -0.093, 0.0225]];
+    for wide in [false, true] {
+        let q = calibrated_as(&g, std::slice::from_ref(&x), wide);
+        if wide {
+            // The case in question: the input finer than the settings' scale.
+            assert!(q.input_scale(0) > q.settings.scale_bits, "{:?}", q.input_scales);
+        }
+        let got = run(&q, &x);
+        let err = got.iter().zip(&x[0]).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(err <= step(&q), "wide {wide}: {got:?} vs {:?} (scale {})", x[0], q.output_scale());
+        assert_eq!(q.output_scale(), q.input_scale(0), "wide {wide}");
+    }
+}
+
 #[test]
 fn one_global_scale_without_ranges_is_unchanged() {
     let mut rows = SparseRows::new();
