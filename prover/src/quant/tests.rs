@@ -465,14 +465,16 @@ fn wide_sums_are_finer_than_narrow_ones() {
 fn wide_values_beyond_the_calibrated_range_are_named_errors() {
     let mut rows = SparseRows::new();
     rows.push_row([(v(0), 3.0), (v(1), 2.0)]);
-    // (A ReLU of values in range stays in it.)
-    for (what, kind) in [
-        ("linear", NodeKind::Linear { rows, bias: vec![0.0] }),
-        ("mul", NodeKind::Mul { a: vec![v(0)], b: vec![v(1)] }),
-        ("max", NodeKind::Max { windows: vec![vec![v(0), v(1)]] }),
+    // (A ReLU of values in range stays in it.) A product of tiny samples gets the finest
+    // scale a node may have, at which even the largest inputs' product fits: its case
+    // calibrates on samples whose product sets the scale.
+    for (what, kind, sample) in [
+        ("linear", NodeKind::Linear { rows, bias: vec![0.0] }, [0.001, -0.002]),
+        ("mul", NodeKind::Mul { a: vec![v(0)], b: vec![v(1)] }, [0.5, -0.7]),
+        ("max", NodeKind::Max { windows: vec![vec![v(0), v(1)]] }, [0.001, -0.002]),
     ] {
         let g = one_node(2, kind);
-        let q = calibrated_as(&g, &[vec![vec![0.001, -0.002]]], true);
+        let q = calibrated_as(&g, &[vec![sample.to_vec()]], true);
         // Inputs at the edge of the value range: every node kind's result leaves it.
         let b = q.settings.value_bound();
         match q.eval(&[b - 1, -b]) {
