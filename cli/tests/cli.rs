@@ -81,6 +81,36 @@ fn compile_setup_prove_verify_roundtrip() {
     assert!(v["error"].as_str().expect("error").contains("rejected"), "{v}");
 }
 
+/// Shard proofs that do not fill a tree's leaves, or a tree asked of the thin layer, stop
+/// `aggregate` with the option that fixes it, before any key is loaded.
+#[test]
+fn aggregate_names_the_shard_count_a_tree_needs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let art = dir.path().join("art");
+    let m = model("digits_cnn");
+    let (ok, c, err) = zkattest(&["compile", "--model", s(&m), "--shards", "3", "--out", s(&art)]);
+    assert!(ok, "compile failed: {c} {err}");
+    assert_eq!(c["shards"], 3);
+    let (ok, v, err) = zkattest(&["setup", "--artifacts", s(&art)]);
+    assert!(ok, "setup failed: {v} {err}");
+    let proof = dir.path().join("p.json");
+    let input = m.join("input.json");
+    let (ok, p, err) =
+        zkattest(&["prove", "--artifacts", s(&art), "--input", s(&input), "--out", s(&proof)]);
+    assert!(ok, "prove failed: {p} {err}");
+    let aggregate = |extra: &[&str]| {
+        let mut args = vec!["aggregate", "--artifacts", s(&art), "--proof", s(&proof)];
+        args.extend_from_slice(extra);
+        let (ok, v, _) = zkattest(&args);
+        assert!(!ok, "aggregate of 3 shards succeeded: {v}");
+        v["error"].as_str().expect("error").to_string()
+    };
+    let e = aggregate(&[]);
+    assert!(e.contains("3 shard proofs do not fill a tree") && e.contains("--shards 4"), "{e}");
+    let e = aggregate(&["--evm", "thin"]);
+    assert!(e.contains("--evm tree"), "{e}");
+}
+
 /// A scikit-learn classifier trained on string labels: `prove` and `verify` name the proven
 /// class beside its index.
 #[test]

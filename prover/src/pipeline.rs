@@ -384,6 +384,84 @@ pub fn aggregate_with_vks(
     ))
 }
 
+/// Aggregates an inference's shard proofs through an aggregation tree, for models of more
+/// shards than one aggregation takes (compiled with `pad_to` =
+/// [`crate::aggregate::tree::tree_shards`]): the leaves with `leaf`, whose proving key is
+/// then dropped, then the nodes with the node keys (cached under `cache`, made on first use),
+/// so one key at a time is in memory. The root's model id is checked against the one the
+/// model's keys give ([`tree_model_id`]). `log` hears each finished proof.
+#[allow(clippy::too_many_arguments)]
+pub fn aggregate_tree(
+    compiled: &CompiledModel,
+    dir: &Path,
+    srs: &Srs,
+    leaf: crate::aggregate::AggregationKeys,
+    agg_srs: &Srs,
+    cache: &Path,
+    proof: &InferenceProof,
+    log: &dyn Fn(&str),
+) -> Result<crate::artifacts::AggregatedProof> {
+    use crate::aggregate::tree::{self, LeafKey, NodeKeys};
+    let vks = proof
+        .shards
+        .iter()
+        .map(|sp| read_vk(&vk_path(dir, sp.shard)))
+        .collect::<Result<Vec<_>>>()?;
+    let snarks = proof
+        .shards
+        .iter()
+        .zip(&vks)
+        .map(|(sp, vk)| crate::aggregate::keys::snark_of(srs, vk, sp))
+        .collect::<Vec<_>>();
+    let leaves = tree::prove_leaves(&leaf, agg_srs, snarks, log)?;
+    let leaf_vk = leaf.pk.get_vk().clone();
+    let leaf_key = LeafKey { settings: leaf.settings, config: leaf.config, vk: &leaf_vk };
+    drop(leaf);
+    let node = NodeKeys::load_or_generate(cache, leaf_key, agg_srs)?;
+    let (instances, bytes) = tree::prove_nodes(&node, agg_srs, leaves, log)?;
+    let expected = tree_model_id(&vks, srs, leaf_key, node.pk.get_vk(), agg_srs)?;
+    if instances.model_id() != expected {
+        return Err(ProverError::Rejected(
+            "the tree's root does not carry the model id of this model's keys".into(),
+        ));
+    }
+    Ok(crate::artifacts::AggregatedProof::new(
+        &compiled.name,
+        &instances.all,
+        &bytes,
+        proof.outputs_q.clone(),
+        proof.scale_bits,
+    ))
+}
+
+/// The model id the root of an aggregation tree exposes for a model with shard verifying keys
+/// `shard_vks` (in chain order, a padded count): each leaf digests its shards' keys, each
+/// node its children's keys and ids (`crate::aggregate::tree`).
+pub fn tree_model_id(
+    shard_vks: &[VerifyingKey<G1Affine>],
+    srs: &Srs,
+    leaf: crate::aggregate::tree::LeafKey<'_>,
+    node_vk: &VerifyingKey<G1Affine>,
+    agg_srs: &Srs,
+) -> Result<Fr> {
+    use crate::aggregate::model_id::{model_id, vk_witness};
+    use crate::aggregate::tree::key_witness;
+    let witnesses: Vec<Vec<Fr>> = shard_vks.iter().map(|vk| vk_witness(&srs.params, vk)).collect();
+    let width = leaf.settings.shards.max(1);
+    if !witnesses.len().is_multiple_of(width) {
+        return Err(ProverError::Planning(format!(
+            "{} shard keys do not fill leaves of {width} slots",
+            witnesses.len()
+        )));
+    }
+    let leaf_ids: Vec<Fr> = witnesses.chunks(width).map(model_id).collect();
+    crate::aggregate::tree::tree_model_id(
+        &leaf_ids,
+        &key_witness(agg_srs, leaf.vk),
+        &key_witness(agg_srs, node_vk),
+    )
+}
+
 /// The model id of a set-up model: digest of its shard verifying keys, as the aggregation
 /// circuit computes it.
 pub fn model_id(compiled: &CompiledModel, dir: &Path, srs: &Srs) -> Result<Fr> {

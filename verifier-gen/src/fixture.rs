@@ -173,13 +173,25 @@ pub fn prove_shards_with(
     model: &str,
     wide: Option<bool>,
 ) -> Result<Shards> {
+    prove_padded_shards(root, srs, model, wide, SETTINGS.shards)
+}
+
+/// [`prove_shards_with`] padded to `shards` shards (a tree's worth, for more than
+/// [`SETTINGS`]`.shards`).
+pub fn prove_padded_shards(
+    root: &Path,
+    srs: &Srs,
+    model: &str,
+    wide: Option<bool>,
+    shards: usize,
+) -> Result<Shards> {
     let m = root.join("models").join(model);
     let input = InputData::from_file(m.join("input.json"))?;
     // The committed fixtures were compiled in the resources mode: the same mode keeps their
     // model ids today's until the circuits change.
     let opts = CompileOptions {
         k: Some(SHARD_K),
-        pad_to: Some(SETTINGS.shards),
+        pad_to: Some(shards),
         mode: CalibrationMode::Resources,
         wide,
         ..CompileOptions::default()

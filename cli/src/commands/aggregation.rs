@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
+use zkattest_prover::aggregate::tree::{check_tree_shards, tree_jobs, LeafKey};
 use zkattest_prover::aggregate::{
     AggregationKeys, AggregationSettings, CompressionKeys, CompressionSettings, FinalProof,
+    NodeKeys,
 };
 use zkattest_prover::artifacts::inference::{read_json, write_json};
 use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof};
@@ -28,6 +30,10 @@ pub enum Evm {
     Wide,
     /// The aggregation proof compressed into a one-column proof (cheaper to verify).
     Thin,
+    /// The root of an aggregation tree (leaves of --shards shards under 2-slot nodes): one
+    /// verifier for models of any shard count (compile them with --shards N, N a multiple
+    /// of --shards times a power of two, at least two leaves).
+    Tree,
 }
 
 /// The universal aggregation circuit's shape.
@@ -68,8 +74,27 @@ impl AggArgs {
         else {
             return Ok(None);
         };
-        if self.evm == Evm::Wide {
-            return Ok(Some(generate(&agg_srs.params, &wide)));
+        match self.evm {
+            Evm::Wide => return Ok(Some(generate(&agg_srs.params, &wide))),
+            Evm::Tree => {
+                let Some((config, vk)) = AggregationKeys::load_vk_and_config(
+                    &default_cache_dir(),
+                    self.settings(),
+                    &agg_srs,
+                )?
+                else {
+                    return Ok(None);
+                };
+                let leaf = LeafKey { settings: self.settings(), config, vk: &vk };
+                return Ok(NodeKeys::load_vk(
+                    &default_cache_dir(),
+                    leaf.settings,
+                    &agg_srs,
+                    leaf.vk,
+                )?
+                .map(|node| generate(&agg_srs.params, &node)));
+            }
+            Evm::Thin => {}
         }
         let thin_srs = srs.load(self.thin_k, json)?;
         Ok(CompressionKeys::load_vk(
@@ -95,7 +120,7 @@ impl AggArgs {
         )?;
         pb.finish_and_clear();
         let thin = match self.evm {
-            Evm::Wide => None,
+            Evm::Wide | Evm::Tree => None,
             Evm::Thin => {
                 let thin_srs = srs.load(self.thin_k, json)?;
                 let pb = bar(1, "compression keys", json);
@@ -131,10 +156,19 @@ impl Loaded {
         }
     }
 
-    /// The verifier contract of the final proof.
-    pub fn verifier_source(&self) -> String {
+    /// The verifier contract of the final proof (with `tree`, the node's: its keys are made
+    /// on first use).
+    pub fn verifier_source(&self, tree: bool) -> anyhow::Result<String> {
+        if tree {
+            let node = NodeKeys::load_or_generate(
+                &default_cache_dir(),
+                LeafKey::of(&self.keys),
+                &self.agg_srs,
+            )?;
+            return Ok(generate(&self.agg_srs.params, node.pk.get_vk()));
+        }
         let f = self.final_proof();
-        generate(&f.srs(&self.agg_srs).params, f.vk(&self.keys))
+        Ok(generate(&f.srs(&self.agg_srs).params, f.vk(&self.keys)))
     }
 }
 
@@ -165,6 +199,8 @@ struct AggregateReport {
     input_commitment: String,
     aggregate_s: f64,
     proof_bytes: usize,
+    /// Which verifier the proof is for: `wide`, `thin` or `tree` (`--evm`).
+    verifier: &'static str,
 }
 
 /// Writes an aggregated proof beside the shard proofs (`<proof>.agg.json` unless `out`) and
@@ -184,20 +220,52 @@ pub fn write_aggregated(
 pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
     let compiled = CompiledModel::load(&a.artifacts)?;
     let shards: InferenceProof = read_json(&a.proof)?;
+    let tree = shards.shards.len() > a.agg.shards || a.agg.evm == Evm::Tree;
+    if tree && a.agg.evm == Evm::Thin {
+        anyhow::bail!(
+            "{} shard proofs need an aggregation tree (more than --shards {}), and the thin layer \
+             does not take a tree's root yet: use --evm tree",
+            shards.shards.len(),
+            a.agg.shards
+        );
+    }
+    if tree {
+        // Before minutes of key loading.
+        check_tree_shards(shards.shards.len(), a.agg.shards)?;
+    }
     let l = a.agg.keys(&a.srs, compiled.plan.k, json)?;
-    let pb = bar(1, "aggregating", json);
     let t = std::time::Instant::now();
-    let agg = pipeline::aggregate(
-        &compiled,
-        &a.artifacts,
-        &l.shard_srs,
-        &l.keys,
-        &l.agg_srs,
-        l.final_proof(),
-        &shards,
-    )?;
+    let agg = if tree {
+        let (leaves, nodes) = tree_jobs(shards.shards.len(), a.agg.shards);
+        let pb = bar(leaves + nodes, "tree", json);
+        let Loaded { shard_srs, agg_srs, keys, .. } = l;
+        let agg = pipeline::aggregate_tree(
+            &compiled,
+            &a.artifacts,
+            &shard_srs,
+            keys,
+            &agg_srs,
+            &default_cache_dir(),
+            &shards,
+            &|_| pb.inc(1),
+        )?;
+        pb.finish_and_clear();
+        agg
+    } else {
+        let pb = bar(1, "aggregating", json);
+        let agg = pipeline::aggregate(
+            &compiled,
+            &a.artifacts,
+            &l.shard_srs,
+            &l.keys,
+            &l.agg_srs,
+            l.final_proof(),
+            &shards,
+        )?;
+        pb.finish_and_clear();
+        agg
+    };
     let aggregate_s = t.elapsed().as_secs_f64();
-    pb.finish_and_clear();
     let (out, attestation) = write_aggregated(&a.proof, a.out.clone(), &agg)?;
     let report = AggregateReport {
         proof: out,
@@ -206,16 +274,25 @@ pub fn aggregate(a: AggregateArgs, json: bool) -> anyhow::Result<()> {
         input_commitment: agg.input_commitment.clone(),
         aggregate_s,
         proof_bytes: agg.proof.len() / 2,
+        verifier: if tree {
+            "tree"
+        } else if a.agg.evm == Evm::Thin {
+            "thin"
+        } else {
+            "wide"
+        },
     };
     crate::output::print(json, &report, || {
         format!(
-            "aggregated {} shard proofs in {:.1} s -> {} ({} bytes)\n  attestation {}\n  model id {}",
-            a.agg.shards,
+            "aggregated {} shard proofs{} in {:.1} s -> {} ({} bytes)\n  attestation {}\n  model id {}{}",
+            shards.shards.len(),
+            if tree { " through a tree" } else { "" },
             report.aggregate_s,
             report.proof.display(),
             report.proof_bytes,
             report.attestation.display(),
-            report.model_id
+            report.model_id,
+            if tree { "\n  verify with the tree's verifier: gen-verifier --evm tree" } else { "" }
         )
     })
 }
@@ -253,7 +330,7 @@ pub fn gen_verifier(a: GenVerifierArgs, json: bool) -> anyhow::Result<()> {
     let cached = if a.check { a.agg.cached_verifier_source(&a.srs, json)? } else { None };
     let code = match cached {
         Some(code) => code,
-        None => a.agg.keys(&a.srs, a.shard_k, json)?.verifier_source(),
+        None => a.agg.keys(&a.srs, a.shard_k, json)?.verifier_source(a.agg.evm == Evm::Tree)?,
     };
     let source = a.root.join(VERIFIER_SOURCE);
     if a.check {

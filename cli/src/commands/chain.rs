@@ -166,6 +166,10 @@ pub struct RegisterArgs {
     /// Off-chain metadata URI.
     #[arg(long, default_value = "")]
     pub uri: String,
+    /// The deployment verifies aggregation trees (`gen-verifier --evm tree`): register the
+    /// id a tree's root carries for this model (leaf and node keys from the key cache).
+    #[arg(long)]
+    pub tree: bool,
     #[command(flatten)]
     pub srs: super::SrsArgs,
 }
@@ -183,13 +187,37 @@ struct Registered {
 /// The registration of the model set up in `artifacts`, from the owner's own keys.
 pub fn registration_of(
     artifacts: &Path,
-    srs: &super::SrsArgs,
+    srs_args: &super::SrsArgs,
     uri: &str,
+    tree: bool,
     json: bool,
 ) -> anyhow::Result<ModelRegistration> {
+    use zkattest_prover::aggregate::tree::LeafKey;
+    use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings, NodeKeys};
+    use zkattest_prover::proof::srs::default_cache_dir;
     let compiled = zkattest_prover::artifacts::CompiledModel::load(artifacts)?;
-    let srs = srs.load(compiled.plan.k, json)?;
-    model_registration(&zkattest_prover::pipeline::registration(&compiled, artifacts, &srs)?, uri)
+    let srs = srs_args.load(compiled.plan.k, json)?;
+    let mut r = zkattest_prover::pipeline::registration(&compiled, artifacts, &srs)?;
+    if tree {
+        let settings = AggregationSettings::default();
+        let agg_srs = srs_args.load(settings.k, json)?;
+        let cache = default_cache_dir();
+        let missing = "no cached tree keys: run `zkattest gen-verifier --evm tree` first";
+        let (config, leaf_vk) =
+            AggregationKeys::load_vk_and_config(&cache, settings, &agg_srs)?.context(missing)?;
+        let leaf = LeafKey { settings, config, vk: &leaf_vk };
+        let node_vk = NodeKeys::load_vk(&cache, settings, &agg_srs, &leaf_vk)?.context(missing)?;
+        let vks = (0..compiled.plan.shards.len())
+            .map(|i| {
+                zkattest_prover::proof::keys::read_vk(&zkattest_prover::artifacts::setup::vk_path(
+                    artifacts, i,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        r.model_id =
+            zkattest_prover::pipeline::tree_model_id(&vks, &srs, leaf, &node_vk, &agg_srs)?;
+    }
+    model_registration(&r, uri)
 }
 
 /// The registry's form of a registration.
@@ -209,7 +237,7 @@ pub fn model_registration(
 
 pub fn register_cmd(a: RegisterArgs, json: bool) -> anyhow::Result<()> {
     let d = a.deployment.load()?;
-    let reg = registration_of(&a.artifacts, &a.srs, &a.uri, json)?;
+    let reg = registration_of(&a.artifacts, &a.srs, &a.uri, a.tree, json)?;
     if let Some(path) = &a.attestation {
         let att = Attestation::from_file(path)?;
         if att.vk_hash != reg.vk_hash || att.output_scale_bits != reg.output_scale_bits {

@@ -134,10 +134,13 @@ fn prove(
         evm,
         thin_k: CompressionSettings::default().k,
     };
+    if evm == Evm::Tree {
+        bail!("the demo's model fits one aggregation: run it with --evm wide or thin");
+    }
     let l = agg.keys(srs, compiled.plan.k, json)?;
     let committed = std::fs::read_to_string(root.join(VERIFIER_SOURCE))
         .with_context(|| format!("reading {VERIFIER_SOURCE}"))?;
-    if l.verifier_source() != committed {
+    if l.verifier_source(false)? != committed {
         bail!(
             "{VERIFIER_SOURCE} was not generated from this key (another SRS, circuit version or --evm); run `zkattest gen-verifier --evm {}`",
             if evm == Evm::Thin { "thin" } else { "wide" }

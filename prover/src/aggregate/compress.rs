@@ -20,16 +20,14 @@ use halo2_base::halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_base::halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_base::halo2_proofs::poly::commitment::Params;
 use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use halo2_base::halo2_proofs::transcript::TranscriptWriterBuffer;
 use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
 use snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol;
-use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
-use snark_verifier_sdk::{CircuitExt, NativeLoader, Snark, SHPLONK};
+use snark_verifier_sdk::{Snark, SHPLONK};
 
 use super::circuit::{num_instances, AggregationInstances, NUM_ACC_LIMBS};
 use super::keys::{self, AggregationSettings, Meta};
@@ -214,17 +212,7 @@ impl CompressionKeys {
             ProverError::Rejected("compression failed: the wide proof does not verify".into())
         })??;
         let circuit = built.use_break_points(self.break_points.clone());
-        let instances = circuit.instances().swap_remove(0);
-        let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-        keys::create::<_, EvmTranscript<G1Affine, NativeLoader, _, _>>(
-            srs,
-            &self.pk,
-            circuit,
-            &instances,
-            &mut transcript,
-            "compression",
-        )?;
-        Ok((AggregationInstances { all: instances }, transcript.finalize()))
+        keys::prove_evm(srs, &self.pk, circuit, "compression")
     }
 
     /// Verifies a thin proof natively (the same check the EVM verifier does).

@@ -163,12 +163,26 @@ pub(crate) fn keygen(
     mut circuit: AggregationCircuit,
     what: &str,
 ) -> Result<(AggregationConfigParams, MultiPhaseThreadBreakPoints, ProvingKey<G1Affine>)> {
-    let config = circuit.calculate_params(Some(20));
-    let vk = keygen_vk(&srs.params, &circuit)
+    let config = circuit.calculate_params(Some(MINIMUM_ROWS));
+    let (break_points, pk) = keygen_as_configured(srs, &circuit, what)?;
+    Ok((config, break_points, pk))
+}
+
+/// Rows at the end of an aggregation-type circuit that hold no witness (blinding rows).
+pub(crate) const MINIMUM_ROWS: usize = 20;
+
+/// Keygen of an aggregation-type circuit built in keygen mode with the configuration it
+/// already has (a tree node keeps its leaf's): the keys and the break points proving reuses.
+pub(crate) fn keygen_as_configured(
+    srs: &Srs,
+    circuit: &AggregationCircuit,
+    what: &str,
+) -> Result<(MultiPhaseThreadBreakPoints, ProvingKey<G1Affine>)> {
+    let vk = keygen_vk(&srs.params, circuit)
         .map_err(|e| ProverError::Halo2(format!("{what} keygen_vk: {e:?}")))?;
-    let pk = keygen_pk(&srs.params, vk, &circuit)
+    let pk = keygen_pk(&srs.params, vk, circuit)
         .map_err(|e| ProverError::Halo2(format!("{what} keygen_pk: {e:?}")))?;
-    Ok((config, circuit.break_points(), pk))
+    Ok((circuit.break_points(), pk))
 }
 
 /// One SHPLONK proof of an aggregation-type circuit, with any transcript: Keccak for the EVM,
@@ -194,6 +208,48 @@ where
         transcript,
     )
     .map_err(|e| ProverError::Halo2(format!("{what} create_proof: {e:?}")))
+}
+
+/// Proves an aggregation-type circuit for the EVM (Keccak transcript): its instances and the
+/// proof bytes, unchecked.
+pub(crate) fn prove_evm(
+    srs: &Srs,
+    pk: &ProvingKey<G1Affine>,
+    circuit: AggregationCircuit,
+    what: &str,
+) -> Result<(AggregationInstances, Vec<u8>)> {
+    let instances = circuit.instances().swap_remove(0);
+    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    create::<_, EvmTranscript<G1Affine, NativeLoader, _, _>>(
+        srs,
+        pk,
+        circuit,
+        &instances,
+        &mut transcript,
+        what,
+    )?;
+    Ok((AggregationInstances { all: instances }, transcript.finalize()))
+}
+
+/// Proves an aggregation-type circuit for a further circuit to verify (Poseidon transcript),
+/// checked natively (proof and accumulator): a snark with the aggregation protocol, its
+/// accumulator limbs declared (`super::compress::wide_protocol`).
+pub(crate) fn prove_for_circuit(
+    srs: &Srs,
+    pk: &ProvingKey<G1Affine>,
+    circuit: AggregationCircuit,
+    what: &str,
+) -> Result<Snark> {
+    let instances = circuit.instances().swap_remove(0);
+    let mut transcript =
+        PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
+    create(srs, pk, circuit, &instances, &mut transcript, what)?;
+    let proof = transcript.finalize();
+    let mut read =
+        PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(&proof[..], POSEIDON_SPEC.clone());
+    check(pk.get_vk(), srs, &instances, &mut read)?;
+    let protocol = super::compress::wide_protocol(srs, pk.get_vk());
+    Ok(Snark::new(protocol, vec![instances], proof))
 }
 
 /// Verifies a proof of an aggregation-type circuit read from `transcript`, then the KZG
@@ -332,19 +388,7 @@ impl AggregationKeys {
         srs: &Srs,
         snarks: Vec<Snark>,
     ) -> Result<(AggregationInstances, Vec<u8>)> {
-        let circuit = self.circuit(srs, snarks)?;
-        let instances = circuit.instances().swap_remove(0);
-        let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-        create::<_, EvmTranscript<G1Affine, NativeLoader, _, _>>(
-            srs,
-            &self.pk,
-            circuit,
-            &instances,
-            &mut transcript,
-            "aggregation",
-        )?;
-        let proof = transcript.finalize();
-        Ok((AggregationInstances { all: instances }, proof))
+        prove_evm(srs, &self.pk, self.circuit(srs, snarks)?, "aggregation")
     }
 
     /// The circuit over `snarks` (exactly `settings.shards`) with the keygen layout; a
@@ -371,17 +415,7 @@ impl AggregationKeys {
     /// Checked natively (proof and accumulator) before it is returned.
     pub fn prove_for_compression(&self, srs: &Srs, snarks: Vec<Snark>) -> Result<Snark> {
         check_chain(&snarks)?;
-        let circuit = self.circuit(srs, snarks)?;
-        let instances = circuit.instances().swap_remove(0);
-        let mut transcript =
-            PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(vec![], POSEIDON_SPEC.clone());
-        create(srs, &self.pk, circuit, &instances, &mut transcript, "aggregation")?;
-        let proof = transcript.finalize();
-        let mut read =
-            PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(&proof[..], POSEIDON_SPEC.clone());
-        check(self.pk.get_vk(), srs, &instances, &mut read)?;
-        let protocol = super::compress::wide_protocol(srs, self.pk.get_vk());
-        Ok(Snark::new(protocol, vec![instances], proof))
+        prove_for_circuit(srs, &self.pk, self.circuit(srs, snarks)?, "aggregation")
     }
 
     /// Verifies an aggregated proof natively (the same check the EVM verifier does).
@@ -396,8 +430,18 @@ impl AggregationKeys {
         settings: AggregationSettings,
         srs: &Srs,
     ) -> Result<Option<VerifyingKey<G1Affine>>> {
+        Ok(Self::load_vk_and_config(root, settings, srs)?.map(|(_, vk)| vk))
+    }
+
+    /// [`AggregationKeys::load_vk`] with the configuration the keys were made with (what
+    /// tree node keys are made from, `super::tree::LeafKey`).
+    pub fn load_vk_and_config(
+        root: &Path,
+        settings: AggregationSettings,
+        srs: &Srs,
+    ) -> Result<Option<(AggregationConfigParams, VerifyingKey<G1Affine>)>> {
         let dir = cache_dir(root, &settings, srs);
-        Ok(load_cached_vk::<AggregationSettings>(&dir, srs)?.map(|(_, vk)| vk))
+        Ok(load_cached_vk::<AggregationSettings>(&dir, srs)?.map(|(meta, vk)| (meta.config, vk)))
     }
 }
 

@@ -21,8 +21,10 @@ pub mod keys;
 pub mod model_id;
 pub mod outputs;
 pub mod reuse;
+pub mod tree;
 
 pub use circuit::{AggregationInstances, NUM_ACC_LIMBS};
 pub use compress::{CompressionKeys, CompressionSettings};
 pub use final_proof::FinalProof;
 pub use keys::{verify_aggregated, AggregationKeys, AggregationSettings};
+pub use tree::NodeKeys;

@@ -9,6 +9,7 @@ use halo2_base::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_base::poseidon::hasher::PoseidonSponge;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
 use snark_verifier_sdk::snark_verifier::util::arithmetic::fe_to_limbs;
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{BITS, LIMBS};
 
 use crate::circuit::instance;
@@ -20,7 +21,13 @@ pub fn vk_witness(
     params: &ParamsKZG<halo2_base::halo2_proofs::halo2curves::bn256::Bn256>,
     vk: &VerifyingKey<G1Affine>,
 ) -> Vec<Fr> {
-    let protocol = compile(params, vk, Config::kzg().with_num_instance(vec![instance::count()]));
+    protocol_witness(&compile(params, vk, Config::kzg().with_num_instance(vec![instance::count()])))
+}
+
+/// The values a universal aggregation circuit loads for a verifying key compiled into
+/// `protocol`: the limbs of every preprocessed commitment, the transcript's initial state,
+/// then `k`.
+pub fn protocol_witness(protocol: &PlonkProtocol<G1Affine>) -> Vec<Fr> {
     let mut out: Vec<Fr> = protocol
         .preprocessed
         .iter()
