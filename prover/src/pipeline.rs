@@ -317,11 +317,7 @@ pub fn aggregate(
             keys.settings.shards
         )));
     }
-    let vks = proof
-        .shards
-        .iter()
-        .map(|sp| read_vk(&vk_path(dir, sp.shard)))
-        .collect::<Result<Vec<_>>>()?;
+    let vks = shard_vks(dir, proof)?;
     aggregate_with_vks(&compiled.name, &vks, srs, keys, agg_srs, final_proof, proof)
 }
 
@@ -344,12 +340,7 @@ pub fn aggregate_with_vks(
             keys.settings.shards
         )));
     }
-    let snarks = proof
-        .shards
-        .iter()
-        .zip(vks)
-        .map(|(sp, vk)| crate::aggregate::keys::snark_of(srs, vk, sp))
-        .collect::<Vec<_>>();
+    let snarks = shard_snarks(srs, vks, proof);
     let (instances, bytes) = match crate::aggregate::reuse::ProofReuse::from_env() {
         None => {
             let (instances, bytes) = final_proof.prove(keys, agg_srs, snarks)?;
@@ -384,6 +375,25 @@ pub fn aggregate_with_vks(
     ))
 }
 
+/// The verifying keys of an inference's shard proofs, from the artifact folder `dir`.
+fn shard_vks(dir: &Path, proof: &InferenceProof) -> Result<Vec<VerifyingKey<G1Affine>>> {
+    proof.shards.iter().map(|sp| read_vk(&vk_path(dir, sp.shard))).collect()
+}
+
+/// An inference's shard proofs as snarks under their verifying keys (in chain order).
+fn shard_snarks(
+    srs: &Srs,
+    vks: &[VerifyingKey<G1Affine>],
+    proof: &InferenceProof,
+) -> Vec<snark_verifier_sdk::Snark> {
+    proof
+        .shards
+        .iter()
+        .zip(vks)
+        .map(|(sp, vk)| crate::aggregate::keys::snark_of(srs, vk, sp))
+        .collect()
+}
+
 /// Aggregates an inference's shard proofs through an aggregation tree, for models of more
 /// shards than one aggregation takes (compiled with `pad_to` =
 /// [`crate::aggregate::tree::tree_shards`]): the leaves with `leaf`, whose proving key is
@@ -402,17 +412,8 @@ pub fn aggregate_tree(
     log: &dyn Fn(&str),
 ) -> Result<crate::artifacts::AggregatedProof> {
     use crate::aggregate::tree::{self, LeafKey, NodeKeys};
-    let vks = proof
-        .shards
-        .iter()
-        .map(|sp| read_vk(&vk_path(dir, sp.shard)))
-        .collect::<Result<Vec<_>>>()?;
-    let snarks = proof
-        .shards
-        .iter()
-        .zip(&vks)
-        .map(|(sp, vk)| crate::aggregate::keys::snark_of(srs, vk, sp))
-        .collect::<Vec<_>>();
+    let vks = shard_vks(dir, proof)?;
+    let snarks = shard_snarks(srs, &vks, proof);
     let leaves = tree::prove_leaves(&leaf, agg_srs, snarks, log)?;
     let leaf_vk = leaf.pk.get_vk().clone();
     let leaf_key = LeafKey { settings: leaf.settings, config: leaf.config, vk: &leaf_vk };

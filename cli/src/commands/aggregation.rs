@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use serde::Serialize;
-use zkattest_prover::aggregate::tree::{check_tree_shards, tree_jobs, LeafKey};
+use zkattest_prover::aggregate::tree::{check_tree_shards, load_cached_vks, tree_jobs, LeafKey};
 use zkattest_prover::aggregate::{
     AggregationKeys, AggregationSettings, CompressionKeys, CompressionSettings, FinalProof,
     NodeKeys,
@@ -77,22 +77,8 @@ impl AggArgs {
         match self.evm {
             Evm::Wide => return Ok(Some(generate(&agg_srs.params, &wide))),
             Evm::Tree => {
-                let Some((config, vk)) = AggregationKeys::load_vk_and_config(
-                    &default_cache_dir(),
-                    self.settings(),
-                    &agg_srs,
-                )?
-                else {
-                    return Ok(None);
-                };
-                let leaf = LeafKey { settings: self.settings(), config, vk: &vk };
-                return Ok(NodeKeys::load_vk(
-                    &default_cache_dir(),
-                    leaf.settings,
-                    &agg_srs,
-                    leaf.vk,
-                )?
-                .map(|node| generate(&agg_srs.params, &node)));
+                return Ok(load_cached_vks(&default_cache_dir(), self.settings(), &agg_srs)?
+                    .map(|(_, _, node)| generate(&agg_srs.params, &node)));
             }
             Evm::Thin => {}
         }

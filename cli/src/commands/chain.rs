@@ -192,8 +192,8 @@ pub fn registration_of(
     tree: bool,
     json: bool,
 ) -> anyhow::Result<ModelRegistration> {
-    use zkattest_prover::aggregate::tree::LeafKey;
-    use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings, NodeKeys};
+    use zkattest_prover::aggregate::tree::{load_cached_vks, LeafKey};
+    use zkattest_prover::aggregate::AggregationSettings;
     use zkattest_prover::proof::srs::default_cache_dir;
     let compiled = zkattest_prover::artifacts::CompiledModel::load(artifacts)?;
     let srs = srs_args.load(compiled.plan.k, json)?;
@@ -203,10 +203,9 @@ pub fn registration_of(
         let agg_srs = srs_args.load(settings.k, json)?;
         let cache = default_cache_dir();
         let missing = "no cached tree keys: run `zkattest gen-verifier --evm tree` first";
-        let (config, leaf_vk) =
-            AggregationKeys::load_vk_and_config(&cache, settings, &agg_srs)?.context(missing)?;
+        let (config, leaf_vk, node_vk) =
+            load_cached_vks(&cache, settings, &agg_srs)?.context(missing)?;
         let leaf = LeafKey { settings, config, vk: &leaf_vk };
-        let node_vk = NodeKeys::load_vk(&cache, settings, &agg_srs, &leaf_vk)?.context(missing)?;
         let vks = (0..compiled.plan.shards.len())
             .map(|i| {
                 zkattest_prover::proof::keys::read_vk(&zkattest_prover::artifacts::setup::vk_path(

@@ -76,6 +76,18 @@ pub fn wide_protocol(wide_srs: &Srs, wide_vk: &VerifyingKey<G1Affine>) -> PlonkP
     )
 }
 
+/// A placeholder proof under an aggregation-type key `vk` for keygen of a circuit that
+/// verifies such proofs (keygen reads no witness values, but the placeholder accumulator
+/// must decode to curve points: the generator for both).
+pub fn placeholder_snark(srs: &Srs, vk: &VerifyingKey<G1Affine>) -> Snark {
+    let mut dummy = gen_dummy_snark_from_protocol::<SHPLONK>(wide_protocol(srs, vk));
+    let g = [Fr::one(), Fr::zero(), Fr::zero(), Fr::from(2), Fr::zero(), Fr::zero()];
+    for (i, x) in g.iter().chain(&g).enumerate() {
+        dummy.instances[0][i] = *x;
+    }
+    dummy
+}
+
 /// A wide proof (Poseidon transcript) with its instances, as the compression circuit's input.
 pub fn wide_snark(
     wide_srs: &Srs,
@@ -131,12 +143,7 @@ pub fn keygen_circuit(
     wide_srs: &Srs,
     wide_vk: &VerifyingKey<G1Affine>,
 ) -> Result<AggregationCircuit> {
-    let mut dummy = gen_dummy_snark_from_protocol::<SHPLONK>(wide_protocol(wide_srs, wide_vk));
-    // The placeholder accumulator must decode to curve points: the generator for both.
-    let g = [Fr::one(), Fr::zero(), Fr::zero(), Fr::from(2), Fr::zero(), Fr::zero()];
-    for (i, x) in g.iter().chain(&g).enumerate() {
-        dummy.instances[0][i] = *x;
-    }
+    let dummy = placeholder_snark(wide_srs, wide_vk);
     let config = AggregationConfigParams {
         degree: settings.k,
         lookup_bits: settings.k as usize - 1,

@@ -32,7 +32,6 @@ use halo2_base::QuantumCell::Witness;
 use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
-use snark_verifier_sdk::halo2::gen_dummy_snark_from_protocol;
 use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::{Snark, SHPLONK};
 
@@ -40,7 +39,7 @@ use super::circuit::{
     num_instances, AggregationInstances, INPUT_COMMITMENT, MODEL_ID, NUM_ACC_LIMBS, OUTPUTS,
     OUTPUT_COMMITMENT,
 };
-use super::compress::{vk_digest, wide_protocol};
+use super::compress::{placeholder_snark, vk_digest, wide_protocol};
 use super::keys::{self, AggregationKeys, AggregationSettings, Meta, MINIMUM_ROWS};
 use super::model_id::protocol_witness;
 use crate::circuit::poseidon::{RATE, R_F, R_P, T};
@@ -317,6 +316,23 @@ impl<'a> LeafKey<'a> {
     }
 }
 
+/// The leaf keys' configuration and verifying key, and the node's verifying key.
+pub type CachedTreeKeys = (AggregationConfigParams, VerifyingKey<G1Affine>, VerifyingKey<G1Affine>);
+
+/// The cached leaf keys' configuration and verifying key and the node's verifying key, read
+/// without the proving keys: what a tree's verifier and its model ids need. `None` unless
+/// both are cached.
+pub fn load_cached_vks(
+    root: &Path,
+    settings: AggregationSettings,
+    srs: &Srs,
+) -> Result<Option<CachedTreeKeys>> {
+    let Some((config, leaf)) = AggregationKeys::load_vk_and_config(root, settings, srs)? else {
+        return Ok(None);
+    };
+    Ok(NodeKeys::load_vk(root, settings, srs, &leaf)?.map(|node| (config, leaf, node)))
+}
+
 /// Node proving key with the (leaf's) configuration it was made for.
 pub struct NodeKeys {
     /// Settings of the leaves (the node has their size).
@@ -327,21 +343,6 @@ pub struct NodeKeys {
     pub break_points: MultiPhaseThreadBreakPoints,
     /// Proving key (holds the verifying key).
     pub pk: ProvingKey<G1Affine>,
-}
-
-/// Placeholder children with the leaf's protocol (keygen reads no witness values; the
-/// accumulator limbs must decode to curve points).
-fn placeholder_children(srs: &Srs, leaf_vk: &VerifyingKey<G1Affine>) -> Vec<Snark> {
-    let g = [Fr::one(), Fr::zero(), Fr::zero(), Fr::from(2), Fr::zero(), Fr::zero()];
-    (0..ARITY)
-        .map(|_| {
-            let mut dummy = gen_dummy_snark_from_protocol::<SHPLONK>(wide_protocol(srs, leaf_vk));
-            for (i, x) in g.iter().chain(&g).enumerate() {
-                dummy.instances[0][i] = *x;
-            }
-            dummy
-        })
-        .collect()
 }
 
 impl NodeKeys {
@@ -366,7 +367,7 @@ impl NodeKeys {
             CircuitBuilderStage::Keygen,
             leaf.config,
             &srs.params,
-            placeholder_children(srs, leaf.vk),
+            vec![placeholder_snark(srs, leaf.vk); ARITY],
         )?;
         let (break_points, pk) = keys::keygen_as_configured(srs, &circuit, "tree node")?;
         check_same_shape(srs, leaf.vk, pk.get_vk())?;
