@@ -31,8 +31,8 @@ pub enum Evm {
     /// The aggregation proof compressed into a one-column proof (cheaper to verify).
     Thin,
     /// The root of an aggregation tree (leaves of --shards shards under 2-slot nodes): one
-    /// verifier for models of any shard count (compile them with --shards N, N a multiple
-    /// of --shards times a power of two, at least two leaves).
+    /// verifier for models of any shard count (compile them with --shards N, N whole
+    /// leaves of --shards shards, at least two).
     Tree,
 }
 
