@@ -74,6 +74,21 @@ pub enum ProverError {
         /// The table's scale exponent.
         scale_bits: u32,
     },
+    /// An integer division by a tensor met a divisor too large to truncate exactly at the
+    /// model's scale; nothing is proven.
+    #[error("integer divisor {divisor} at node {node:?} ({op}) is larger than 2^{scale_bits}, the largest an integer division truncates exactly at scale 2^{scale_bits}: recompile with `--scale-bits {need}` or more and `--lookup-bits` at least 2 above it")]
+    IntegerDivisor {
+        /// Node name.
+        node: String,
+        /// The node's ops.
+        op: String,
+        /// The divisor's magnitude.
+        divisor: i64,
+        /// The model's scale exponent.
+        scale_bits: u32,
+        /// The least scale exponent that holds the divisor.
+        need: u32,
+    },
     /// Settings are inconsistent.
     #[error("invalid settings: {0}")]
     Settings(String),

@@ -762,7 +762,9 @@ impl<'a> Builder<'a> {
                 crate::quant::eval::domain_error(n, act, v, &self.model.settings)
             }
             (Reject::Range(v), _) => self.range_error(id, v),
-            (Reject::Denominator(v) | Reject::Domain(v), _) => self.range_error(id, v as i128),
+            (Reject::Denominator(v) | Reject::Domain(v) | Reject::Divisor(v), _) => {
+                self.range_error(id, v as i128)
+            }
         }
     }
 
@@ -828,6 +830,9 @@ impl<'a> Builder<'a> {
             (Reject::Range(v), _) => self.range_error(id, v),
             (Reject::Denominator(v), Some(n)) => {
                 crate::quant::eval::denominator_error(self.model, n, b, v)
+            }
+            (Reject::Divisor(v), Some(n)) => {
+                crate::quant::eval::divisor_error(n, v, &self.model.settings)
             }
             (Reject::Domain(v), Some(n)) => {
                 let act = n.kind.activation().unwrap_or(Activation::Identity);
@@ -944,6 +949,18 @@ pub fn build_forged_interp(
     forge: InterpForge,
 ) -> Result<Layout> {
     build_inner(model, spec, inputs, salts, true, (None, None, Some(forge)))
+}
+
+/// [`build`] by a witness generator that writes zeros where the honest one stops with an
+/// error, for tests that then write a dishonest witness by hand.
+#[cfg(test)]
+pub fn build_lenient(
+    model: &QModel,
+    spec: &ShardSpec,
+    inputs: &[i64],
+    salts: Salts,
+) -> Result<Layout> {
+    build_inner(model, spec, inputs, salts, false, NO_FORGES)
 }
 
 /// The layout of a shard for keygen: fixed columns and copies only matter, so the

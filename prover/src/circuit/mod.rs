@@ -116,4 +116,4 @@ impl CircuitExt<Fr> for ShardCircuit {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

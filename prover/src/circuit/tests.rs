@@ -10,7 +10,7 @@ use super::config::{fixed as f, Z};
 use super::layout::{build, Layout};
 use super::{fe, instance, ShardCircuit};
 use crate::model::graph::{
-    Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo,
+    Activation, ElemType, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo,
 };
 use crate::quant::scales::ValueRanges;
 use crate::quant::{quantize, quantize_with_ranges, QKind, QModel, QuantSettings};
@@ -383,6 +383,11 @@ fn op_every_tabulated_function_is_sound() {
         Activation::Round,
         Activation::Trunc,
         Activation::Sign,
+        Activation::HardSwish,
+        Activation::Pow { p: 3.0 },
+        Activation::Sin,
+        Activation::Atan,
+        Activation::Cosh,
     ] {
         assert_sound(&one_node(NodeKind::Act { input: (0..4).map(v).collect(), act }));
     }
@@ -452,6 +457,7 @@ fn positive_then(act: Activation) -> Graph {
 
 #[test]
 fn op_ln_and_sqrt_are_sound() {
+    assert_sound(&positive_then(Activation::Pow { p: -0.1 }));
     assert_sound(&positive_then(Activation::Ln));
     assert_sound(&positive_then(Activation::Sqrt));
     assert_sound(&positive_then(Activation::SqrtEps { eps: 1e-5 }));
@@ -518,28 +524,207 @@ fn integer_division_graph(c: Vec<i64>) -> Graph {
 
 #[test]
 fn op_integer_division_truncates_exactly_and_is_sound() {
-    let c = vec![3, -3, 7, 2];
-    let g = integer_division_graph(c.clone());
-    let q = quantize(&g, SETTINGS).expect("quantize");
-    // Every numerator the domain holds at this scale (|a| < 2^(8-1-4)), in every lane.
-    for a in -7i64..=7 {
-        let x = vec![vec![a as f64; 4]];
-        let trace = q.eval(&q.quantize_inputs(&x).expect("inputs")).expect("eval");
-        let got: Vec<f64> =
-            q.outputs_q(&trace).into_iter().map(|y| SETTINGS.dequantize(y)).collect();
-        let want: Vec<f64> = c.iter().map(|d| (a as f64 / *d as f64).trunc()).collect();
-        assert_eq!(got, want, "{a} / {c:?}");
-        assert_eq!(got, g.gather_outputs(&g.eval_f64(&x))[0], "float graph disagrees at {a}");
+    // Divisors of both signs, odd and even, up to the largest the scale keeps exact (2^4).
+    for c in [vec![3, -3, 7, 2], vec![16, -16, 15, 1]] {
+        let g = integer_division_graph(c.clone());
+        let q = quantize(&g, SETTINGS).expect("quantize");
+        // Every numerator the domain holds at this scale (|a| < 2^(8-1-4)), in every lane.
+        for a in -7i64..=7 {
+            let x = vec![vec![a as f64; 4]];
+            let trace = q.eval(&q.quantize_inputs(&x).expect("inputs")).expect("eval");
+            let got: Vec<f64> =
+                q.outputs_q(&trace).into_iter().map(|y| SETTINGS.dequantize(y)).collect();
+            let want: Vec<f64> = c.iter().map(|d| (a as f64 / *d as f64).trunc()).collect();
+            assert_eq!(got, want, "{a} / {c:?}");
+            assert_eq!(got, g.gather_outputs(&g.eval_f64(&x))[0], "float graph disagrees at {a}");
+        }
+        assert_sound(&g);
     }
-    assert_sound(&g);
-    // The largest divisor the scale keeps exact is 2^4 - 1; 2^4 is refused by name.
-    assert!(quantize(&integer_division_graph(vec![15, -15, 1, 1]), SETTINGS).is_ok());
-    for c in [vec![16, 1, 1, 1], vec![1, -16, 1, 1], vec![1, 0, 1, 1]] {
+    // 2^4 + 1 is refused by name, as is zero.
+    for c in [vec![17, 1, 1, 1], vec![1, -17, 1, 1], vec![1, 0, 1, 1]] {
         match quantize(&integer_division_graph(c.clone()), SETTINGS) {
             Err(crate::error::ProverError::Settings(_)) => {}
             other => panic!("divisors {c:?}: {other:?}"),
         }
     }
+}
+
+/// `trunc(a / b)` of two integer tensors as the import lowers it: `[b > 0]` by the step
+/// table, the sign `2 [b > 0] - 1` onto numerator and divisor, a division by `|b|`. Inputs
+/// `a` (values 0..4) and `b` (4..8); `out` picks what the model shows.
+fn integer_division_by_tensor_graph(out: std::ops::Range<u32>) -> Graph {
+    let ids = |r: std::ops::Range<u32>| r.map(v).collect::<Vec<_>>();
+    let int = |name: &str| TensorInfo {
+        name: name.into(),
+        shape: vec![4],
+        elem: ElemType::Integer,
+        ..Default::default()
+    };
+    let mut sign = SparseRows::new();
+    for j in 0..4 {
+        sign.push_row([(v(8 + j), 2.0)]);
+    }
+    let node =
+        |name: &str, first: u32, kind| Node { name: name.into(), op: "Div".into(), first, kind };
+    Graph {
+        inputs: vec![int("a"), int("b")],
+        nodes: vec![
+            node("positive", 8, NodeKind::Act { input: ids(4..8), act: Activation::Positive }),
+            node("sign", 12, NodeKind::Linear { rows: sign, bias: vec![-1.0; 4] }),
+            node("numerator", 16, NodeKind::Mul { a: ids(0..4), b: ids(12..16) }),
+            node("divisor", 20, NodeKind::Mul { a: ids(4..8), b: ids(12..16) }),
+            node("div", 24, NodeKind::IntDivBy { a: ids(16..20), b: ids(20..24) }),
+        ],
+        outputs: vec![OutputTensor { info: int("q"), srcs: ids(out) }],
+    }
+}
+
+/// The single shard's layout of `q` on `inputs`, built leniently (zeros where the honest
+/// witness generator would stop) or strictly.
+fn layout_on(q: &QModel, inputs: &[Vec<f64>], lenient: bool) -> (u32, Result<Layout, String>) {
+    // Rows for the tables (several of 2^(lookup_bits - 1) rows) and the gates.
+    let p = plan(q, q.settings.lookup_bits + 3).expect("plan");
+    assert_eq!(p.shards.len(), 1);
+    let quantized = q.quantize_inputs(inputs).expect("inputs");
+    let spec = &p.shards[0];
+    let vals: Vec<i64> = spec.inputs.iter().map(|id| quantized[*id as usize]).collect();
+    let built = if lenient {
+        super::layout::build_lenient(q, spec, &vals, salts(&p, 0))
+    } else {
+        build(q, spec, &vals, salts(&p, 0))
+    };
+    (p.k, built.map_err(|e| format!("{e}")))
+}
+
+/// For a graph the importer composed of existing gadgets (scatters and ND gathers at input
+/// indices: index steps, products, linear rows), quantized at [`SETTINGS`]: the honest
+/// witness passes, every non-zero advice cell changed by one fails, and every index step
+/// flipped at once (each hit moved off its entry, several cells together) fails.
+pub(crate) fn assert_lowering_sound(graph: &Graph, inputs: &[Vec<f64>]) {
+    let q = quantize(graph, SETTINGS).expect("quantize");
+    let (k, honest) = layout_on(&q, inputs, false);
+    let honest = honest.expect("honest layout");
+    assert_every_cell_bound(k, &honest);
+    let p = plan(&q, q.settings.lookup_bits + 3).expect("plan");
+    let tag = super::layout::shard_tables(&q, &p.shards[0]).tag(Activation::NonNegative);
+    let rows: Vec<usize> = (0..honest.fixed[f::TAG_B].len())
+        .filter(|r| honest.fixed[f::TAG_B][*r] == Fr::from(tag))
+        .collect();
+    assert!(rows.len() > 1, "{} index steps", rows.len());
+    let one = Fr::from(1u64 << q.settings.scale_bits);
+    let mut flipped = honest.clone();
+    for r in rows {
+        flipped.advice[3][r] = one - flipped.advice[3][r];
+    }
+    assert!(mock(k, &flipped).is_err(), "every index step flipped accepted");
+}
+
+/// Rewrites every division row of `l` with the quotient `q` (the remainder that keeps the
+/// division's equation true over the field, the truncation table's output for `q`); the
+/// rows stay satisfied gate by gate, so only the division's range checks can reject.
+fn force_quotients(l: &mut Layout, q: i64, s: u32) {
+    use super::config::fixed as fx;
+    let rows: Vec<usize> =
+        (0..l.fixed[fx::M].len()).filter(|r| l.fixed[fx::M][*r] == -Fr::from(2u64)).collect();
+    assert_eq!(rows.len(), 4, "one division row per output");
+    for r in rows {
+        let (b, a, k) = (l.advice[1][r], l.advice[2][r], l.fixed[fx::C0 + 2][r]);
+        let rem = k * a + b - Fr::from(2u64) * fe(q) * b;
+        let out = crate::quant::semantics::apply(Activation::Trunc, q, s).expect("trunc");
+        l.advice[0][r] = fe(q);
+        l.advice[3][r] = fe(out);
+        l.advice[4][r] = rem;
+        l.advice[0][r + 1] = rem;
+        l.advice[3][r + 1] = rem;
+        l.advice[1][r + 1] = Fr::from(2u64) * b - Fr::ONE - rem;
+    }
+}
+
+/// Integer division by a tensor is exact over every numerator and divisor the domain holds
+/// (both signs), its witness is bound cell by cell, a zero divisor and one too large to
+/// truncate exactly are named errors, and a witness that claims the wrong quotient a large
+/// divisor would round to is rejected by the circuit itself.
+#[test]
+fn op_integer_division_by_a_tensor_truncates_exactly_and_is_sound() {
+    let g = integer_division_by_tensor_graph(24..28);
+    let q = quantize(&g, SETTINGS).expect("quantize");
+    // |x| < 2^(8-1-4) at this scale: every numerator and divisor the inputs can hold.
+    for a in -7i64..=7 {
+        for b in (-7i64..=7).filter(|b| *b != 0) {
+            let x = vec![vec![a as f64, -a as f64, a as f64, -a as f64], vec![b as f64; 4]];
+            let trace = q.eval(&q.quantize_inputs(&x).expect("inputs")).expect("eval");
+            let got: Vec<f64> =
+                q.outputs_q(&trace).into_iter().map(|y| SETTINGS.dequantize(y)).collect();
+            let t = (a as f64 / b as f64).trunc();
+            assert_eq!(got, vec![t, -t, t, -t], "{a} / {b}");
+            assert_eq!(got, g.gather_outputs(&g.eval_f64(&x))[0], "float graph at {a} / {b}");
+        }
+    }
+    let x = vec![vec![7.0, -7.0, 5.0, -6.0], vec![2.0, 3.0, -4.0, -5.0]];
+    let (k, honest) = layout_on(&q, &x, false);
+    assert_every_cell_bound(k, &honest.expect("honest layout"));
+    let zero = vec![vec![7.0; 4], vec![2.0, 0.0, 2.0, 2.0]];
+    match q.eval(&q.quantize_inputs(&zero).expect("inputs")) {
+        Err(crate::error::ProverError::OutOfDomain { function, .. }) => {
+            assert!(function.contains("denominator"), "{function}")
+        }
+        other => panic!("a zero divisor: {other:?}"),
+    }
+
+    // At 2^2 a divisor up to 4 is exact; 8 = 2^(s+1) would make 7 / 8 round to 1. Narrow,
+    // the divisor's own lookup holds it; wide, the division's range check alone.
+    for st in
+        [QuantSettings::narrow(2, 10), QuantSettings { wide: true, ..QuantSettings::narrow(2, 10) }]
+    {
+        let g = integer_division_by_tensor_graph(20..24);
+        let q = quantize(&g, st).expect("quantize");
+        for (b, divisor) in [(5.0, 5), (8.0, 8)] {
+            let large = vec![vec![7.0; 4], vec![b, -b, 2.0, 2.0]];
+            match q.eval(&q.quantize_inputs(&large).expect("inputs")) {
+                Err(crate::error::ProverError::IntegerDivisor { divisor: d, need: 3, .. })
+                    if d == divisor => {}
+                other => panic!("a divisor of {b} at 2^2 (wide {}): {other:?}", st.wide),
+            }
+            let (_, strict) = layout_on(&q, &large, false);
+            assert!(strict.is_err(), "a divisor of {b} laid out (wide {})", st.wide);
+        }
+        // The same forgery on an exact divisor is the honest witness, and passes: 7 / 4 at
+        // 2^2 is 7. On 8 it claims round(7 / 8 at 2^2) = 4, trunc 1, where 0 is right.
+        let (k, exact) = layout_on(&q, &[vec![7.0; 4], vec![4.0; 4]], true);
+        let mut exact = exact.expect("lenient layout");
+        let copy = exact.clone();
+        force_quotients(&mut exact, 7, 2);
+        assert!(exact.advice == copy.advice, "the forgery rewrote an honest quotient");
+        mock(k, &exact).expect("the honest quotient passes");
+        let (k, wrong) = layout_on(&q, &[vec![7.0; 4], vec![8.0; 4]], true);
+        let mut wrong = wrong.expect("lenient layout");
+        force_quotients(&mut wrong, 4, 2);
+        assert!(mock(k, &wrong).is_err(), "7 / 8 proven as 1 (wide {})", st.wide);
+    }
+
+    // Quotient and remainder changed together, (q, r) -> (q - 1, r + 2b): the equation holds,
+    // the remainder's range check does not.
+    let q = quantize(&integer_division_by_tensor_graph(20..24), QuantSettings::narrow(2, 10))
+        .expect("quantize");
+    let (k, honest) = layout_on(&q, &[vec![7.0, -7.0, 5.0, 3.0], vec![3.0, 2.0, -4.0, 1.0]], false);
+    let honest = honest.expect("honest layout");
+    mock(k, &honest).expect("honest");
+    let mut lower = honest.clone();
+    let rows: Vec<usize> =
+        (0..lower.fixed[f::M].len()).filter(|r| lower.fixed[f::M][*r] == -Fr::from(2u64)).collect();
+    for r in rows {
+        let (b, rem) =
+            (lower.advice[1][r], lower.advice[4][r] + Fr::from(2u64) * lower.advice[1][r]);
+        let q1 = lower.advice[0][r] - Fr::ONE;
+        let out = crate::quant::semantics::apply(Activation::Trunc, small(q1), 2).expect("trunc");
+        lower.advice[0][r] = q1;
+        lower.advice[3][r] = fe(out);
+        lower.advice[4][r] = rem;
+        lower.advice[0][r + 1] = rem;
+        lower.advice[3][r + 1] = rem;
+        lower.advice[1][r + 1] = Fr::from(2u64) * b - Fr::ONE - rem;
+    }
+    assert!(mock(k, &lower).is_err(), "(q - 1, r + 2b) accepted");
 }
 
 /// Small integer of a field element (the test's values lie in `[-2^16, 2^16)`).

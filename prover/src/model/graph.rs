@@ -78,6 +78,36 @@ pub enum Activation {
     Trunc,
     /// y = -1, 0 or 1 by the sign of x.
     Sign,
+    /// y = sin(x).
+    Sin,
+    /// y = cos(x).
+    Cos,
+    /// y = tan(x).
+    Tan,
+    /// y = asin(x), defined on [-1, 1].
+    Asin,
+    /// y = acos(x), defined on [-1, 1].
+    Acos,
+    /// y = atan(x).
+    Atan,
+    /// y = sinh(x).
+    Sinh,
+    /// y = cosh(x).
+    Cosh,
+    /// y = asinh(x).
+    Asinh,
+    /// y = acosh(x), defined for x >= 1.
+    Acosh,
+    /// y = atanh(x), defined on (-1, 1).
+    Atanh,
+    /// y = x * clamp(x / 6 + 1/2, 0, 1).
+    HardSwish,
+    /// y = x^p for a constant exponent `p`; undefined where the real power is (a negative
+    /// base with a fractional exponent, zero with a negative one).
+    Pow {
+        /// The exponent.
+        p: f32,
+    },
 }
 
 /// Rows of a sparse matrix in compressed form: row `j` owns `srcs[offsets[j]..offsets[j+1]]`.
@@ -188,6 +218,15 @@ pub enum NodeKind {
         /// Divisors, nonzero.
         c: Vec<i64>,
     },
+    /// `y_j = trunc(a_j / b_j)` for integer-valued `a_j` and positive integer-valued `b_j`:
+    /// ONNX `Div` of two integer tensors once the import has moved the divisor's sign onto
+    /// the numerator (`trunc(a / b) = trunc(sign(b) a / |b|)`).
+    IntDivBy {
+        /// Numerators, integer-valued.
+        a: Vec<Src>,
+        /// Divisors, positive integers.
+        b: Vec<Src>,
+    },
 }
 
 impl NodeKind {
@@ -200,7 +239,7 @@ impl NodeKind {
             NodeKind::Act { input, .. } => input.len(),
             NodeKind::Max { windows } => windows.len(),
             NodeKind::Div { a, .. } => a.len(),
-            NodeKind::IntDiv { a, .. } => a.len(),
+            NodeKind::IntDiv { a, .. } | NodeKind::IntDivBy { a, .. } => a.len(),
         }
     }
 
@@ -218,7 +257,9 @@ impl NodeKind {
             }
             NodeKind::Act { input, .. } => Box::new(input.iter().copied()),
             NodeKind::Max { windows } => Box::new(windows.iter().flatten().copied()),
-            NodeKind::Div { a, b } => Box::new(a.iter().chain(b.iter()).copied()),
+            NodeKind::Div { a, b } | NodeKind::IntDivBy { a, b } => {
+                Box::new(a.iter().chain(b.iter()).copied())
+            }
             NodeKind::IntDiv { a, .. } => Box::new(a.iter().copied()),
         }
     }
@@ -407,6 +448,11 @@ impl Graph {
                         v.push((get(&v, *x) / *d as f64).trunc());
                     }
                 }
+                NodeKind::IntDivBy { a, b } => {
+                    for (x, y) in a.iter().zip(b) {
+                        v.push((get(&v, *x) / get(&v, *y)).trunc());
+                    }
+                }
             }
         }
         v
@@ -485,6 +531,19 @@ impl Activation {
                     x.signum()
                 }
             }
+            Activation::Sin => libm::sin(x),
+            Activation::Cos => libm::cos(x),
+            Activation::Tan => libm::tan(x),
+            Activation::Asin => libm::asin(x),
+            Activation::Acos => libm::acos(x),
+            Activation::Atan => libm::atan(x),
+            Activation::Sinh => libm::sinh(x),
+            Activation::Cosh => libm::cosh(x),
+            Activation::Asinh => libm::asinh(x),
+            Activation::Acosh => libm::acosh(x),
+            Activation::Atanh => libm::atanh(x),
+            Activation::HardSwish => x * (x / 6.0 + 0.5).clamp(0.0, 1.0),
+            Activation::Pow { p } => libm::pow(x, f64::from(p)),
         }
     }
 

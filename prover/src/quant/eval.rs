@@ -1,7 +1,9 @@
 //! The quantized reference evaluator: the plain-Rust meaning of a [`QModel`].
 
 use super::scales::check_shapes;
-use super::semantics::{apply, divide, interpolate, max_step, requant, Reject};
+use super::semantics::{
+    apply, divide, integer_divisor_scale, interpolate, max_step, requant, Reject,
+};
 use super::{QKind, QModel, QNode, QuantSettings};
 use crate::circuit::instance;
 use crate::error::{ProverError, Result};
@@ -70,7 +72,25 @@ impl QModel {
 
     /// Runs the model on quantized inputs.
     pub fn eval(&self, inputs_q: &[i64]) -> Result<Trace> {
-        self.eval_inner(inputs_q, None)
+        self.eval_inner(inputs_q, None).map_err(|e| self.name_integer_divisor(e))
+    }
+
+    /// With narrow values an integer division's divisor, brought to `2^m` by its own linear
+    /// node, meets that node's lookup before the division's check: the range error then
+    /// names the divisor, not the lookup bits (which cannot help: `m` grows with them).
+    fn name_integer_divisor(&self, e: ProverError) -> ProverError {
+        let ProverError::OutOfRange { node, value, .. } = &e else { return e };
+        let Some(i) = self.nodes.iter().position(|n| &n.name == node) else { return e };
+        let feeds_division = match self.nodes.get(i + 1).map(|n| &n.kind) {
+            Some(QKind::Div { b, act: Activation::Trunc, .. }) => {
+                b.first() == Some(&Src::Value(self.nodes[i].first))
+            }
+            _ => false,
+        };
+        match (feeds_division, i64::try_from(*value)) {
+            (true, Ok(v)) => divisor_error(&self.nodes[i + 1], v.abs(), &self.settings),
+            _ => e,
+        }
     }
 
     /// Runs the model and records, per node, the largest |lookup input| instead of failing.
@@ -119,8 +139,12 @@ impl QModel {
                     }
                     // Calibration goes on past it (the strict run reports it), the way it
                     // goes on past a range error.
-                    Err(Reject::Domain(_) | Reject::Denominator(_)) if lookup_stats_only => Ok(0),
-                    Err(Reject::Domain(y) | Reject::Denominator(y)) => {
+                    Err(Reject::Domain(_) | Reject::Denominator(_) | Reject::Divisor(_))
+                        if lookup_stats_only =>
+                    {
+                        Ok(0)
+                    }
+                    Err(Reject::Domain(y) | Reject::Denominator(y) | Reject::Divisor(y)) => {
                         Err(domain_error(node, act, y, &st))
                     }
                 }
@@ -166,7 +190,11 @@ impl QModel {
                         let v = match divide(t.get(*x), t.get(*y), *shift, *act, &st) {
                             Ok(d) => lookup(d.q as i128, Some(d.out), 0)?,
                             Err(Reject::Range(v)) => lookup(v, None, 0)?,
+                            Err(Reject::Divisor(v)) if lookup_stats_only => {
+                                lookup(2 * v as i128, None, 0)?
+                            }
                             Err(_) if lookup_stats_only => 0,
+                            Err(Reject::Divisor(v)) => return Err(divisor_error(node, v, &st)),
                             Err(Reject::Denominator(v)) => {
                                 return Err(denominator_error(self, node, *y, v));
                             }
@@ -253,6 +281,31 @@ pub(crate) fn domain_error(
         function: format!("{act:?}"),
         value: y as f64 / (1u64 << scale_bits) as f64,
         scale_bits,
+    }
+}
+
+/// A division of `node` whose denominator `v` is past its range check: an integer divisor
+/// too large to truncate exactly, or a real one outside the lookup domain.
+pub(crate) fn divisor_error(node: &QNode, v: i64, settings: &QuantSettings) -> ProverError {
+    let s = settings.scale_bits;
+    match (node.kind.activation(), integer_divisor_scale(settings)) {
+        (Some(Activation::Trunc), Some(m)) => {
+            let divisor = v >> m;
+            ProverError::IntegerDivisor {
+                node: node.name.clone(),
+                op: node.op.clone(),
+                divisor,
+                scale_bits: s,
+                need: (64 - (divisor - 1).leading_zeros()).max(s + 1),
+            }
+        }
+        _ => ProverError::OutOfRange {
+            node: node.name.clone(),
+            op: node.op.clone(),
+            value: 2 * v as i128,
+            bound: settings.bound() as i128,
+            scale_bits: node.scale,
+        },
     }
 }
 

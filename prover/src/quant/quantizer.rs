@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::scales::{ScalePolicy, ValueRanges};
-use super::semantics::scale_free;
+use super::semantics::{integer_divisor_scale, scale_free};
 use super::{integral, weight_scale, QKind, QModel, QNode, QuantSettings, MAX_RESCALE_LIMBS};
 use crate::circuit::instance;
 use crate::error::{ProverError, Result};
@@ -130,6 +130,9 @@ pub(super) fn quantize(
                 q.div(&name, &op, node, all(&remap, a), all(&remap, b), max_b)?
             }
             NodeKind::IntDiv { a, c } => q.int_div(&name, &op, all(&remap, a), c)?,
+            NodeKind::IntDivBy { a, b } => {
+                q.int_div_by(&name, &op, all(&remap, a), all(&remap, b))?
+            }
         };
         for (j, out) in outs.into_iter().enumerate() {
             remap[produced_by.first as usize + j] = out;
@@ -430,9 +433,9 @@ impl Quantizer<'_> {
 
     /// `trunc(a / c)`, exactly: the division gadget rounds `a·2^s / |c|` (exact for an
     /// integer `a`), then the truncation table at `2^s` drops the fraction. That is the
-    /// integer quotient as long as `|c| < 2^s`: a fraction `(|c|-1)/|c|` then stays below
-    /// `1 - 2^-(s+1)`, so it never rounds up to the next integer. A negative divisor negates
-    /// the numerator first (`trunc(a / -c) = trunc(-a / c)`).
+    /// integer quotient as long as `|c| < 2^(s+1)` (see [`integer_divisor_scale`]); constants
+    /// up to `2^s` are accepted, as for tensors. A negative divisor negates the numerator
+    /// first (`trunc(a / -c) = trunc(-a / c)`).
     fn int_div(&mut self, name: &str, op: &str, a: Vec<Src>, c: &[i64]) -> Result<Vec<Src>> {
         let s = self.settings.scale_bits;
         if let Some(j) = c.iter().position(|v| *v == 0) {
@@ -440,21 +443,17 @@ impl Quantizer<'_> {
                 "node {name:?} ({op}): element {j} divides by zero"
             )));
         }
+        let m = self.integer_divisor_scale(name, op)?;
         let largest = c.iter().map(|v| v.unsigned_abs()).max().unwrap_or(1);
-        if largest >= 1u64 << s || 2 * largest > self.settings.bound() as u64 {
-            let need = 64 - largest.leading_zeros();
+        if largest > 1u64 << s {
+            let need = 64 - (largest - 1).leading_zeros();
             return Err(ProverError::Settings(format!(
                 "node {name:?} ({op}): an integer division by {largest} is exact only with \
-                 divisors below 2^scale_bits = {}; raise --scale-bits to at least {need}",
+                 divisors up to 2^scale_bits = {}; raise --scale-bits to at least {need}",
                 1u64 << s
             )));
         }
-        let (mut a, mut ea) = self.uniform(name, a)?;
-        if ea > s {
-            // Exact: an integer at 2^ea is a multiple of 2^(ea - s).
-            a = self.rescale(&format!("{name}/numerator"), &a, s, Activation::Identity)?;
-            ea = s;
-        }
+        let (mut a, ea) = self.integer_numerators(name, a)?;
         if c.iter().any(|v| *v < 0) {
             let mut rows = SparseRows::<i64>::new();
             for (x, v) in a.iter().zip(c) {
@@ -469,11 +468,56 @@ impl Quantizer<'_> {
         for _ in c {
             rows.push_row(std::iter::empty());
         }
-        let bias = c.iter().map(|v| v.abs()).collect();
+        let bias = c.iter().map(|v| v.abs() << m).collect();
         let divisors = QKind::Linear { rows, bias, shift: 0, act: Activation::Identity };
-        let b = self.push(format!("{name}/divisor"), op.to_string(), divisors, 0);
-        let kind = QKind::Div { a, b, shift: s - ea, act: Activation::Trunc };
+        let b = self.push(format!("{name}/divisor"), op.to_string(), divisors, m);
+        let kind = QKind::Div { a, b, shift: s - ea + m, act: Activation::Trunc };
         Ok(self.push(name.to_string(), op.to_string(), kind, s))
+    }
+
+    /// `trunc(a / b)` for positive integer divisors `b` (the import moved their signs onto
+    /// the numerators): as [`Self::int_div`], the divisors brought to `2^m` so the division's
+    /// own range check holds them where truncation is exact.
+    fn int_div_by(&mut self, name: &str, op: &str, a: Vec<Src>, b: Vec<Src>) -> Result<Vec<Src>> {
+        let s = self.settings.scale_bits;
+        let m = self.integer_divisor_scale(name, op)?;
+        let (a, ea) = self.integer_numerators(name, a)?;
+        let (b, eb) = self.uniform(name, b)?;
+        let b = if eb > m {
+            // Exact: an integer at 2^eb is a multiple of 2^(eb - m).
+            self.rescale(&format!("{name}/divisor"), &b, m, Activation::Identity)?
+        } else {
+            let mut rows = SparseRows::<i64>::new();
+            for x in &b {
+                rows.push_row([(*x, 1i64 << (m - eb))]);
+            }
+            let bias = vec![0; b.len()];
+            let kind = QKind::Linear { rows, bias, shift: 0, act: Activation::Identity };
+            self.push(format!("{name}/divisor"), op.to_string(), kind, m)
+        };
+        let kind = QKind::Div { a, b, shift: s - ea + m, act: Activation::Trunc };
+        Ok(self.push(name.to_string(), op.to_string(), kind, s))
+    }
+
+    /// Integer numerators at a scale no finer than the settings' (exact: an integer at
+    /// `2^e` is a multiple of `2^(e - s)`).
+    fn integer_numerators(&mut self, name: &str, a: Vec<Src>) -> Result<(Vec<Src>, u32)> {
+        let s = self.settings.scale_bits;
+        let (a, ea) = self.uniform(name, a)?;
+        if ea <= s {
+            return Ok((a, ea));
+        }
+        Ok((self.rescale(&format!("{name}/numerator"), &a, s, Activation::Identity)?, s))
+    }
+
+    fn integer_divisor_scale(&self, name: &str, op: &str) -> Result<u32> {
+        integer_divisor_scale(&self.settings).ok_or_else(|| {
+            ProverError::Settings(format!(
+                "node {name:?} ({op}): an integer division needs --lookup-bits at least \
+                 --scale-bits + 2 (have {} and {})",
+                self.settings.lookup_bits, self.settings.scale_bits
+            ))
+        })
     }
 
     fn max(&mut self, name: &str, op: &str, windows: Vec<Vec<Src>>) -> Result<Vec<Src>> {

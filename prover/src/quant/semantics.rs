@@ -82,6 +82,18 @@ impl QuantSettings {
                     | Activation::Silu
                     | Activation::Softplus
                     | Activation::Elu { .. }
+                    | Activation::Pow { .. }
+                    | Activation::Sin
+                    | Activation::Cos
+                    | Activation::Tan
+                    | Activation::Asin
+                    | Activation::Acos
+                    | Activation::Atan
+                    | Activation::Sinh
+                    | Activation::Cosh
+                    | Activation::Asinh
+                    | Activation::Acosh
+                    | Activation::Atanh
             )
     }
 
@@ -157,6 +169,8 @@ pub enum Reject {
     Domain(i64),
     /// A division's denominator is not positive.
     Denominator(i64),
+    /// A division's denominator is past its range check (`2b > 2^(lookup_bits-1)`).
+    Divisor(i64),
 }
 
 /// Rescales `acc` by `2^shift` with round-half-up and applies `act`.
@@ -292,7 +306,7 @@ pub fn divide(
     }
     let den = 2 * b as i128;
     if den > settings.bound() as i128 {
-        return Err(Reject::Range(den));
+        return Err(Reject::Divisor(b));
     }
     let num = ((a as i128) << (shift + 1)) + b as i128;
     let q = num.div_euclid(den);
@@ -303,6 +317,19 @@ pub fn divide(
     let q = q as i64;
     let out = apply(act, q, settings.scale_bits).ok_or(Reject::Domain(q))?;
     Ok(Division { q, r: r as i64, out })
+}
+
+/// The scale `2^m` of an integer division's divisor, `m = lookup_bits - 2 - scale_bits`;
+/// `None` when the lookup bits are fewer than `scale_bits + 2`.
+///
+/// Why: the truncation table reads the quotient at `2^scale_bits`, which keeps
+/// `trunc(a / b)` exact only for `|b| < 2^(scale_bits + 1)` (a fraction `1 - 1/|b|` then
+/// never rounds up to the next integer). The division's range check holds its denominator
+/// below `2^(lookup_bits - 1)`; a divisor at `2^m` is therefore held below
+/// `2^(scale_bits + 1)` by the circuit itself, whatever the prover claims, and [`divide`]
+/// accepts it up to `2^scale_bits`.
+pub fn integer_divisor_scale(settings: &QuantSettings) -> Option<u32> {
+    settings.lookup_bits.checked_sub(settings.scale_bits + 2)
 }
 
 /// One step of a running maximum: `m' = m + relu(v - m)`. Returns `(d, relu(d), m')`.
@@ -379,7 +406,7 @@ mod tests {
     }
 
     /// Every activation, in the order a test walks them.
-    pub(crate) const ALL: [Activation; 22] = [
+    pub(crate) const ALL: [Activation; 36] = [
         Activation::Relu,
         Activation::Sigmoid,
         Activation::LeakyRelu { alpha: 0.1 },
@@ -401,6 +428,20 @@ mod tests {
         Activation::Round,
         Activation::Trunc,
         Activation::Sign,
+        Activation::Sin,
+        Activation::Cos,
+        Activation::Tan,
+        Activation::Asin,
+        Activation::Acos,
+        Activation::Atan,
+        Activation::Sinh,
+        Activation::Cosh,
+        Activation::Asinh,
+        Activation::Acosh,
+        Activation::Atanh,
+        Activation::HardSwish,
+        Activation::Pow { p: -0.1 },
+        Activation::Pow { p: 3.0 },
         Activation::Identity,
     ];
 
@@ -473,7 +514,7 @@ mod tests {
         }
         assert_eq!(divide(5, 0, 0, Activation::Identity, &s), Err(Reject::Denominator(0)));
         assert_eq!(divide(5, -3, 0, Activation::Identity, &s), Err(Reject::Denominator(-3)));
-        assert_eq!(divide(5, 1025, 0, Activation::Identity, &s), Err(Reject::Range(2050)));
+        assert_eq!(divide(5, 1025, 0, Activation::Identity, &s), Err(Reject::Divisor(1025)));
     }
 
     #[test]

@@ -87,6 +87,10 @@ impl Ranges {
                     Some((p.min(q), p.max(q)))
                 })
                 .collect(),
+            // A positive integer divisor moves the quotient toward zero, never past it.
+            NodeKind::IntDivBy { a, .. } => {
+                a.iter().map(|&x| self.of(x).map(|(lo, hi)| (lo.min(0), hi.max(0)))).collect()
+            }
             NodeKind::Div { .. } | NodeKind::Dot { .. } => Vec::new(),
         }
     }
@@ -166,6 +170,9 @@ mod tests {
         assert_eq!(r.of(v(7)), Some((1, 6)));
         assert_eq!(r.of(v(8)), Some((-1, 0)));
         assert_eq!(r.of(v(9)), Some((0, 0)));
+        // Value 14 = trunc(v6 / v3): toward zero from [-6, 0].
+        r.add_node(14, &NodeKind::IntDivBy { a: vec![v(6)], b: vec![v(3)] });
+        assert_eq!(r.of(v(14)), Some((-6, 0)));
         // Tabulated functions and divisions give no integer range.
         r.add_node(11, &NodeKind::Act { input: vec![v(3)], act: Activation::Tanh });
         r.add_node(12, &NodeKind::Div { a: vec![v(3)], b: vec![v(3)] });

@@ -224,6 +224,7 @@ fn remap_kind(kind: NodeKind, f: &dyn Fn(Src) -> Src) -> NodeKind {
         NodeKind::Dot { a, b, terms } => NodeKind::Dot { a: all(a), b: all(b), terms },
         NodeKind::Div { a, b } => NodeKind::Div { a: all(a), b: all(b) },
         NodeKind::IntDiv { a, c } => NodeKind::IntDiv { a: all(a), c },
+        NodeKind::IntDivBy { a, b } => NodeKind::IntDivBy { a: all(a), b: all(b) },
         NodeKind::Act { input, act } => NodeKind::Act { input: all(input), act },
         NodeKind::Max { windows } => {
             NodeKind::Max { windows: windows.into_iter().map(all).collect() }

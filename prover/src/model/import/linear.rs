@@ -317,6 +317,7 @@ pub(super) fn affine(
             (BinKind::Sub, true) => (1.0, -c),
             (BinKind::Sub, false) => (-1.0, c),
             (BinKind::Mul, _) => (c, 0.0),
+            (BinKind::ShiftLeft, true) => (2f64.powf(c), 0.0),
             (BinKind::Div, true) if c != 0.0 => (1.0 / c, 0.0),
             (BinKind::Div, true) => return Err(origin.unsupported("division by a zero constant")),
             _ => return Err(origin.failed(format!("{kind:?} is not affine"))),

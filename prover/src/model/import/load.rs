@@ -15,13 +15,14 @@ pub(super) fn onnx_err(path: &Path) -> impl Fn(TractError) -> ProverError + '_ {
     move |e| ProverError::Onnx { path: path.to_path_buf(), reason: format!("{e:#}") }
 }
 
-/// Parses the ONNX file (a missing file is an I/O error, not a tract one), with the
-/// ai.onnx.ml ops of scikit-learn exports rewritten into standard ONNX first, and
+/// Parses the ONNX file (a missing file is an I/O error, not a tract one), with f64 models
+/// retyped to f32 (see `doubles`), the ai.onnx.ml ops of scikit-learn exports rewritten into standard ONNX first, and
 /// recurrences run in reverse rewritten around a tract bug (see `reverse`).
 pub(super) fn load(path: &Path) -> Result<InferenceModel> {
     std::fs::metadata(path).map_err(|e| ProverError::io(path, e))?;
     let onnx = tract_onnx::onnx();
     let mut proto = onnx.proto_model_for_path(path).map_err(onnx_err(path))?;
+    super::doubles::rewrite(&mut proto);
     super::ml::rewrite(&mut proto)?;
     super::reverse::rewrite(&mut proto)?;
     super::legacy::rewrite(&mut proto);

@@ -7,7 +7,11 @@
 //! with a constant is a linear term, so only products of two input-dependent values cost a
 //! multiplication.
 
+use std::collections::HashMap;
+
 use tract_onnx::prelude::tract_ndarray::{ArrayD, Axis, IxDyn};
+use tract_onnx::prelude::Tensor;
+use tract_onnx::tract_core::ops::array::OneHot;
 
 use super::builder::{broadcast, const_f32, GraphBuilder, Origin, SymTensor, Wire};
 use super::plan::{CmpKind, LogicKind};
@@ -183,7 +187,7 @@ pub(super) fn logic(
 }
 
 /// `u - v` for each pair: a constant where both are, else a row of one linear node.
-fn differences(
+pub(super) fn differences(
     b: &mut GraphBuilder,
     origin: &Origin,
     suffix: &str,
@@ -297,10 +301,68 @@ fn reachable(b: &GraphBuilder, idx: Src, k: usize) -> (usize, usize) {
 }
 
 /// What one index selects from: entries `lo..=hi`, and `[idx >= t]` for `t` in `lo+1..=hi`.
-struct IndexSteps {
-    lo: usize,
-    hi: usize,
-    steps: Vec<Src>,
+pub(super) struct IndexSteps {
+    pub lo: usize,
+    pub hi: usize,
+    pub steps: Vec<Src>,
+}
+
+impl IndexSteps {
+    /// `[idx >= t]` as a row: 1 at or below `lo`, 0 above `hi`, a step between.
+    pub fn at_least(&self, t: usize) -> Row {
+        if t <= self.lo {
+            (Vec::new(), 1.0)
+        } else if t > self.hi {
+            (Vec::new(), 0.0)
+        } else {
+            (vec![(self.steps[t - self.lo - 1], 1.0)], 0.0)
+        }
+    }
+
+    /// The entry picked, `lo + sum_t [idx >= t]`, as a row: the index itself where it lies in
+    /// `0..k`, the nearest entry where it does not.
+    pub fn clamped(&self) -> Row {
+        (self.steps.iter().map(|&g| (g, 1.0)).collect(), self.lo as f64)
+    }
+}
+
+/// ONNX counts a negative index from the end of its axis: `idx + k [idx < 0]`, with
+/// `[idx < 0] = 1 - [idx >= 0]` one lookup, for each index the circuit does not prove
+/// non-negative (the bounded indices of a tree traversal pay nothing).
+fn wrap_negative(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    indices: &[Src],
+    k: usize,
+) -> Result<Vec<Src>> {
+    let signed = |b: &GraphBuilder, i: Src| b.range(i).is_none_or(|(lo, _)| lo < 0);
+    let mut negative: Vec<Src> = indices.iter().copied().filter(|&i| signed(b, i)).collect();
+    negative.sort_unstable();
+    negative.dedup();
+    if negative.is_empty() {
+        return Ok(indices.to_vec());
+    }
+    let fresh: Vec<Src> = negative.iter().copied().filter(|&i| b.step((i, 0)).is_none()).collect();
+    if !fresh.is_empty() {
+        let input = fresh.clone();
+        let act = Activation::NonNegative;
+        let len = fresh.len();
+        let signs = b.push(origin, ".signs", NodeKind::Act { input, act }, &[len])?;
+        for (&i, &g) in fresh.iter().zip(signs.iter()) {
+            b.remember_step((i, 0), g);
+        }
+    }
+    let k = k as f64;
+    let rows = negative
+        .iter()
+        .map(|&i| {
+            let g = b.step((i, 0)).ok_or_else(|| origin.failed("a sign went missing"))?;
+            Ok((vec![(i, 1.0), (g, -k)], k))
+        })
+        .collect::<Result<Vec<Row>>>()?;
+    let wrapped = b.linear(origin, ".wrapped", rows, &[negative.len()])?;
+    let of: HashMap<Src, Src> = negative.into_iter().zip(wrapped.iter().copied()).collect();
+    Ok(indices.iter().map(|i| of.get(i).copied().unwrap_or(*i)).collect())
 }
 
 /// The steps of each index: `g_t = [idx >= t]` for `t` in `lo+1..=hi` of its reachable
@@ -308,12 +370,13 @@ struct IndexSteps {
 /// A step an earlier gather made at the same index is reused (a tree traversal gathers the
 /// feature and the threshold of each node at one index). Returns, per index, its reachable
 /// entries and its steps.
-fn index_steps(
+pub(super) fn index_steps(
     b: &mut GraphBuilder,
     origin: &Origin,
     indices: &[Src],
     k: usize,
 ) -> Result<Vec<IndexSteps>> {
+    let indices = &wrap_negative(b, origin, indices, k)?[..];
     let reach: Vec<(usize, usize)> = indices.iter().map(|&i| reachable(b, i, k)).collect();
     let mut missing: Vec<(Src, usize)> = Vec::new();
     for (&i, &(lo, hi)) in indices.iter().zip(&reach) {
@@ -347,9 +410,9 @@ fn index_steps(
 /// `Gather(data, idx)` along `axis` for constant `data` and integer indices that depend on
 /// the input: with `g_t = [idx >= t]` (one lookup each), element `t` of the gathered axis is
 /// `data_lo + sum_t (data_t - data_(t-1)) g_t` over the entries `lo..=hi` the index can
-/// reach (all of them unless the circuit bounds it). An index in range picks exactly its
-/// entry; one outside it (onnxruntime: an error, or a wrap for negatives) is clamped to the
-/// nearest entry.
+/// reach (all of them unless the circuit bounds it). An index in `0..k` picks exactly its
+/// entry, a negative one in `-k..0` counts from the end as ONNX specifies, and one outside
+/// `-k..k` (onnxruntime: an error) is clamped to the nearest entry.
 pub(super) fn gather_by_index(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -382,6 +445,41 @@ pub(super) fn gather_by_index(
         }
     }
     b.linear(origin, "", rows, shape)
+}
+
+/// `OneHot(idx)`: row `idx` of the `[dim, dim]` table with `on` on its diagonal and `off`
+/// elsewhere, gathered as [`gather_by_index`] does (`dim - 1` steps per index at most, fewer
+/// where the circuit bounds the index), the new axis then moved to `op.axis`. An index
+/// outside `[0, dim)` is clamped to the nearest class (onnxruntime wraps negative ones).
+pub(super) fn one_hot(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    op: &OneHot,
+    idx: &SymTensor,
+) -> Result<SymTensor> {
+    let value = |t: &Tensor| {
+        t.cast_to_scalar::<f32>().map_err(|e| origin.failed(format!("OneHot value: {e}")))
+    };
+    let (off, on) = (value(&op.off)?, value(&op.on)?);
+    let dim = op.dim;
+    let table =
+        ArrayD::from_shape_fn(IxDyn(&[dim, dim]), |ix| if ix[0] == ix[1] { on } else { off });
+    let rank = idx.ndim();
+    if op.axis > rank {
+        return Err(origin.failed("OneHot axis out of range"));
+    }
+    let mut last: Vec<usize> = idx.shape().to_vec();
+    last.push(dim);
+    let rows = gather_by_index(b, origin, &table, idx, 0, &last)?;
+    // The class axis is last; ONNX puts it at `axis`.
+    let perm: Vec<usize> = (0..=rank)
+        .map(|i| match i.cmp(&op.axis) {
+            std::cmp::Ordering::Less => i,
+            std::cmp::Ordering::Equal => rank,
+            std::cmp::Ordering::Greater => i - 1,
+        })
+        .collect();
+    Ok(rows.permuted_axes(IxDyn(&perm)).as_standard_layout().into_owned())
 }
 
 /// `GatherElements(data, idx)` along `axis` with indices that depend on the input (data

@@ -16,7 +16,9 @@
 
 mod bounds;
 mod builder;
+mod doubles;
 mod fold;
+mod indexed;
 mod legacy;
 mod linear;
 mod load;
@@ -219,7 +221,7 @@ fn lower_node(
             input_tensors.get(*k).cloned().ok_or_else(|| origin.failed("unknown input"))?
         }
         Step::Fold => return movement::fold(origin, node, &inputs),
-        Step::Move { data } => return movement::move_data(origin, node, data, &inputs),
+        Step::Move { data } => return movement::move_data(b, origin, node, data, &inputs),
         Step::PreluTest => return Ok(tvec![Wire::PreluTest]),
         // Booleans and integers are numbers like any other here: the cast keeps each value.
         Step::Cast => {
@@ -268,6 +270,10 @@ fn lower_node(
         }
         Step::SymBin(kind) => match kind {
             BinKind::Mul => nonlinear::mul(b, origin, sym(0)?, sym(1)?, &shape)?,
+            // Integers divided by integers: the quotient truncates.
+            BinKind::Div if node.outputs.iter().any(|o| plan::is_integer(o.fact.datum_type)) => {
+                nonlinear::int_div_by(b, origin, sym(0)?, sym(1)?, &shape)?
+            }
             BinKind::Div => nonlinear::div(b, origin, sym(0)?, sym(1)?, &shape)?,
             BinKind::Max | BinKind::Min => {
                 nonlinear::max_min(b, origin, sym(0)?, sym(1)?, &shape, *kind == BinKind::Min)?
@@ -295,6 +301,7 @@ fn lower_node(
         Step::Probe { data, additive } => {
             probe::linear_by_probing(b, origin, node, *data, *additive, &inputs, &shape)?
         }
+        Step::OneHot(op) => logic::one_hot(b, origin, op, sym(0)?)?,
         Step::GatherByIndex { axis } => {
             let data = builder::const_f32(origin, konst(0)?)?;
             logic::gather_by_index(b, origin, &data, sym(1)?, *axis, &shape)?
@@ -325,6 +332,20 @@ fn lower_node(
             let idx = sym(1)?;
             let data = logic::own_operand(origin, inputs.first().copied())?;
             logic::gather_elements(b, origin, &data, idx, *axis)?
+        }
+        Step::GatherNdByIndex => {
+            let data = logic::own_operand(origin, inputs.first().copied())?;
+            indexed::gather_nd(b, origin, &data, sym(1)?, &shape)?
+        }
+        Step::ScatterByIndex { axis } => {
+            let data = logic::own_operand(origin, inputs.first().copied())?;
+            let updates = logic::own_operand(origin, inputs.get(2).copied())?;
+            match axis {
+                Some(axis) => {
+                    indexed::scatter_elements(b, origin, &data, sym(1)?, &updates, *axis)?
+                }
+                None => indexed::scatter_nd(b, origin, &data, sym(1)?, &updates)?,
+            }
         }
         Step::Where => logic::select(b, origin, &operand(0)?, &operand(1)?, &operand(2)?, &shape)?,
         Step::Compare(kind) => {
@@ -373,6 +394,10 @@ fn lower_node(
             linear::scale_shift(b, origin, "", x, -1.0, &zeros)?
         }
         Step::Square => nonlinear::mul(b, origin, sym(0)?, sym(0)?, &shape)?,
+        Step::Pow { base_const: true } => {
+            nonlinear::pow_of_constant(b, origin, konst(0)?, sym(1)?, &shape)?
+        }
+        Step::Pow { base_const: false } => nonlinear::pow(b, origin, sym(0)?, sym(1)?, &shape)?,
         Step::Prelu { x, slope } => {
             // tract's node is an Iff; name the graph nodes for what they compute.
             let origin = &Origin { name: origin.name, op: "PRelu" };

@@ -5,7 +5,8 @@
 //! (0 for [`Src::Zero`], `k` for the `k`-th entry of a lookup table), tract runs the op on
 //! the code tensor, and the codes it returns are mapped back. An op that only moves data
 //! returns codes it was given, so this is exact as long as every code is an integer f32
-//! represents exactly.
+//! represents exactly. A constant among the data (zeros are padding, codes 0) other than
+//! zeros becomes the biases of one linear node first, moved like any other value.
 
 use tract_onnx::prelude::tract_ndarray::ArrayD;
 use tract_onnx::prelude::*;
@@ -15,7 +16,6 @@ use tract_onnx::tract_core::ops::array::{Pad, PadMode};
 use tract_onnx::tract_core::ops::EvalOp;
 
 use super::builder::{const_f32, GraphBuilder, Origin, SymTensor, Wire};
-use super::plan::NONZERO_IN_MOVEMENT;
 use crate::error::Result;
 use crate::model::graph::Src;
 
@@ -41,6 +41,7 @@ pub(super) fn fold(origin: &Origin, node: &TypedNode, inputs: &[&Wire]) -> Resul
 /// Runs a data-movement node on code tensors; `data` lists the inputs that carry data
 /// (the others, e.g. gather indices, are constant operands passed through unchanged).
 pub(super) fn move_data(
+    b: &mut GraphBuilder,
     origin: &Origin,
     node: &TypedNode,
     data: &[usize],
@@ -51,7 +52,16 @@ pub(super) fn move_data(
     for (i, wire) in inputs.iter().enumerate() {
         let value = match wire {
             Wire::Sym(t) => encode(origin, t, &mut table)?.into_tvalue(),
-            Wire::Const(t) if data.contains(&i) => zero_codes(origin, t)?.into_tvalue(),
+            Wire::Const(t) if data.contains(&i) => {
+                let values = const_f32(origin, t)?;
+                if values.iter().all(|&v| v == 0.0) {
+                    values.into_tvalue()
+                } else {
+                    let rows = values.iter().map(|&v| (Vec::new(), f64::from(v)));
+                    let constants = b.linear(origin, ".constant", rows, values.shape())?;
+                    encode(origin, &constants, &mut table)?.into_tvalue()
+                }
+            }
             Wire::Const(t) => t.clone().into_tvalue(),
             Wire::PreluTest => return Err(origin.unsupported("a comparison result moved as data")),
         };
@@ -75,15 +85,6 @@ fn encode(origin: &Origin, t: &SymTensor, table: &mut Vec<Src>) -> Result<ArrayD
         table.push(src);
         (table.len() - 1) as f32
     }))
-}
-
-/// A constant data operand of data movement: only zeros (padding) are representable.
-fn zero_codes(origin: &Origin, t: &Tensor) -> Result<ArrayD<f32>> {
-    let values = const_f32(origin, t)?;
-    if values.iter().any(|&v| v != 0.0) {
-        return Err(origin.unsupported(NONZERO_IN_MOVEMENT));
-    }
-    Ok(values)
 }
 
 /// Maps codes returned by tract back to sources.

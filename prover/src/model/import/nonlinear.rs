@@ -83,6 +83,63 @@ pub(super) fn int_div(
     b.push(origin, "", NodeKind::IntDiv { a, c: c.iter().copied().collect() }, out_shape)
 }
 
+/// ONNX `Div` of two integer tensors, truncating toward zero: the divisor's sign
+/// `2 [b > 0] - 1` moved onto the numerator (`trunc(a / b) = trunc(sign(b) a / |b|)`), then
+/// a division by `|b|`. A zero divisor gets the sign -1 and `|b| = 0`, which no division
+/// proves.
+pub(super) fn int_div_by(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    x: &SymTensor,
+    y: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let (a, d) = broadcast_pair(origin, x, y, out_shape)?;
+    let positive = NodeKind::Act { input: d.clone(), act: Activation::Positive };
+    let positive = b.push(origin, ".positive", positive, out_shape)?;
+    let rows = positive.iter().map(|&g| (vec![(g, 2.0)], -1.0));
+    let sign: Vec<Src> = b.linear(origin, ".sign", rows, out_shape)?.iter().copied().collect();
+    let a = b.push(origin, ".numerator", NodeKind::Mul { a, b: sign.clone() }, out_shape)?;
+    let d = b.push(origin, ".divisor", NodeKind::Mul { a: d, b: sign }, out_shape)?;
+    let (a, d) = (a.iter().copied().collect(), d.iter().copied().collect());
+    b.push(origin, "", NodeKind::IntDivBy { a, b: d }, out_shape)
+}
+
+/// `c^x` for a constant `c > 0`: `e^(x ln c)`, the logarithm a weight of one linear row.
+pub(super) fn pow_of_constant(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    c: &Tensor,
+    x: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let c = broadcast(origin, &const_f32(origin, c)?, out_shape)?;
+    if let Some(bad) = c.iter().find(|v| **v <= 0.0) {
+        return Err(
+            origin.unsupported(format!("a power of the constant base {bad} (not positive)"))
+        );
+    }
+    let x = broadcast(origin, x, out_shape)?;
+    let rows = x.iter().zip(c.iter()).map(|(&s, &c)| (vec![(s, f64::from(c).ln())], 0.0));
+    let exponent = b.linear(origin, ".exponent", rows, out_shape)?;
+    act(b, origin, "", &exponent, Activation::Exp)
+}
+
+/// `a^b` of two tensors that depend on the input, for `a > 0`: `e^(b ln a)`, a product
+/// between two tables (a base that is not positive has no row in the logarithm's table).
+pub(super) fn pow(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    base: &SymTensor,
+    exponent: &SymTensor,
+    out_shape: &[usize],
+) -> Result<SymTensor> {
+    let base = broadcast(origin, base, out_shape)?;
+    let ln = act(b, origin, ".ln", &base, Activation::Ln)?;
+    let product = mul(b, origin, exponent, &ln, out_shape)?;
+    act(b, origin, "", &product, Activation::Exp)
+}
+
 /// `c / x` for a constant `c`: the constants as a node of biases, then a division.
 pub(super) fn div_const_by(
     b: &mut GraphBuilder,

@@ -5,8 +5,9 @@
 
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::ops::array::{
-    FiniteReshape, Gather, GatherElements, GatherNd, MultiBroadcastTo, Pad, PadMode, Slice,
-    StridedSlice, Tile, Topk, TypedConcat,
+    FiniteReshape, Gather, GatherElements, GatherNd, MultiBroadcastTo, OneHot, Pad, PadMode,
+    ScatterElements, ScatterNd, ScatterReduction, Slice, StridedSlice, Tile, Topk, Trilu,
+    TypedConcat,
 };
 use tract_onnx::tract_core::ops::binary::{BinMiniOp, TypedBinOp};
 use tract_onnx::tract_core::ops::cast::Cast;
@@ -22,13 +23,14 @@ use tract_onnx::tract_core::ops::logic::{
 };
 use tract_onnx::tract_core::ops::lstm_cell::LstmEpilogue;
 use tract_onnx::tract_core::ops::math::{
-    Abs, Add, Ceil, Div, Erf, Exp, Floor, Ln, Max, Min, Mul, Neg, Recip, RoundHalfToEven, Rsqrt,
-    Sign, Sqrt, Square, Sub, SubF, Tanh,
+    Abs, Acos, Acosh, Add, Asin, Asinh, Atan, Atanh, Ceil, Cos, Cosh, Div, Erf, Exp, Floor, Ln,
+    Max, Min, Mul, Neg, Pow, PowConst, Recip, RoundHalfToEven, Rsqrt, ShiftLeft, Sign, Sin, Sinh,
+    Sqrt, Square, Sub, SubF, Tan, Tanh,
 };
 use tract_onnx::tract_core::ops::nn::resize::NearestUpsample;
 use tract_onnx::tract_core::ops::nn::{
-    GeluApproximate, GeluExact, LeakyRelu, Reduce, Reducer, RmsNorm, Sigmoid, Silu, Softmax,
-    SoftmaxKind,
+    GeluApproximate, GeluExact, HardSwish, LeakyRelu, Reduce, Reducer, RmsNorm, Sigmoid, Silu,
+    Softmax, SoftmaxKind,
 };
 use tract_onnx::tract_core::ops::scan::Scan;
 use tract_onnx::tract_core::ops::source::TypedSource;
@@ -36,10 +38,6 @@ use tract_onnx::tract_core::ops::source::TypedSource;
 use super::builder::Origin;
 use crate::error::Result;
 use crate::model::graph::Activation;
-
-/// Why a constant operand of data movement is rejected (shared with the lowering check).
-pub(super) const NONZERO_IN_MOVEMENT: &str =
-    "a non-zero constant mixed into data that depends on the input is not supported";
 
 /// How one tract node is lowered.
 #[derive(Clone, Debug)]
@@ -70,6 +68,10 @@ pub(super) enum Step {
     Act(Activation),
     /// `x * x`.
     Square,
+    /// `a^b` with a base that depends on the input (`base_const` false: `e^(b ln a)`) or a
+    /// constant one (`e^(b ln a)` with `ln a` a constant weight). A constant exponent is
+    /// tract's `PowConst`, a tabulated [`Activation::Pow`].
+    Pow { base_const: bool },
     /// The comparison of a PReLU pattern (consumed by its `Iff`).
     PreluTest,
     /// `Iff(x > 0, x, x * slope)`.
@@ -106,6 +108,13 @@ pub(super) enum Step {
     GruCell { hidden: usize },
     /// `GatherElements` at indices that depend on the input.
     GatherElementsByIndex { axis: usize },
+    /// `GatherND` (no batch dimensions) at index tuples that depend on the input.
+    GatherNdByIndex,
+    /// `ScatterElements` (`axis`) or `ScatterND` (`None`) without a reduction, at indices
+    /// that depend on the input.
+    ScatterByIndex { axis: Option<usize> },
+    /// `OneHot` of indices that depend on the input.
+    OneHot(Box<OneHot>),
     /// Padding with a non-zero constant.
     PadConstant(Box<Pad>),
     /// A comparison of two operands (either may be constant), as a 0/1 value.
@@ -142,6 +151,9 @@ pub(super) enum BinKind {
     Max,
     /// min(a, b).
     Min,
+    /// `a << b` on integers, `a * 2^b`, for a constant `b` (tract's form of an integer
+    /// product with a power of two).
+    ShiftLeft,
 }
 
 /// The comparisons, each a step function of a difference.
@@ -238,6 +250,9 @@ fn plan_symbolic(
             };
         }
     }
+    if let Some(op) = node.op_as::<OneHot>() {
+        return Ok(Step::OneHot(Box::new(op.clone())));
+    }
     if let Some(op) = node.op_as::<Pad>().filter(|p| constant_fill(p).is_some()) {
         return Ok(Step::PadConstant(Box::new(op.clone())));
     }
@@ -258,14 +273,28 @@ fn plan_symbolic(
             return Ok(Step::GatherElementsByIndex { axis: op.axis });
         }
     }
+    if node.inputs.len() >= 2 && !is_const(node.inputs[1]) {
+        if let Some(op) = node.op_as::<GatherNd>() {
+            if op.batch_dims != 0 {
+                return Err(origin.unsupported("GatherND with batch dimensions"));
+            }
+            return Ok(Step::GatherNdByIndex);
+        }
+        let scatter = node
+            .op_as::<ScatterElements>()
+            .map(|op| (Some(op.axis), op.reduction))
+            .or_else(|| node.op_as::<ScatterNd>().map(|op| (None, op.reduction)));
+        if let Some((axis, reduction)) = scatter {
+            if reduction != ScatterReduction::None {
+                return Err(origin.unsupported(format!("a scatter with reduction {reduction:?}")));
+            }
+            return Ok(Step::ScatterByIndex { axis });
+        }
+    }
     if let Some(data) = movement_data_inputs(node, origin)? {
         for (i, &input) in node.inputs.iter().enumerate() {
             if !data.contains(&i) && !is_const(input) {
                 return Err(origin.unsupported(format!("operand {i} must be a constant")));
-            }
-            // Zeros are padding; any other constant among the data has no Src to become.
-            if data.contains(&i) && is_const(input) && known_zero(model, input) == Some(false) {
-                return Err(origin.unsupported(NONZERO_IN_MOVEMENT));
             }
         }
         return Ok(Step::Move { data });
@@ -364,6 +393,17 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
     if node.op_is::<TypedConcat>() {
         return Ok(Some((0..node.inputs.len()).collect()));
     }
+    // A scatter without a reduction writes each update over the data: pure movement. With
+    // one, tract would add (or multiply...) codes, which are not values.
+    let reduction = node
+        .op_as::<ScatterElements>()
+        .map(|op| op.reduction)
+        .or_else(|| node.op_as::<ScatterNd>().map(|op| op.reduction));
+    match reduction {
+        Some(ScatterReduction::None) => return Ok(Some(vec![0, 2])),
+        Some(r) => return Err(origin.unsupported(format!("a scatter with reduction {r:?}"))),
+        None => {}
+    }
     if let Some(pad) = node.op_as::<Pad>() {
         check_pad(pad, origin)?;
         if constant_fill(pad).is_some() {
@@ -382,6 +422,7 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
         || node.op_is::<Gather>()
         || node.op_is::<GatherElements>()
         || node.op_is::<GatherNd>()
+        || node.op_is::<Trilu>()
         || node.op_is::<NearestUpsample>();
     Ok(single.then(|| vec![0]))
 }
@@ -456,8 +497,18 @@ fn plan_binary(
     if let Some(kind) = logic_kind(op.0.as_ref()) {
         return Ok(Step::Logic(kind));
     }
+    if op.0.is::<Pow>() {
+        return match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
+            (_, true) => Err(origin
+                .unsupported("a power whose constant exponent differs from element to element")),
+            (base_const, false) => Ok(Step::Pow { base_const }),
+        };
+    }
     let kind = bin_kind(op.0.as_ref())
         .ok_or_else(|| origin.unsupported("zkattest has no lowering for this op"))?;
+    if kind == BinKind::ShiftLeft && (is_const(node.inputs[0]) || !is_const(node.inputs[1])) {
+        return Err(origin.unsupported("a shift by an amount that depends on the input"));
+    }
     match (is_const(node.inputs[0]), is_const(node.inputs[1])) {
         (false, true) => Ok(Step::ConstBin { kind, sym: 0 }),
         (true, false) => Ok(Step::ConstBin { kind, sym: 1 }),
@@ -480,6 +531,8 @@ fn bin_kind(op: &dyn BinMiniOp) -> Option<BinKind> {
         BinKind::Max
     } else if op.is::<Min>() {
         BinKind::Min
+    } else if op.is::<ShiftLeft>() {
+        BinKind::ShiftLeft
     } else {
         return None;
     })
@@ -621,6 +674,32 @@ fn plan_element_wise(op: &ElementWiseOp, origin: &Origin) -> Result<Step> {
         Activation::Round
     } else if mini.is::<Sign>() {
         Activation::Sign
+    } else if mini.is::<Sin>() {
+        Activation::Sin
+    } else if mini.is::<Cos>() {
+        Activation::Cos
+    } else if mini.is::<Tan>() {
+        Activation::Tan
+    } else if mini.is::<Asin>() {
+        Activation::Asin
+    } else if mini.is::<Acos>() {
+        Activation::Acos
+    } else if mini.is::<Atan>() {
+        Activation::Atan
+    } else if mini.is::<Sinh>() {
+        Activation::Sinh
+    } else if mini.is::<Cosh>() {
+        Activation::Cosh
+    } else if mini.is::<Asinh>() {
+        Activation::Asinh
+    } else if mini.is::<Acosh>() {
+        Activation::Acosh
+    } else if mini.is::<Atanh>() {
+        Activation::Atanh
+    } else if mini.is::<HardSwish>() {
+        Activation::HardSwish
+    } else if let Some(p) = mini.downcast_ref::<PowConst>() {
+        Activation::Pow { p: p.exponent }
     } else if mini.is::<Square>() {
         return Ok(Step::Square);
     } else if mini.is::<Abs>() {
@@ -645,38 +724,45 @@ pub(super) fn is_integer(dt: DatumType) -> bool {
 /// Values depending on the input are floats, or booleans and integers out of steps whose
 /// integer semantics are their float ones (exact sums, products, comparisons, selections,
 /// data movement), or that have a lowering of their own (an integer divided by a constant
-/// truncates: `NodeKind::IntDiv`). Any op not listed is refused, as is integer division by
-/// a tensor.
+/// or by a tensor truncates: `NodeKind::IntDiv`, `NodeKind::IntDivBy`). Any op not listed
+/// is refused.
 fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<()> {
-    let exact = match step {
-        Step::ConstBin { kind, sym } => !matches!(kind, BinKind::Div) || *sym == 0,
-        Step::SymBin(kind) => !matches!(kind, BinKind::Div),
-        // Integer sums of products: exact (a wrap on overflow is not modelled, see ops.md).
-        Step::Reduce(op) => matches!(op.reducer, Reducer::Sum | Reducer::Max | Reducer::Min),
+    // Unsigned integers wrap below zero: only read, moved, cast to a wider type, or
+    // selected (each output one of the operands' values, so never a new value to wrap).
+    let read = matches!(
+        step,
         Step::Input(_)
-        | Step::EinSum { .. }
-        | Step::EinSumProducts(_)
-        | Step::Move { .. }
-        | Step::Compare(_)
-        | Step::PreluTest
-        | Step::Logic(_)
-        | Step::Cast
-        | Step::Where
-        | Step::Select
-        | Step::ArgMax { .. }
-        | Step::GatherByIndex { .. }
-        | Step::GatherElementsByIndex { .. }
-        | Step::TopK(_)
-        | Step::PadConstant(_)
-        | Step::Abs
-        | Step::Neg
-        | Step::Square => true,
-        _ => false,
-    };
+            | Step::Move { .. }
+            | Step::Cast
+            | Step::Where
+            | Step::Select
+            | Step::GatherByIndex { .. }
+            | Step::GatherElementsByIndex { .. }
+            | Step::GatherNdByIndex
+            | Step::ScatterByIndex { .. }
+            | Step::OneHot(_)
+            | Step::TopK(_)
+            | Step::PadConstant(_)
+    );
+    let exact = read
+        || match step {
+            Step::ConstBin { kind, sym } => !matches!(kind, BinKind::Div) || *sym == 0,
+            Step::SymBin(_) => true,
+            // Integer sums of products: exact (a wrap on overflow is not modelled, see ops.md).
+            Step::Reduce(op) => matches!(op.reducer, Reducer::Sum | Reducer::Max | Reducer::Min),
+            Step::EinSum { .. }
+            | Step::EinSumProducts(_)
+            | Step::Compare(_)
+            | Step::PreluTest
+            | Step::Logic(_)
+            | Step::ArgMax { .. }
+            | Step::Abs
+            | Step::Neg
+            | Step::Square => true,
+            _ => false,
+        };
     for o in &node.outputs {
         let dt = o.fact.datum_type;
-        // Unsigned integers wrap below zero: only read, moved and cast to a wider type.
-        let read = matches!(step, Step::Input(_) | Step::Move { .. } | Step::Cast);
         let dt = if dt == TDim::datum_type() { i64::datum_type() } else { dt };
         let integer = !dt.is_quantized();
         // Every float width is computed as a real number (and proven quantized).
@@ -686,8 +772,7 @@ fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<
         if !number {
             return Err(origin.unsupported(format!(
                 "output of type {dt:?} depends on the input; only floats, and booleans and \
-                 signed integers through exact ops (integer division only by a constant), are \
-                 supported"
+                 signed integers through exact ops, are supported"
             )));
         }
     }

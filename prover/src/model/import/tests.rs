@@ -98,7 +98,7 @@ fn count_kinds(graph: &Graph) -> String {
             NodeKind::Mul { .. } | NodeKind::Dot { .. } => 1,
             NodeKind::Act { .. } => 2,
             NodeKind::Max { .. } => 3,
-            NodeKind::Div { .. } | NodeKind::IntDiv { .. } => 4,
+            NodeKind::Div { .. } | NodeKind::IntDiv { .. } | NodeKind::IntDivBy { .. } => 4,
         };
         counts[k] += 1;
     }
@@ -395,6 +395,420 @@ fn test_log_sqrt_and_abs_match_tract() {
     }
 }
 
+/// A model stored in doubles (input, weights, a cast) does not type in tract as it is; once
+/// retyped to floats it imports and computes what its float twin computes.
+#[test]
+fn test_double_models_are_computed_as_floats() {
+    let build = |elem: i32| {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input_of("x", &[Some(1), Some(4)], elem);
+        let w = m.weights(&[4, 3], values(12, 5));
+        let y = m.node("MatMul", &[&x, &w], vec![]);
+        let c = m.node("Cast", &[&y], vec![int("to", i64::from(elem))]);
+        let r = m.node("Relu", &[&c], vec![]);
+        m.output(&r);
+        let mut proto = m.build();
+        for t in proto.graph.iter_mut().flat_map(|g| g.initializer.iter_mut()) {
+            if elem == 11 {
+                t.data_type = 11;
+                t.raw_data =
+                    t.float_data.drain(..).flat_map(|v| f64::from(v).to_le_bytes()).collect();
+            }
+        }
+        proto
+    };
+    let (mut double, single) = (build(11), build(1));
+    let shapes = [vec![1, 4]];
+    let refused = import_model(parse(&double), Some(&shapes), Path::new("t.onnx"));
+    assert!(matches!(refused, Err(ProverError::Onnx { .. })), "{refused:?}");
+    super::doubles::rewrite(&mut double);
+    let graph = import_model(parse(&double), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let inputs = sample_input(&[1, 4], 3);
+    let want = run_float(parse(&single), &inputs, Path::new("t.onnx")).expect("tract run");
+    let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+    assert!(max_error(&got, &want) <= 1e-6, "{got:?} vs {want:?}");
+}
+
+/// The trigonometric and hyperbolic functions, each one table; the inverse ones on inputs
+/// inside their domains.
+#[test]
+fn test_trigonometric_functions_match_tract() {
+    for op in
+        ["Sin", "Cos", "Tan", "Atan", "Sinh", "Cosh", "Asinh", "Asin", "Acos", "Atanh", "Acosh"]
+    {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(1), Some(6)]);
+        // Inside (-1, 1) for the inverse sine, cosine and tangent; at least 1 for acosh.
+        let arg = match op {
+            "Asin" | "Acos" | "Atanh" => {
+                let t = m.node("Tanh", &[&x], vec![]);
+                let k = m.weights(&[1], vec![0.9]);
+                m.node("Mul", &[&t, &k], vec![])
+            }
+            "Acosh" => {
+                let a = m.node("Abs", &[&x], vec![]);
+                let one = m.weights(&[1], vec![1.0]);
+                m.node("Add", &[&a, &one], vec![])
+            }
+            _ => x,
+        };
+        let y = m.node(op, &[&arg], vec![]);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[1, 6]);
+        assert!(
+            g.nodes
+                .iter()
+                .any(|n| matches!(n.kind, NodeKind::Act { act, .. } if format!("{act:?}") == op)),
+            "{op}: {}",
+            count_kinds(&g)
+        );
+    }
+}
+
+/// Triangles (`Trilu`, both halves, with an offset) and scatters with constant indices
+/// (`ScatterElements`, `ScatterND`, updates from the input into constant data) only move
+/// data; a scatter that reduces is refused.
+#[test]
+fn test_triangles_and_scatters_are_data_movement() {
+    for (upper, k) in [(1, 0), (0, 1), (1, -1)] {
+        let mut m = OnnxBuilder::new(14);
+        let x = m.input("x", &[Some(3), Some(4)]);
+        let k = m.ints(&[], vec![k]);
+        let y = m.node("Trilu", &[&x, &k], vec![int("upper", upper)]);
+        let r = m.node("Relu", &[&y], vec![]);
+        m.output(&r);
+        let g = assert_matches_tract(&m.build(), &[3, 4]);
+        assert_eq!(count_kinds(&g), "linear 0 mul 0 act 1 max 0");
+    }
+    let scatters = |reduction: &str| {
+        let mut m = OnnxBuilder::new(16);
+        let x = m.input("x", &[Some(2), Some(3)]);
+        let data = m.weights(&[2, 5], values(10, 4));
+        let idx = m.ints(&[2, 3], vec![4, 0, 2, 1, 3, 0]);
+        let attrs = vec![int("axis", 1), string("reduction", reduction)];
+        let e = m.node("ScatterElements", &[&data, &idx, &x], attrs);
+        let rows = m.ints(&[1, 1], vec![1]);
+        let (start, end) = (m.ints(&[1], vec![0]), m.ints(&[1], vec![1]));
+        let u = m.node("Slice", &[&e, &start, &end], vec![]);
+        let nd = m.node("ScatterND", &[&e, &rows, &u], vec![string("reduction", reduction)]);
+        m.output(&nd);
+        m.build()
+    };
+    let g = assert_matches_tract(&scatters("none"), &[2, 3]);
+    assert_eq!(count_kinds(&g), "linear 1 mul 0 act 0 max 0", "the constant data's biases");
+    let (_, _, reason) = unsupported(import_proto(&scatters("add"), &[2, 3]));
+    assert!(reason.contains("reduction"), "{reason}");
+}
+
+/// The float graph and the quantized model (at `2^4`, exact for these small values) against
+/// tract on one input set.
+fn assert_exact_against_tract(proto: &tract_onnx::pb::ModelProto, graph: &Graph, x: &[Vec<f64>]) {
+    let inputs = InputData { values: x.to_vec(), shapes: None };
+    let want = run_float(parse(proto), &inputs, Path::new("t.onnx")).expect("tract run");
+    let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+    assert!(max_error(&got, &want) == 0.0, "float graph at {x:?}: {got:?} vs {want:?}");
+    assert!(max_error(&quantized_outputs(graph, x), &want) == 0.0, "quantized at {x:?}");
+}
+
+/// The quantized model's outputs at `2^4` (exact for small multiples of 1/16).
+fn quantized_outputs(graph: &Graph, x: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    let q = crate::quant::quantize(graph, crate::quant::QuantSettings::narrow(4, 12))
+        .expect("quantize");
+    let trace = q.eval(&q.quantize_inputs(x).expect("inputs")).expect("eval");
+    q.outputs_f64(&trace)
+}
+
+/// Writes and reads at indices from the input: `ScatterElements`, `GatherND` (whole rows and
+/// single elements) and `ScatterND`, with negative indices counted from the end and, for the
+/// scatters, a repeated index keeping the last update as tract does.
+#[test]
+fn test_scatters_and_nd_gathers_at_input_indices_match_tract() {
+    let mut m = OnnxBuilder::new(16);
+    let x = m.input("x", &[Some(2), Some(5)]);
+    let idx = m.input_of("idx", &[Some(2), Some(2)], 7);
+    let u = m.input("u", &[Some(2), Some(2)]);
+    let y = m.node("ScatterElements", &[&x, &idx, &u], vec![int("axis", 1)]);
+    m.output(&y);
+    let proto = m.build();
+    let shapes = [vec![2, 5], vec![2, 2], vec![2, 2]];
+    let graph = import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let data: Vec<f64> = (0..10).map(|i| f64::from(i) * 0.5 - 2.0).collect();
+    for idx in [[0.0, 3.0, 4.0, 1.0], [-1.0, 2.0, -5.0, -2.0], [2.0, 2.0, 0.0, -5.0]] {
+        assert_exact_against_tract(
+            &proto,
+            &graph,
+            &[data.clone(), idx.to_vec(), vec![7.0, -3.5, 6.25, 1.0]],
+        );
+    }
+
+    let mut m = OnnxBuilder::new(13);
+    let d = m.input("d", &[Some(3), Some(4)]);
+    let rows = m.input_of("rows", &[Some(2), Some(1)], 7);
+    let cells = m.input_of("cells", &[Some(2), Some(2)], 7);
+    let g1 = m.node("GatherND", &[&d, &rows], vec![]);
+    let g2 = m.node("GatherND", &[&d, &cells], vec![]);
+    m.output(&g1);
+    m.output(&g2);
+    let proto = m.build();
+    let shapes = [vec![3, 4], vec![2, 1], vec![2, 2]];
+    let graph = import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let data: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+    let x = [data.clone(), vec![2.0, 0.0], vec![1.0, 3.0, 0.0, 0.0]];
+    assert_exact_against_tract(&proto, &graph, &x);
+    // tract asserts non-negative GatherND indices; ONNX counts them from the end: rows 2 and
+    // 0, cells (2, 3) and (2, 0).
+    let x = [data.clone(), vec![-1.0, -3.0], vec![-1.0, -1.0, 2.0, -4.0]];
+    let at = |i: usize| data[i];
+    let mut rows: Vec<f64> = (8..12).map(at).collect();
+    rows.extend((0..4).map(at));
+    let want = vec![rows, vec![at(11), at(8)]];
+    assert_eq!(graph.gather_outputs(&graph.eval_f64(&x)), want, "float graph");
+    assert_eq!(quantized_outputs(&graph, &x), want, "quantized");
+
+    let mut m = OnnxBuilder::new(16);
+    let rows = m.input_of("rows", &[Some(2), Some(1)], 7);
+    let u = m.input("u", &[Some(2), Some(3)]);
+    let data = m.weights(&[4, 3], values(12, 8));
+    let y = m.node("ScatterND", &[&data, &rows, &u], vec![]);
+    let y = m.node("Relu", &[&y], vec![]);
+    m.output(&y);
+    let proto = m.build();
+    let shapes = [vec![2, 1], vec![2, 3]];
+    let graph = import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let u = vec![0.5, -1.0, 2.0, 1.5, 0.0, -0.25];
+    for rows in [[3.0, 0.0], [2.0, 2.0]] {
+        let inputs = InputData { values: vec![rows.to_vec(), u.clone()], shapes: None };
+        let want = run_float(parse(&proto), &inputs, Path::new("t.onnx")).expect("tract run");
+        let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+        assert!(max_error(&got, &want) < 1e-6, "{rows:?}: {got:?} vs {want:?}");
+    }
+    // tract refuses negative ScatterND indices; ONNX counts them from the end: rows 3 and 1.
+    let mut want: Vec<f64> = values(12, 8).into_iter().map(f64::from).collect();
+    want[9..12].copy_from_slice(&u[..3]);
+    want[3..6].copy_from_slice(&u[3..]);
+    let want: Vec<f64> = want.into_iter().map(|v| v.max(0.0)).collect();
+    let got = graph.gather_outputs(&graph.eval_f64(&[vec![-1.0, 1.0], u.clone()]));
+    assert!(got[0].iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-6), "{got:?} vs {want:?}");
+    let (_, _, reason) = unsupported({
+        let mut m = OnnxBuilder::new(16);
+        let rows = m.input_of("rows", &[Some(2), Some(1)], 7);
+        let u = m.input("u", &[Some(2), Some(3)]);
+        let data = m.weights(&[4, 3], values(12, 8));
+        let y = m.node("ScatterND", &[&data, &rows, &u], vec![string("reduction", "mul")]);
+        m.output(&y);
+        import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx"))
+    });
+    assert!(reason.contains("reduction"), "{reason}");
+}
+
+/// The scatter and ND-gather lowerings hold in the circuit: honest witnesses pass, every
+/// witness cell changed by one and every index step flipped at once are rejected (mock
+/// prover; the gadgets are the existing steps, products and linear rows).
+#[test]
+fn test_scatters_and_nd_gathers_at_input_indices_are_sound() {
+    let mut m = OnnxBuilder::new(16);
+    let x = m.input("x", &[Some(1), Some(3)]);
+    let idx = m.input_of("idx", &[Some(1), Some(1)], 7);
+    let u = m.input("u", &[Some(1), Some(1)]);
+    let y = m.node("ScatterElements", &[&x, &idx, &u], vec![int("axis", 1)]);
+    m.output(&y);
+    let shapes = [vec![1, 3], vec![1, 1], vec![1, 1]];
+    let graph =
+        import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")).expect("import");
+    for at in [1.0, -1.0] {
+        crate::circuit::tests::assert_lowering_sound(
+            &graph,
+            &[vec![0.5, -1.0, 1.5], vec![at], vec![2.0]],
+        );
+    }
+
+    let mut m = OnnxBuilder::new(13);
+    let d = m.input("d", &[Some(3), Some(2)]);
+    let cells = m.input_of("cells", &[Some(1), Some(2)], 7);
+    let y = m.node("GatherND", &[&d, &cells], vec![]);
+    m.output(&y);
+    let shapes = [vec![3, 2], vec![1, 2]];
+    let graph =
+        import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let d = vec![0.5, -1.0, 1.5, 2.0, -0.25, 0.75];
+    crate::circuit::tests::assert_lowering_sound(&graph, &[d, vec![2.0, -1.0]]);
+}
+
+/// `Gather` from a constant table at an input index counts a negative index from the end,
+/// as ONNX specifies (it was clamped to the first entry).
+#[test]
+fn test_gather_at_negative_input_indices_counts_from_the_end() {
+    let mut m = OnnxBuilder::new(13);
+    let idx = m.input_of("idx", &[Some(6)], 7);
+    let table = m.weights(&[4], vec![10.0, 20.0, 30.0, 40.0]);
+    let y = m.node("Gather", &[&table, &idx], vec![int("axis", 0)]);
+    m.output(&y);
+    let proto = m.build();
+    let graph = import_model(parse(&proto), Some(&[vec![6]]), Path::new("t.onnx")).expect("import");
+    let x = vec![vec![-1.0, -4.0, 0.0, 3.0, -2.0, 1.0]];
+    assert_exact_against_tract(&proto, &graph, &x);
+    assert_eq!(
+        graph.gather_outputs(&graph.eval_f64(&x))[0],
+        vec![40.0, 10.0, 10.0, 40.0, 30.0, 20.0]
+    );
+}
+
+/// A non-zero constant among moved data (concatenated beside the input) becomes the
+/// biases of one linear node, then moves like any value.
+#[test]
+fn test_constants_among_moved_data_are_biases() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3)]);
+    let c = m.weights(&[1, 2], vec![0.5, -1.0]);
+    let y = m.node("Concat", &[&c, &x, &c], vec![int("axis", 1)]);
+    let t = m.node("Tanh", &[&y], vec![]);
+    m.output(&t);
+    let g = assert_matches_tract(&m.build(), &[1, 3]);
+    assert_eq!(count_kinds(&g), "linear 2 mul 0 act 1 max 0");
+}
+
+/// tract turns an integer product with a power of two into a left shift: a linear row.
+#[test]
+fn test_integer_products_by_powers_of_two_are_shifts() {
+    let mut m = OnnxBuilder::new(13);
+    let k = m.input_of("k", &[Some(1), Some(4)], 7);
+    let c = m.ints(&[], vec![8]);
+    let y = m.node("Mul", &[&k, &c], vec![]);
+    m.output(&y);
+    let proto = m.build();
+    let graph =
+        import_model(parse(&proto), Some(&[vec![1, 4]]), Path::new("t.onnx")).expect("import");
+    let inputs = InputData { values: vec![vec![-3.0, 0.0, 5.0, 7.0]], shapes: None };
+    let want = run_float(parse(&proto), &inputs, Path::new("t.onnx")).expect("tract run");
+    assert_eq!(want, vec![vec![-24.0, 0.0, 40.0, 56.0]]);
+    assert_eq!(
+        graph.gather_outputs(&graph.eval_f64(&inputs.values)),
+        vec![vec![-24.0, 0.0, 40.0, 56.0]]
+    );
+    assert_eq!(count_kinds(&graph), "linear 1 mul 0 act 0 max 0");
+}
+
+/// `OneHot` of input-dependent indices, on the last axis and on a middle one, with values
+/// other than 0 and 1: the gathered rows of its diagonal table, matching tract.
+#[test]
+fn test_one_hot_of_input_indices_matches_tract() {
+    for axis in [-1, 1] {
+        let mut m = OnnxBuilder::new(13);
+        let idx = m.input_of("idx", &[Some(2), Some(3)], 7);
+        let depth = m.ints(&[], vec![4]);
+        let vals = m.weights(&[2], vec![-0.5, 2.0]);
+        let y = m.node("OneHot", &[&idx, &depth, &vals], vec![int("axis", axis)]);
+        m.output(&y);
+        let proto = m.build();
+        let graph =
+            import_model(parse(&proto), Some(&[vec![2, 3]]), Path::new("t.onnx")).expect("import");
+        let inputs = InputData { values: vec![vec![0.0, 3.0, 1.0, 2.0, 2.0, 0.0]], shapes: None };
+        let want = run_float(parse(&proto), &inputs, Path::new("t.onnx")).expect("tract run");
+        let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+        assert!(max_error(&got, &want) == 0.0, "axis {axis}: {got:?} vs {want:?}");
+        assert_eq!(want[0].iter().filter(|v| **v == 2.0).count(), 6, "{want:?}");
+    }
+}
+
+/// A classifier's labels as unsigned integers (skl2onnx's `LinearSVC` keeps `uint8` classes):
+/// selecting one by an input-dependent index yields one of the constants, never a new value
+/// that could wrap, so it is accepted; arithmetic on unsigned values stays refused.
+#[test]
+fn test_unsigned_labels_selected_by_input_indices_match_tract() {
+    let labels = [3, 7, 200, 9];
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(4)]);
+    let table = m.ints_of(&[4], labels.to_vec(), 2);
+    let idx = m.node("ArgMax", &[&x], vec![int("axis", 1), int("keepdims", 0)]);
+    let y = m.node("Gather", &[&table, &idx], vec![int("axis", 0)]);
+    m.output(&y);
+    let proto = m.build();
+    let graph =
+        import_model(parse(&proto), Some(&[vec![2, 4]]), Path::new("t.onnx")).expect("import");
+    for (row, want) in [([0.5, -1.0, 2.0, 0.1], 200.0), ([3.0, 1.0, -2.0, 2.0], 3.0)] {
+        let mut both = row.to_vec();
+        both.extend([0.0, 4.0, 1.0, 4.5]);
+        let inputs = InputData { values: vec![both], shapes: None };
+        let tract = run_float(parse(&proto), &inputs, Path::new("t.onnx")).expect("tract run");
+        let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+        assert!(max_error(&got, &tract) == 0.0, "{row:?}: {got:?} vs {tract:?}");
+        assert_eq!(got[0], vec![want, 9.0], "{row:?}");
+    }
+
+    // A sum of two unsigned labels could wrap in onnxruntime (200 + 200 in uint8): refused.
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(2), Some(4)]);
+    let table = m.ints_of(&[4], labels.to_vec(), 2);
+    let idx = m.node("ArgMax", &[&x], vec![int("axis", 1), int("keepdims", 0)]);
+    let y = m.node("Gather", &[&table, &idx], vec![int("axis", 0)]);
+    let sum = m.node("Add", &[&y, &y], vec![]);
+    m.output(&sum);
+    let (_, _, reason) =
+        unsupported(import_model(parse(&m.build()), Some(&[vec![2, 4]]), Path::new("t.onnx")));
+    assert!(reason.contains("U8"), "{reason}");
+}
+
+/// HardSwish, and powers: a constant exponent (a table), a constant base (`e^(x ln c)`),
+/// both operands from the input (`e^(b ln a)`); fractional exponents of positive bases.
+#[test]
+fn test_powers_and_hard_swish_match_tract() {
+    let mut m = OnnxBuilder::new(14);
+    let x = m.input("x", &[Some(1), Some(6)]);
+    let y = m.node("HardSwish", &[&x], vec![]);
+    m.output(&y);
+    let g = assert_matches_tract(&m.build(), &[1, 6]);
+    assert_eq!(count_kinds(&g), "linear 0 mul 0 act 1 max 0");
+    // Builds the power from the input `x` and a positive base `p`.
+    type Power = fn(&mut OnnxBuilder, &str, &str) -> String;
+    let cases: [(&str, Power, &str); 4] = [
+        (
+            "x^-0.1",
+            |m, _, p| {
+                let e = m.weights(&[1], vec![-0.1]);
+                m.node("Pow", &[p, &e], vec![])
+            },
+            "linear 1 mul 0 act 2 max 0",
+        ),
+        (
+            "x^3",
+            |m, x, _| {
+                let e = m.weights(&[1], vec![3.0]);
+                m.node("Pow", &[x, &e], vec![])
+            },
+            "linear 0 mul 0 act 1 max 0",
+        ),
+        (
+            "10^x",
+            |m, x, _| {
+                let c = m.weights(&[1], vec![10.0]);
+                m.node("Pow", &[&c, x], vec![])
+            },
+            "linear 1 mul 0 act 1 max 0",
+        ),
+        ("p^x", |m, x, p| m.node("Pow", &[p, x], vec![]), "linear 1 mul 1 act 3 max 0"),
+    ];
+    for (what, build, kinds) in cases {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(1), Some(6)]);
+        // A positive base: |x| + 0.5.
+        let a = m.node("Abs", &[&x], vec![]);
+        let half = m.weights(&[1], vec![0.5]);
+        let p = m.node("Add", &[&a, &half], vec![]);
+        let y = build(&mut m, &x, &p);
+        m.output(&y);
+        let g = assert_matches_tract(&m.build(), &[1, 6]);
+        assert_eq!(count_kinds(&g), kinds, "{what}");
+    }
+    // A negative constant base has no real power.
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(6)]);
+    let c = m.weights(&[1], vec![-2.0]);
+    let y = m.node("Pow", &[&c, &x], vec![]);
+    m.output(&y);
+    let (_, _, reason) = unsupported(import_proto(&m.build(), &[1, 6]));
+    assert!(reason.contains("not positive"), "{reason}");
+}
+
 /// Softmax and log-softmax over the last axis, softsign (a division by `1 + |x|`),
 /// Reciprocal and the quotient of two tensors.
 #[test]
@@ -577,6 +991,9 @@ fn ops_doc_matches_the_importer() {
         let y = if op == "PRelu" {
             let slope = m.weights(&[1], vec![0.25]);
             m.node(op, &[&x, &slope], vec![])
+        } else if op == "Pow" {
+            let exponent = m.weights(&[1], vec![3.0]);
+            m.node(op, &[&x, &exponent], vec![])
         } else {
             m.node(op, &[&x], vec![])
         };
@@ -718,11 +1135,11 @@ fn test_integer_and_boolean_inputs() {
     assert_eq!(got, vec![vec![1.0, 0.0, 0.0]]);
 }
 
-/// Integers divided by a constant truncate toward zero (ONNX, onnxruntime, tract): lowered
-/// as `IntDiv`, they match tract on numerators of both signs and divisors of both signs.
-/// Integer division by a tensor is refused, as are casts that change values.
+/// Integers divided by a constant or by a tensor truncate toward zero (ONNX, onnxruntime,
+/// tract): lowered as `IntDiv` and `IntDivBy`, they match tract on numerators and divisors
+/// of both signs, quantized as in the float graph. Casts that change values are refused.
 #[test]
-fn test_integer_division_by_a_constant_truncates_and_other_integer_division_is_refused() {
+fn test_integer_division_truncates_and_value_changing_casts_are_refused() {
     let mut m = OnnxBuilder::new(13);
     let k = m.input_of("k", &[Some(10), Some(4)], 7);
     let c = m.ints(&[4], vec![3, -3, 7, 2]);
@@ -737,15 +1154,33 @@ fn test_integer_division_by_a_constant_truncates_and_other_integer_division_is_r
     assert!(max_error(&got, &want) == 0.0, "{got:?} vs {want:?}");
     assert!(want[0].iter().any(|v| *v < 0.0) && want[0].contains(&-1.0), "{want:?}");
 
-    let mut m = OnnxBuilder::new(13);
-    let a = m.input_of("a", &[Some(1), Some(4)], 7);
-    let b = m.input_of("b", &[Some(1), Some(4)], 7);
-    let q = m.node("Div", &[&a, &b], vec![]);
-    m.output(&q);
-    let shapes = [vec![1, 4], vec![1, 4]];
-    let (_, _, reason) =
-        unsupported(import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")));
-    assert!(reason.contains("integer division"), "{reason}");
+    // Every pair of numerator in -9..=9 and non-zero divisor in -5..=5, broadcast a row of
+    // divisors against a column of numerators (int64 and int32).
+    for ty in [7, 6] {
+        let mut m = OnnxBuilder::new(13);
+        let a = m.input_of("a", &[Some(19), Some(1)], ty);
+        let b = m.input_of("b", &[Some(1), Some(10)], ty);
+        let q = m.node("Div", &[&a, &b], vec![]);
+        m.output(&q);
+        let proto = m.build();
+        let shapes = [vec![19, 1], vec![1, 10]];
+        let graph =
+            import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+        assert!(graph.nodes.iter().any(|n| matches!(n.kind, NodeKind::IntDivBy { .. })));
+        let divisors: Vec<f64> = (-5..=5).filter(|d| *d != 0).map(f64::from).collect();
+        let inputs =
+            InputData { values: vec![(-9..=9).map(f64::from).collect(), divisors], shapes: None };
+        let want = run_float(parse(&proto), &inputs, Path::new("test.onnx")).expect("tract run");
+        let got = graph.gather_outputs(&graph.eval_f64(&inputs.values));
+        assert!(max_error(&got, &want) == 0.0, "{got:?} vs {want:?}");
+        assert!(want[0].contains(&-1.0) && want[0].contains(&4.0), "{want:?}");
+        let q = crate::quant::quantize(&graph, crate::quant::QuantSettings::narrow(4, 10))
+            .expect("quantize");
+        let trace = q.eval(&q.quantize_inputs(&inputs.values).expect("inputs")).expect("eval");
+        let proven: Vec<f64> = q.outputs_q(&trace).into_iter().map(|y| y as f64 / 16.0).collect();
+        let want: Vec<f64> = want[0].iter().map(|y| f64::from(*y)).collect();
+        assert_eq!(proven, want, "quantized integer division (type {ty})");
+    }
 
     let mut m = OnnxBuilder::new(13);
     let x = m.input("x", &[Some(1), Some(4)]);

@@ -81,6 +81,20 @@ impl OnnxBuilder {
         name
     }
 
+    /// An initializer of a narrower integer type (`elem_type` an ONNX `DataType`: uint8 is 2,
+    /// int32 is 6), its values in `int32_data` as ONNX stores them.
+    pub fn ints_of(&mut self, dims: &[i64], data: Vec<i32>, elem_type: i32) -> String {
+        let name = self.fresh("i");
+        self.graph.initializer.push(pb::TensorProto {
+            name: name.clone(),
+            dims: dims.to_vec(),
+            data_type: elem_type,
+            int32_data: data,
+            ..Default::default()
+        });
+        name
+    }
+
     /// A node with one output; returns the output name (also the node name).
     pub fn node(
         &mut self,
