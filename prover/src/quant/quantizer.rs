@@ -482,19 +482,8 @@ impl Quantizer<'_> {
         let s = self.settings.scale_bits;
         let m = self.integer_divisor_scale(name, op)?;
         let (a, ea) = self.integer_numerators(name, a)?;
-        let (b, eb) = self.uniform(name, b)?;
-        let b = if eb > m {
-            // Exact: an integer at 2^eb is a multiple of 2^(eb - m).
-            self.rescale(&format!("{name}/divisor"), &b, m, Activation::Identity)?
-        } else {
-            let mut rows = SparseRows::<i64>::new();
-            for x in &b {
-                rows.push_row([(*x, 1i64 << (m - eb))]);
-            }
-            let bias = vec![0; b.len()];
-            let kind = QKind::Linear { rows, bias, shift: 0, act: Activation::Identity };
-            self.push(format!("{name}/divisor"), op.to_string(), kind, m)
-        };
+        // Exact from any scale: an integer at 2^e > 2^m is a multiple of 2^(e - m).
+        let b = self.rescale(&format!("{name}/divisor"), &b, m, Activation::Identity)?;
         let kind = QKind::Div { a, b, shift: s - ea + m, act: Activation::Trunc };
         Ok(self.push(name.to_string(), op.to_string(), kind, s))
     }

@@ -342,16 +342,7 @@ fn wrap_negative(
     if negative.is_empty() {
         return Ok(indices.to_vec());
     }
-    let fresh: Vec<Src> = negative.iter().copied().filter(|&i| b.step((i, 0)).is_none()).collect();
-    if !fresh.is_empty() {
-        let input = fresh.clone();
-        let act = Activation::NonNegative;
-        let len = fresh.len();
-        let signs = b.push(origin, ".signs", NodeKind::Act { input, act }, &[len])?;
-        for (&i, &g) in fresh.iter().zip(signs.iter()) {
-            b.remember_step((i, 0), g);
-        }
-    }
+    remember_steps(b, origin, negative.iter().map(|&i| (i, 0)).collect())?;
     let k = k as f64;
     let rows = negative
         .iter()
@@ -363,6 +354,45 @@ fn wrap_negative(
     let wrapped = b.linear(origin, ".wrapped", rows, &[negative.len()])?;
     let of: HashMap<Src, Src> = negative.into_iter().zip(wrapped.iter().copied()).collect();
     Ok(indices.iter().map(|i| of.get(i).copied().unwrap_or(*i)).collect())
+}
+
+/// Makes `g = [idx >= t]` for each key `(idx, t)` no earlier gather made, one lookup each:
+/// of `idx` itself where `t = 0`, of a threshold row `idx - t` otherwise.
+fn remember_steps(
+    b: &mut GraphBuilder,
+    origin: &Origin,
+    mut keys: Vec<(Src, usize)>,
+) -> Result<()> {
+    keys.retain(|&key| b.step(key).is_none());
+    keys.sort_unstable();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let shifted: Vec<(Src, usize)> = keys.iter().copied().filter(|&(_, t)| t > 0).collect();
+    let mut thresholds = if shifted.is_empty() {
+        Vec::new()
+    } else {
+        let rows = shifted.iter().map(|&(i, t)| (vec![(i, 1.0)], -(t as f64)));
+        b.linear(origin, ".thresholds", rows, &[shifted.len()])?.iter().copied().collect()
+    }
+    .into_iter();
+    let input = keys
+        .iter()
+        .map(|&(i, t)| {
+            if t == 0 {
+                Ok(i)
+            } else {
+                thresholds.next().ok_or_else(|| origin.failed("a threshold went missing"))
+            }
+        })
+        .collect::<Result<Vec<Src>>>()?;
+    let act = Activation::NonNegative;
+    let steps = b.push(origin, ".steps", NodeKind::Act { input, act }, &[keys.len()])?;
+    for (key, &g) in keys.into_iter().zip(steps.iter()) {
+        b.remember_step(key, g);
+    }
+    Ok(())
 }
 
 /// The steps of each index: `g_t = [idx >= t]` for `t` in `lo+1..=hi` of its reachable
@@ -378,23 +408,9 @@ pub(super) fn index_steps(
 ) -> Result<Vec<IndexSteps>> {
     let indices = &wrap_negative(b, origin, indices, k)?[..];
     let reach: Vec<(usize, usize)> = indices.iter().map(|&i| reachable(b, i, k)).collect();
-    let mut missing: Vec<(Src, usize)> = Vec::new();
-    for (&i, &(lo, hi)) in indices.iter().zip(&reach) {
-        missing.extend((lo + 1..=hi).map(|t| (i, t)).filter(|&key| b.step(key).is_none()));
-    }
-    missing.sort_unstable();
-    missing.dedup();
-    if !missing.is_empty() {
-        let len = missing.len();
-        let thresholds = missing.iter().map(|&(i, t)| (vec![(i, 1.0)], -(t as f64)));
-        let d = b.linear(origin, ".thresholds", thresholds, &[len])?;
-        let input = d.iter().copied().collect();
-        let act = Activation::NonNegative;
-        let steps = b.push(origin, ".steps", NodeKind::Act { input, act }, &[len])?;
-        for (key, &g) in missing.into_iter().zip(steps.iter()) {
-            b.remember_step(key, g);
-        }
-    }
+    let keys =
+        indices.iter().zip(&reach).flat_map(|(&i, &(lo, hi))| (lo + 1..=hi).map(move |t| (i, t)));
+    remember_steps(b, origin, keys.collect())?;
     indices
         .iter()
         .zip(reach)
@@ -449,8 +465,9 @@ pub(super) fn gather_by_index(
 
 /// `OneHot(idx)`: row `idx` of the `[dim, dim]` table with `on` on its diagonal and `off`
 /// elsewhere, gathered as [`gather_by_index`] does (`dim - 1` steps per index at most, fewer
-/// where the circuit bounds the index), the new axis then moved to `op.axis`. An index
-/// outside `[0, dim)` is clamped to the nearest class (onnxruntime wraps negative ones).
+/// where the circuit bounds the index), the new axis then moved to `op.axis`. A negative
+/// index counts from the end, as there; one outside `[-dim, dim)` is clamped to the nearest
+/// class (ONNX: all `off`).
 pub(super) fn one_hot(
     b: &mut GraphBuilder,
     origin: &Origin,

@@ -280,14 +280,7 @@ fn plan_symbolic(
             }
             return Ok(Step::GatherNdByIndex);
         }
-        let scatter = node
-            .op_as::<ScatterElements>()
-            .map(|op| (Some(op.axis), op.reduction))
-            .or_else(|| node.op_as::<ScatterNd>().map(|op| (None, op.reduction)));
-        if let Some((axis, reduction)) = scatter {
-            if reduction != ScatterReduction::None {
-                return Err(origin.unsupported(format!("a scatter with reduction {reduction:?}")));
-            }
+        if let Some(axis) = unreduced_scatter(node, origin)? {
             return Ok(Step::ScatterByIndex { axis });
         }
     }
@@ -388,21 +381,29 @@ fn plan_symbolic(
     Err(origin.unsupported("zkattest has no lowering for this op"))
 }
 
+/// For a scatter, its axis (`None` for `ScatterND`); `Ok(None)` for other ops. A reduction
+/// is refused: it would add (or multiply...) values, codes under data movement, and no
+/// lowering at input indices computes it.
+fn unreduced_scatter(node: &TypedNode, origin: &Origin) -> Result<Option<Option<usize>>> {
+    let scatter = node
+        .op_as::<ScatterElements>()
+        .map(|op| (Some(op.axis), op.reduction))
+        .or_else(|| node.op_as::<ScatterNd>().map(|op| (None, op.reduction)));
+    match scatter {
+        Some((axis, ScatterReduction::None)) => Ok(Some(axis)),
+        Some((_, r)) => Err(origin.unsupported(format!("a scatter with reduction {r:?}"))),
+        None => Ok(None),
+    }
+}
+
 /// The data inputs of a whitelisted data-movement op, `None` for other ops.
 fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<usize>>> {
     if node.op_is::<TypedConcat>() {
         return Ok(Some((0..node.inputs.len()).collect()));
     }
-    // A scatter without a reduction writes each update over the data: pure movement. With
-    // one, tract would add (or multiply...) codes, which are not values.
-    let reduction = node
-        .op_as::<ScatterElements>()
-        .map(|op| op.reduction)
-        .or_else(|| node.op_as::<ScatterNd>().map(|op| op.reduction));
-    match reduction {
-        Some(ScatterReduction::None) => return Ok(Some(vec![0, 2])),
-        Some(r) => return Err(origin.unsupported(format!("a scatter with reduction {r:?}"))),
-        None => {}
+    // A scatter without a reduction writes each update over the data: pure movement.
+    if unreduced_scatter(node, origin)?.is_some() {
+        return Ok(Some(vec![0, 2]));
     }
     if let Some(pad) = node.op_as::<Pad>() {
         check_pad(pad, origin)?;
