@@ -89,6 +89,19 @@ pub enum ProverError {
         /// The least scale exponent that holds the divisor.
         need: u32,
     },
+    /// An index of a gather or scatter lies outside `[-len, len)`, where ONNX defines none
+    /// (onnxruntime stops); the circuit would pick the nearest entry, so nothing is proven.
+    #[error("index {index} at node {node:?} ({op}) is outside [-{len}, {len}), the entries of the axis it selects along: ONNX defines no result for it")]
+    IndexOutOfRange {
+        /// Node name.
+        node: String,
+        /// The node's op.
+        op: String,
+        /// The index.
+        index: f64,
+        /// Entries of the axis.
+        len: u64,
+    },
     /// Settings are inconsistent.
     #[error("invalid settings: {0}")]
     Settings(String),

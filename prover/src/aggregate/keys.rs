@@ -313,6 +313,7 @@ pub fn reference_snarks(srs_small: &Srs, n: usize) -> Result<Vec<Snark>> {
             info: TensorInfo { name: "y".into(), shape: vec![2], ..Default::default() },
             srcs: vec![Src::Value(2), Src::Value(3)],
         }],
+        index_checks: Vec::new(),
     };
     let q = quantize(&graph, QuantSettings::narrow(4, 8))?;
     let p = plan(&q, srs_small.params.k())?;

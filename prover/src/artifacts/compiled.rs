@@ -18,8 +18,9 @@ use crate::shard::plan::{plan, ShardPlan};
 
 /// Format version of `compiled.bin` (3: input element types and per-input scales; 4: the
 /// calibration mode and the lookup domains it tried; 5: class names of label outputs; 6:
-/// wide values; 7: interpolated functions of wide values).
-pub const COMPILED_VERSION: u32 = 7;
+/// wide values; 7: interpolated functions of wide values; 8: indices checked at witness
+/// generation).
+pub const COMPILED_VERSION: u32 = 8;
 
 /// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB. A
 /// transformer block's cut (24,676 values live across its softmax) needs `--max-k 18`.

@@ -84,6 +84,7 @@ fn tiny_graph() -> Graph {
             info: TensorInfo { name: "y".into(), shape: vec![5], ..Default::default() },
             srcs: vec![v(14), v(15), v(16), v(17), Src::Zero],
         }],
+        index_checks: Vec::new(),
     }
 }
 
@@ -246,6 +247,7 @@ fn one_node(kind: NodeKind) -> Graph {
             info: TensorInfo { name: "y".into(), shape: vec![n], ..Default::default() },
             srcs: (4..4 + n as u32).map(v).collect(),
         }],
+        index_checks: Vec::new(),
     }
 }
 
@@ -576,6 +578,7 @@ fn integer_division_by_tensor_graph(out: std::ops::Range<u32>) -> Graph {
             node("div", 24, NodeKind::IntDivBy { a: ids(16..20), b: ids(20..24) }),
         ],
         outputs: vec![OutputTensor { info: int("q"), srcs: ids(out) }],
+        index_checks: Vec::new(),
     }
 }
 
@@ -843,6 +846,7 @@ fn more_outputs_than_slots_are_committed_not_shown() {
             info: TensorInfo { name: "y".into(), shape: vec![n], ..Default::default() },
             srcs: (0..n).map(|j| v(4 + j as u32)).collect(),
         }],
+        index_checks: Vec::new(),
     };
     let q = quantize(&g, SETTINGS).expect("quantize");
     let p = plan(&q, 11).expect("plan");
@@ -1063,6 +1067,7 @@ fn large_sums_graph() -> Graph {
             info: TensorInfo { name: "y".into(), shape: vec![8], ..Default::default() },
             srcs: vec![v(4), v(5), v(6), v(7), v(8), v(9), v(10), v(11)],
         }],
+        index_checks: Vec::new(),
     }
 }
 
@@ -1357,6 +1362,7 @@ fn interpolating_models() -> Vec<(String, QModel)> {
             info: TensorInfo { name: "y".into(), shape: vec![2], ..Default::default() },
             srcs: vec![v(6), v(7)],
         }],
+        index_checks: Vec::new(),
     };
     let mut all = vec![("tiny model".to_string(), q(tiny_graph())), ("gemm+tanh".into(), q(fused))];
     for act in [Activation::Tanh, Activation::Exp, Activation::Gelu] {

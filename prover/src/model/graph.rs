@@ -359,8 +359,24 @@ pub struct OutputTensor {
     pub srcs: Vec<Src>,
 }
 
-/// A whole model as a scalar dataflow graph over float weights.
+/// An index into an axis of `len` entries that the circuit does not bound: ONNX defines it
+/// on `[-len, len)` only (onnxruntime stops outside), while the gather or scatter lowered
+/// from it picks the nearest entry there. Witness generation checks it, so such an input is
+/// an error instead of a proof of a value no ONNX runtime computes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IndexCheck {
+    /// Name of the tract node that reads the index.
+    pub node: String,
+    /// Its op.
+    pub op: String,
+    /// The index, an integer value.
+    pub index: Src,
+    /// Entries of the axis it selects along.
+    pub len: u64,
+}
+
+/// A whole model as a scalar dataflow graph over float weights.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Graph {
     /// Inputs; input `i` owns consecutive value ids starting after input `i-1`.
     pub inputs: Vec<TensorInfo>,
@@ -368,6 +384,9 @@ pub struct Graph {
     pub nodes: Vec<Node>,
     /// Outputs.
     pub outputs: Vec<OutputTensor>,
+    /// Indices checked at witness generation (gathers and scatters at input indices).
+    #[serde(default)]
+    pub index_checks: Vec<IndexCheck>,
 }
 
 impl Graph {

@@ -219,9 +219,33 @@ impl QModel {
             }
         }
         if !lookup_stats_only {
+            self.check_indices(&t)?;
             self.check_public_outputs(&t)?;
         }
         Ok(t)
+    }
+
+    /// Every unbounded index of a gather or scatter within its axis (see [`IndexCheck`]).
+    ///
+    /// [`IndexCheck`]: crate::model::graph::IndexCheck
+    fn check_indices(&self, t: &Trace) -> Result<()> {
+        for c in &self.index_checks {
+            let scale = match c.index {
+                Src::Value(v) => self.scale_of(v),
+                Src::Zero => 0,
+            };
+            let index = t.get(c.index) as f64 / 2f64.powi(scale as i32);
+            let len = c.len as f64;
+            if !(-len..len).contains(&index) {
+                return Err(ProverError::IndexOutOfRange {
+                    node: c.node.clone(),
+                    op: c.op.clone(),
+                    index,
+                    len: c.len,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Outputs a proof shows travel in slots of the aggregated proof

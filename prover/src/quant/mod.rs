@@ -12,7 +12,9 @@ mod wellformed;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::model::graph::{Activation, Graph, OutputTensor, SparseRows, Src, TensorInfo, ValueId};
+use crate::model::graph::{
+    Activation, Graph, IndexCheck, OutputTensor, SparseRows, Src, TensorInfo, ValueId,
+};
 pub use semantics::QuantSettings;
 
 /// A quantized computation. Every kind ends in one lookup per output (a requantization
@@ -176,6 +178,9 @@ pub struct QModel {
     /// others near 0.01); empty when every input is at `settings.scale_bits`.
     #[serde(default)]
     pub input_scales: Vec<u32>,
+    /// Indices witness generation checks (see [`IndexCheck`]).
+    #[serde(default)]
+    pub index_checks: Vec<IndexCheck>,
 }
 
 impl QModel {

@@ -13,7 +13,7 @@ use super::{integral, weight_scale, QKind, QModel, QNode, QuantSettings, MAX_RES
 use crate::circuit::instance;
 use crate::error::{ProverError, Result};
 use crate::model::graph::{
-    Activation, Graph, Node, NodeKind, OutputTensor, SparseRows, Src, ValueId,
+    Activation, Graph, IndexCheck, Node, NodeKind, OutputTensor, SparseRows, Src, ValueId,
 };
 
 /// Integer weights and biases stay below this, so sums of products fit i128 with room.
@@ -28,7 +28,9 @@ pub(super) fn quantize(
     let n_in = graph.num_input_values();
     let mut uses = vec![0u32; graph.num_values()];
     let operands = graph.nodes.iter().flat_map(|n| n.kind.operands());
-    for s in operands.chain(graph.outputs.iter().flat_map(|o| o.srcs.iter().copied())) {
+    let observed = graph.outputs.iter().flat_map(|o| o.srcs.iter().copied());
+    let checked = graph.index_checks.iter().map(|c| c.index);
+    for s in operands.chain(observed).chain(checked) {
         if let Src::Value(v) = s {
             uses[v as usize] += 1;
         }
@@ -174,8 +176,19 @@ pub(super) fn quantize(
             }
         }
     }
-    let model =
-        QModel { settings, inputs: graph.inputs.clone(), nodes: q.nodes, outputs, input_scales };
+    let index_checks = graph
+        .index_checks
+        .iter()
+        .map(|c| IndexCheck { index: map(&remap, c.index), ..c.clone() })
+        .collect();
+    let model = QModel {
+        settings,
+        inputs: graph.inputs.clone(),
+        nodes: q.nodes,
+        outputs,
+        input_scales,
+        index_checks,
+    };
     // The evaluator and the layout rely on these shapes; a lowering that broke them is a bug
     // to name here, not an index out of bounds later.
     model.check_wellformed().map_err(ProverError::Planning)?;

@@ -111,6 +111,7 @@ mod tests {
             inputs: vec![TensorInfo { name: "x".into(), shape: vec![3], ..Default::default() }],
             nodes: vec![],
             outputs: vec![],
+            index_checks: Vec::new(),
         };
         assert!(ValueRanges::measure(&g, &[vec![vec![1.0, 2.0, 3.0]]]).is_ok());
         for bad in [vec![vec![1.0, 2.0]], vec![], vec![vec![1.0; 3], vec![1.0]]] {

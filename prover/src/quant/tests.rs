@@ -29,6 +29,7 @@ fn one_node(n: usize, kind: NodeKind) -> Graph {
             info: TensorInfo { name: "y".into(), shape: vec![len], ..Default::default() },
             srcs: (n as u32..(n + len) as u32).map(v).collect(),
         }],
+        index_checks: Vec::new(),
     }
 }
 
@@ -265,6 +266,7 @@ fn operands_at_different_scales_are_aligned() {
             info: TensorInfo { name: "y".into(), shape: vec![2], ..Default::default() },
             srcs: vec![v(4), v(3)],
         }],
+        index_checks: Vec::new(),
     };
     let samples = vec![vec![vec![0.5, -0.7]], vec![vec![-0.01, 0.9]]];
     let q = calibrated(&g, &samples);
@@ -318,6 +320,7 @@ fn outputs_that_are_inputs_keep_the_inputs_scale() {
             info: TensorInfo { name: "y".into(), shape: vec![3], ..Default::default() },
             srcs: (0..3).map(v).collect(),
         }],
+        index_checks: Vec::new(),
     };
     let x = vec![vec![0.066, -0.093, 0.0225]];
     for wide in [false, true] {
@@ -538,6 +541,7 @@ fn interpolated_functions_are_finer_than_narrow_tables() {
             info: TensorInfo { name: "y".into(), shape: vec![n], ..Default::default() },
             srcs: (5 * n as u32..6 * n as u32).map(v).collect(),
         }],
+        index_checks: Vec::new(),
     };
     let samples: Vec<Vec<Vec<f64>>> =
         (0..8).map(|_| vec![(0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()]).collect();

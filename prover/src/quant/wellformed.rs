@@ -30,6 +30,9 @@ impl QModel {
         if let Some(v) = self.output_srcs().into_iter().find(|s| !computed(*s, next)) {
             return Err(format!("outputs: {v:?} is not a value of the model"));
         }
+        if let Some(c) = self.index_checks.iter().find(|c| !computed(c.index, next)) {
+            return Err(format!("index check of {:?}: {:?} is not a value", c.node, c.index));
+        }
         Ok(())
     }
 }

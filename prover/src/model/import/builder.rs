@@ -7,7 +7,9 @@ use tract_onnx::prelude::*;
 
 use super::bounds::{Range, Ranges};
 use crate::error::{ProverError, Result};
-use crate::model::graph::{Graph, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo};
+use crate::model::graph::{
+    Graph, IndexCheck, Node, NodeKind, OutputTensor, SparseRows, Src, TensorInfo,
+};
 
 /// A tensor whose elements are scalar values of the graph.
 pub(super) type SymTensor = ArrayD<Src>;
@@ -61,7 +63,7 @@ impl GraphBuilder {
     /// A graph with the given inputs and no nodes yet.
     pub fn new(inputs: Vec<TensorInfo>) -> Self {
         let next = inputs.iter().map(|i| i.numel() as u64).sum();
-        let graph = Graph { inputs, nodes: Vec::new(), outputs: Vec::new() };
+        let graph = Graph { inputs, ..Graph::default() };
         Self { graph, next, ranges: Ranges::default(), steps: HashMap::new() }
     }
 
@@ -110,6 +112,22 @@ impl GraphBuilder {
     /// Records `g = [idx >= t]` for `key = (idx, t)`.
     pub fn remember_step(&mut self, key: (Src, usize), g: Src) {
         self.steps.insert(key, g);
+    }
+
+    /// Has witness generation check that `index` lies in `[-len, len)`, unless the circuit
+    /// already bounds it there (a tree traversal's node index, an ArgMax).
+    pub fn check_index(&mut self, origin: &Origin, index: Src, len: usize) {
+        let len = len as u64;
+        let bounded =
+            self.range(index).is_some_and(|(lo, hi)| lo >= -(len as i64) && hi < len as i64);
+        if bounded || matches!(index, Src::Zero) {
+            return;
+        }
+        let check =
+            IndexCheck { node: origin.name.to_string(), op: origin.op.to_string(), index, len };
+        if !self.graph.index_checks.contains(&check) {
+            self.graph.index_checks.push(check);
+        }
     }
 
     /// Appends a [`NodeKind::Linear`] node built from one term list per output.

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 
 use super::builder::merge_terms;
-use crate::model::graph::{Graph, Node, NodeKind, SparseRows, Src, ValueId};
+use crate::model::graph::{Graph, IndexCheck, Node, NodeKind, SparseRows, Src, ValueId};
 
 /// Folds linear chains and removes nodes no output depends on.
 pub(super) fn simplify(graph: Graph) -> Graph {
@@ -43,7 +43,8 @@ impl Users {
                 users.readers[p].insert(j);
             }
         }
-        for p in users.producers(graph.outputs.iter().flat_map(|o| o.srcs.iter().copied())) {
+        // A checked index is read at witness generation, so it keeps a value of its own.
+        for p in users.producers(observed(graph)) {
             users.exported[p] = true;
         }
         users
@@ -163,7 +164,7 @@ fn prune(graph: Graph, alive: Vec<bool>) -> Graph {
             }
         }
     };
-    mark(&mut needed, &mut graph.outputs.iter().flat_map(|o| o.srcs.iter().copied()));
+    mark(&mut needed, &mut observed(&graph));
     let mut live = alive;
     for (i, node) in graph.nodes.iter().enumerate().rev() {
         let range = node.first as usize..node.first as usize + node.kind.len();
@@ -199,6 +200,7 @@ fn renumber(graph: Graph, live: &[bool]) -> Graph {
     }
     let remap = |s: Src| match s {
         Src::Zero => Src::Zero,
+        // Outputs and checked indices are marked needed above.
         Src::Value(v) => Src::Value(map[v as usize].expect("output reads a pruned value")),
     };
     let outputs = graph
@@ -209,7 +211,15 @@ fn renumber(graph: Graph, live: &[bool]) -> Graph {
             o
         })
         .collect();
-    Graph { inputs: graph.inputs, nodes, outputs }
+    let index_checks =
+        graph.index_checks.into_iter().map(|c| IndexCheck { index: remap(c.index), ..c }).collect();
+    Graph { inputs: graph.inputs, nodes, outputs, index_checks }
+}
+
+/// The values read from outside the nodes: the outputs and the checked indices.
+fn observed(graph: &Graph) -> impl Iterator<Item = Src> + '_ {
+    let outputs = graph.outputs.iter().flat_map(|o| o.srcs.iter().copied());
+    outputs.chain(graph.index_checks.iter().map(|c| c.index))
 }
 
 /// Applies `f` to every operand of a node.

@@ -4,7 +4,8 @@
 //! All build on the steps `g_t = [idx >= t]` of [`index_steps`]: an index hits entry `j`
 //! exactly when `e_j = g_j - g_(j+1)` is 1. A tuple of indices (the last axis of an ND
 //! operand) becomes one row-major index whose components are first clamped into their own
-//! axes, so a component out of range cannot reach another row.
+//! axes: witness generation refuses a component out of range, and the clamp keeps a prover
+//! who skips that check from reaching another row with it.
 
 use tract_onnx::prelude::tract_ndarray::{ArrayD, IxDyn};
 

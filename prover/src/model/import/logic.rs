@@ -406,6 +406,9 @@ pub(super) fn index_steps(
     indices: &[Src],
     k: usize,
 ) -> Result<Vec<IndexSteps>> {
+    for &i in indices {
+        b.check_index(origin, i, k);
+    }
     let indices = &wrap_negative(b, origin, indices, k)?[..];
     let reach: Vec<(usize, usize)> = indices.iter().map(|&i| reachable(b, i, k)).collect();
     let keys =
@@ -428,7 +431,9 @@ pub(super) fn index_steps(
 /// `data_lo + sum_t (data_t - data_(t-1)) g_t` over the entries `lo..=hi` the index can
 /// reach (all of them unless the circuit bounds it). An index in `0..k` picks exactly its
 /// entry, a negative one in `-k..0` counts from the end as ONNX specifies, and one outside
-/// `-k..k` (onnxruntime: an error) is clamped to the nearest entry.
+/// `-k..k` (onnxruntime: an error) stops witness generation (see [`IndexCheck`]).
+///
+/// [`IndexCheck`]: crate::model::graph::IndexCheck
 pub(super) fn gather_by_index(
     b: &mut GraphBuilder,
     origin: &Origin,
@@ -466,8 +471,8 @@ pub(super) fn gather_by_index(
 /// `OneHot(idx)`: row `idx` of the `[dim, dim]` table with `on` on its diagonal and `off`
 /// elsewhere, gathered as [`gather_by_index`] does (`dim - 1` steps per index at most, fewer
 /// where the circuit bounds the index), the new axis then moved to `op.axis`. A negative
-/// index counts from the end, as there; one outside `[-dim, dim)` is clamped to the nearest
-/// class (ONNX: all `off`).
+/// index counts from the end, as there; one outside `[-dim, dim)` (ONNX: all `off`) stops
+/// witness generation, as for a gather.
 pub(super) fn one_hot(
     b: &mut GraphBuilder,
     origin: &Origin,

@@ -635,6 +635,79 @@ fn test_scatters_and_nd_gathers_at_input_indices_are_sound() {
     crate::circuit::tests::assert_lowering_sound(&graph, &[d, vec![2.0, -1.0]]);
 }
 
+/// The quantized model's error on `x`, which must be an index out of its axis.
+fn index_error(graph: &Graph, x: &[Vec<f64>]) -> (String, f64, u64) {
+    let q = crate::quant::quantize(graph, crate::quant::QuantSettings::narrow(4, 12))
+        .expect("quantize");
+    match q.eval(&q.quantize_inputs(x).expect("inputs")) {
+        Err(ProverError::IndexOutOfRange { op, index, len, .. }) => (op, index, len),
+        other => panic!("{x:?}: expected IndexOutOfRange, got {other:?}"),
+    }
+}
+
+/// An index outside `[-len, len)` has no ONNX result (onnxruntime stops), and the lowering
+/// would pick the nearest entry: witness generation stops with the index, the axis and the
+/// op, for every gather and scatter at input indices, also where the index is computed
+/// from the input (a linear node the fold would otherwise merge into the steps). The
+/// indices at the edges still evaluate.
+#[test]
+fn test_indices_outside_their_axis_are_an_error_not_a_proof() {
+    let mut m = OnnxBuilder::new(13);
+    let idx = m.input_of("idx", &[Some(2)], 7);
+    let one = m.ints(&[], vec![1]);
+    let shifted = m.node("Add", &[&idx, &one], vec![]);
+    let table = m.weights(&[4], vec![10.0, 20.0, 30.0, 40.0]);
+    let y = m.node("Gather", &[&table, &shifted], vec![int("axis", 0)]);
+    m.output(&y);
+    let graph =
+        import_model(parse(&m.build()), Some(&[vec![2]]), Path::new("t.onnx")).expect("import");
+    assert_eq!(quantized_outputs(&graph, &[vec![2.0, -5.0]]), vec![vec![40.0, 10.0]]);
+    for (at, bad) in [([3.0, 0.0], 4.0), ([0.0, -6.0], -5.0), ([40.0, -60.0], 41.0)] {
+        let (op, index, len) = index_error(&graph, &[at.to_vec()]);
+        assert_eq!((op.as_str(), index, len), ("Gather", bad, 4), "{at:?}");
+    }
+
+    let mut m = OnnxBuilder::new(13);
+    let d = m.input("d", &[Some(3), Some(2)]);
+    let cells = m.input_of("cells", &[Some(1), Some(2)], 7);
+    let y = m.node("GatherND", &[&d, &cells], vec![]);
+    m.output(&y);
+    let graph =
+        import_model(parse(&m.build()), Some(&[vec![3, 2], vec![1, 2]]), Path::new("t.onnx"))
+            .expect("import");
+    let d = vec![0.5, -1.0, 1.5, 2.0, -0.25, 0.75];
+    assert_eq!(quantized_outputs(&graph, &[d.clone(), vec![-3.0, 1.0]]), vec![vec![-1.0]]);
+    // Each component against its own axis: 2 is a row of 3 but no column of 2.
+    let (_, index, len) = index_error(&graph, &[d.clone(), vec![0.0, 2.0]]);
+    assert_eq!((index, len), (2.0, 2));
+    let (_, index, len) = index_error(&graph, &[d, vec![-4.0, 0.0]]);
+    assert_eq!((index, len), (-4.0, 3));
+
+    let mut m = OnnxBuilder::new(16);
+    let x = m.input("x", &[Some(1), Some(5)]);
+    let idx = m.input_of("idx", &[Some(1), Some(2)], 7);
+    let u = m.input("u", &[Some(1), Some(2)]);
+    let y = m.node("ScatterElements", &[&x, &idx, &u], vec![int("axis", 1)]);
+    m.output(&y);
+    let shapes = [vec![1, 5], vec![1, 2], vec![1, 2]];
+    let graph =
+        import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let x = vec![0.0; 5];
+    let (op, index, len) = index_error(&graph, &[x.clone(), vec![4.0, 5.0], vec![1.0, 2.0]]);
+    assert_eq!((op.as_str(), index, len), ("ScatterElements", 5.0, 5));
+
+    let mut m = OnnxBuilder::new(13);
+    let idx = m.input_of("idx", &[Some(3)], 7);
+    let depth = m.ints(&[], vec![4]);
+    let vals = m.weights(&[2], vec![0.0, 1.0]);
+    let y = m.node("OneHot", &[&idx, &depth, &vals], vec![int("axis", -1)]);
+    m.output(&y);
+    let graph =
+        import_model(parse(&m.build()), Some(&[vec![3]]), Path::new("t.onnx")).expect("import");
+    let (_, index, len) = index_error(&graph, &[vec![1.0, -4.0, 4.0]]);
+    assert_eq!((index, len), (4.0, 4));
+}
+
 /// `Gather` from a constant table at an input index counts a negative index from the end,
 /// as ONNX specifies (it was clamped to the first entry).
 #[test]
