@@ -72,8 +72,7 @@ pub(crate) fn import_model(
     path: &Path,
 ) -> Result<Graph> {
     let classes = class_names(&model);
-    let model =
-        typed_model(model, input_shapes, path)?.into_decluttered().map_err(onnx_err(path))?;
+    let model = decluttered(typed_model(model, input_shapes, path)?);
     let mut graph = lower(&model, path)?;
     for o in &mut graph.outputs {
         if let Some(names) = classes.get(&o.info.name) {
@@ -81,6 +80,14 @@ pub(crate) fn import_model(
         }
     }
     Ok(graph)
+}
+
+/// The model decluttered, or as typed where one of tract's declutter rewrites fails on it
+/// (EZKL's `large_mlp`: a `Tile` of an `Expand` feeding a `Gemm`, which a rewrite tries to
+/// replace with the untiled input). Decluttering only simplifies: the typed model computes
+/// the same values with more, plainer nodes, which lower the same way.
+fn decluttered(typed: TypedModel) -> TypedModel {
+    typed.clone().into_decluttered().unwrap_or(typed)
 }
 
 /// The class names the scikit-learn rewrite left for label outputs, by output name.
@@ -105,8 +112,11 @@ pub(crate) fn run_float(
 ) -> Result<Vec<Vec<f32>>> {
     let model = typed_model(model, inputs.shapes.as_deref(), path)?;
     let tensors = input_tensors(&model, inputs)?;
-    let runnable =
-        model.into_optimized().and_then(|m| m.into_runnable()).map_err(onnx_err(path))?;
+    let optimized = match model.clone().into_optimized() {
+        Ok(m) => m,
+        Err(_) => decluttered(model),
+    };
+    let runnable = optimized.into_runnable().map_err(onnx_err(path))?;
     let outputs = runnable.run(tensors).map_err(|e| ProverError::Onnx {
         path: path.to_path_buf(),
         reason: format!("running the float model: {e:#}"),

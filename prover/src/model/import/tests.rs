@@ -635,6 +635,41 @@ fn test_scatters_and_nd_gathers_at_input_indices_are_sound() {
     crate::circuit::tests::assert_lowering_sound(&graph, &[d, vec![2.0, -1.0]]);
 }
 
+/// EZKL's `large_mlp` pattern, an input expanded and tiled into rows before a `Gemm`: one of
+/// tract's declutter rewrites fails on it (it tries to feed the untiled input to the
+/// product); the model as typed lowers instead, and both the float reference and the
+/// quantized model match the product computed by hand.
+#[test]
+fn test_models_tract_cannot_declutter_lower_as_typed() {
+    let mut m = OnnxBuilder::new(13);
+    let x = m.input("x", &[Some(1), Some(3)]);
+    let ones = m.ints(&[2], vec![1, 3]);
+    let expanded = m.node("Expand", &[&x, &ones], vec![]);
+    let repeats = m.ints(&[2], vec![2, 1]);
+    let tiled = m.node("Tile", &[&expanded, &repeats], vec![]);
+    let w = m.weights(&[2, 3], vec![1.0, 0.5, -1.0, 0.25, 2.0, 0.0]);
+    let bias = m.weights(&[2], vec![0.5, -0.25]);
+    let y = m.node("Gemm", &[&tiled, &w, &bias], vec![int("transB", 1)]);
+    m.output(&y);
+    let proto = m.build();
+    let typed =
+        load::typed_model(parse(&proto), Some(&[vec![1, 3]]), Path::new("t.onnx")).expect("typed");
+    assert!(
+        typed.into_decluttered().is_err(),
+        "tract declutters this now: the test's premise is gone"
+    );
+    let graph =
+        import_model(parse(&proto), Some(&[vec![1, 3]]), Path::new("t.onnx")).expect("import");
+    let x = vec![vec![2.0, -1.0, 0.5]];
+    let row = [2.0 - 0.5 - 0.5 + 0.5, 0.5 - 2.0 - 0.25];
+    let want = vec![[row, row].concat()];
+    assert_eq!(graph.gather_outputs(&graph.eval_f64(&x)), want, "float graph");
+    assert_eq!(quantized_outputs(&graph, &x), want, "quantized");
+    let inputs = InputData { values: x, shapes: None };
+    let tract = run_float(parse(&proto), &inputs, Path::new("t.onnx")).expect("tract run");
+    assert_eq!(tract, vec![want[0].iter().map(|&v| v as f32).collect::<Vec<f32>>()]);
+}
+
 /// The quantized model's error on `x`, which must be an index out of its axis.
 fn index_error(graph: &Graph, x: &[Vec<f64>]) -> (String, f64, u64) {
     let q = crate::quant::quantize(graph, crate::quant::QuantSettings::narrow(4, 12))
