@@ -18,7 +18,8 @@ counted as not evaluable and listed, not run.
 
 With --prove, each compiled model is also set up, proven and verified (`zkattest setup`,
 `prove`, `verify`), and the proven outputs are compared with onnxruntime's on the same input
-(max abs error). With --ezkl, EZKL's own pipeline (its default settings, calibrated for
+(max abs error; where onnxruntime refuses the graph, against the outputs the example's
+input.json records, its exporter's). With --ezkl, EZKL's own pipeline (its default settings, calibrated for
 resources, up to its witness) runs on the same input in a child process, and its error
 against onnxruntime is the row's "EZKL error": a model counts as within EZKL's error when
 zkattest's is no larger, or at most 2^-13 (one step of the finest scale EZKL's calibration
@@ -209,9 +210,13 @@ def main():
         if args.prove or args.ezkl:
             try:
                 reference = onnxruntime_outputs(folder)
-            except Exception as e:  # onnxruntime refuses some examples' inputs; say so
-                reference = None
+                row["reference"] = "onnxruntime"
+            except Exception as e:  # onnxruntime refuses some examples' graphs; say so
                 row["onnxruntime"] = str(e).splitlines()[0][:160]
+                # The outputs the example was exported with (PyTorch's), where it has them.
+                recorded = json.load(open(os.path.join(folder, "input.json"))).get("output_data")
+                reference = [float(v) for o in recorded for v in o] if recorded else None
+                row["reference"] = "input.json output_data" if recorded else None
         if args.prove and summary:
             proven, prove_s, err = prove_once(args.bin, out, folder, args.timeout)
             row.update(proven=err is None, prove_seconds=prove_s and round(prove_s, 1))
@@ -227,7 +232,12 @@ def main():
         if args.prove and not args.keep:
             subprocess.run(["rm", "-rf", out])
         rows.append(row)
-        print(f"{name}: {row['status']} {row.get('detail', '')}".rstrip(), file=sys.stderr, flush=True)
+        proved = {True: " proven", False: " NOT proven"}.get(row.get("proven"), "")
+        errors = "".join(f" {k} {row[k]:.2e}" for k in ("error", "ezkl_error") if row.get(k) is not None)
+        print(f"{name}: {row['status']}{proved}{errors} {row.get('detail', '')}".rstrip(), file=sys.stderr, flush=True)
+        if args.out:  # the rows so far, so a long run that stops keeps them
+            with open(args.out + ".json", "w") as f:
+                json.dump({"binary": os.path.abspath(args.bin), "examples": os.path.abspath(args.examples), "rows": rows}, f, indent=1)
 
     counted = [r for r in rows if r["status"] != "not evaluable"]
     compiled = [r for r in counted if r["status"] == "compiled"]
@@ -242,8 +252,8 @@ def main():
     md.append("")
     md.append(f"compiled {len(compiled)} of {len(counted)} evaluable examples ({len(rows) - len(counted)} not evaluable)")
     if args.prove or args.ezkl:
-        md += ["", "| model | proven and verified | prove s | max abs error vs onnxruntime | EZKL's error (logrows) | within EZKL's |",
-               "|---|---|---|---|---|---|"]
+        md += ["", "| model | proven and verified | prove s | reference | zkattest max abs error | EZKL's error (logrows) | within EZKL's |",
+               "|---|---|---|---|---|---|---|"]
         within = 0
         for r in compiled:
             err, ez = r.get("error"), r.get("ezkl_error")
@@ -252,7 +262,7 @@ def main():
             fmt = lambda v: "" if v is None else f"{v:.2e}"
             ezkl = f"{fmt(ez)} ({r['ezkl_logrows']})" if "ezkl_logrows" in r else r.get("ezkl_detail", "")
             proven = "yes" if r.get("proven") else r.get("prove_detail", "")
-            md.append(f"| {r['model']} | {proven} | {r.get('prove_seconds') or ''} | {fmt(err)} | {ezkl} | {'yes' if ok else 'no'} |")
+            md.append(f"| {r['model']} | {proven} | {r.get('prove_seconds') or ''} | {r.get('reference') or 'none'} | {fmt(err)} | {ezkl} | {'yes' if ok else 'no'} |")
         md.append("")
         md.append(f"proven, verified and within EZKL's error: {within} of {len(counted)} evaluable examples")
     text = "\n".join(md)
