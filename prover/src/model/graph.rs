@@ -390,6 +390,12 @@ pub struct Graph {
 }
 
 impl Graph {
+    /// The values read from outside the nodes: the outputs, then the checked indices.
+    pub fn observed(&self) -> impl Iterator<Item = Src> + '_ {
+        let outputs = self.outputs.iter().flat_map(|o| o.srcs.iter().copied());
+        outputs.chain(self.index_checks.iter().map(|c| c.index))
+    }
+
     /// Number of scalar inputs over all input tensors.
     pub fn num_input_values(&self) -> usize {
         self.inputs.iter().map(TensorInfo::numel).sum()

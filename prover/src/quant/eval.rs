@@ -230,11 +230,7 @@ impl QModel {
     /// [`IndexCheck`]: crate::model::graph::IndexCheck
     fn check_indices(&self, t: &Trace) -> Result<()> {
         for c in &self.index_checks {
-            let scale = match c.index {
-                Src::Value(v) => self.scale_of(v),
-                Src::Zero => 0,
-            };
-            let index = t.get(c.index) as f64 / 2f64.powi(scale as i32);
+            let index = t.get(c.index) as f64 / 2f64.powi(self.scale_of_src(c.index) as i32);
             let len = c.len as f64;
             if !(-len..len).contains(&index) {
                 return Err(ProverError::IndexOutOfRange {
@@ -335,10 +331,7 @@ pub(crate) fn divisor_error(node: &QNode, v: i64, settings: &QuantSettings) -> P
 
 /// A division of `node` by `b`, whose quantized value `v` is not positive.
 pub(crate) fn denominator_error(model: &QModel, node: &QNode, b: Src, v: i64) -> ProverError {
-    let scale_bits = match b {
-        Src::Value(id) => model.scale_of(id),
-        Src::Zero => model.settings.scale_bits,
-    };
+    let scale_bits = model.scale_of_src(b);
     ProverError::OutOfDomain {
         node: node.name.clone(),
         op: node.op.clone(),

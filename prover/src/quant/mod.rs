@@ -222,6 +222,15 @@ impl QModel {
         }
     }
 
+    /// The fixed-point exponent of a source; the constant zero reads the same at every
+    /// scale, so it takes the settings'.
+    pub fn scale_of_src(&self, s: Src) -> u32 {
+        match s {
+            Src::Value(v) => self.scale_of(v),
+            Src::Zero => self.settings.scale_bits,
+        }
+    }
+
     /// The one fixed-point exponent of every model output (quantization aligns them).
     pub fn output_scale(&self) -> u32 {
         self.output_srcs()

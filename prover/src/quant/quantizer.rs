@@ -28,9 +28,7 @@ pub(super) fn quantize(
     let n_in = graph.num_input_values();
     let mut uses = vec![0u32; graph.num_values()];
     let operands = graph.nodes.iter().flat_map(|n| n.kind.operands());
-    let observed = graph.outputs.iter().flat_map(|o| o.srcs.iter().copied());
-    let checked = graph.index_checks.iter().map(|c| c.index);
-    for s in operands.chain(observed).chain(checked) {
+    for s in operands.chain(graph.observed()) {
         if let Src::Value(v) = s {
             uses[v as usize] += 1;
         }

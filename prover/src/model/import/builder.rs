@@ -120,7 +120,7 @@ impl GraphBuilder {
         let len = len as u64;
         let bounded =
             self.range(index).is_some_and(|(lo, hi)| lo >= -(len as i64) && hi < len as i64);
-        if bounded || matches!(index, Src::Zero) {
+        if bounded {
             return;
         }
         let check =

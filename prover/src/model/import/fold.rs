@@ -44,7 +44,7 @@ impl Users {
             }
         }
         // A checked index is read at witness generation, so it keeps a value of its own.
-        for p in users.producers(observed(graph)) {
+        for p in users.producers(graph.observed()) {
             users.exported[p] = true;
         }
         users
@@ -164,7 +164,7 @@ fn prune(graph: Graph, alive: Vec<bool>) -> Graph {
             }
         }
     };
-    mark(&mut needed, &mut observed(&graph));
+    mark(&mut needed, &mut graph.observed());
     let mut live = alive;
     for (i, node) in graph.nodes.iter().enumerate().rev() {
         let range = node.first as usize..node.first as usize + node.kind.len();
@@ -214,12 +214,6 @@ fn renumber(graph: Graph, live: &[bool]) -> Graph {
     let index_checks =
         graph.index_checks.into_iter().map(|c| IndexCheck { index: remap(c.index), ..c }).collect();
     Graph { inputs: graph.inputs, nodes, outputs, index_checks }
-}
-
-/// The values read from outside the nodes: the outputs and the checked indices.
-fn observed(graph: &Graph) -> impl Iterator<Item = Src> + '_ {
-    let outputs = graph.outputs.iter().flat_map(|o| o.srcs.iter().copied());
-    outputs.chain(graph.index_checks.iter().map(|c| c.index))
 }
 
 /// Applies `f` to every operand of a node.
