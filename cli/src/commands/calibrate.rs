@@ -77,7 +77,8 @@ fn human(r: &Report) -> String {
         c.accuracy.argmax_agreement * 100.0,
     );
     for t in &r.tried {
-        s += &format!("\n  {:>2} bits{}: ", t.lookup_bits, if t.wide { ", wide" } else { "" });
+        let at = t.k.map(|k| format!(" at k = {k}")).unwrap_or_default();
+        s += &format!("\n  {:>2} bits{}{at}: ", t.lookup_bits, if t.wide { ", wide" } else { "" });
         s += &match (&t.rejected, t.scale_bits, &t.accuracy) {
             (Some(why), _, _) => format!("not kept: {why}"),
             (None, Some(scale), Some(a)) => {

@@ -20,7 +20,7 @@ use crate::shard::plan::{plan, ShardPlan};
 /// calibration mode and the lookup domains it tried; 5: class names of label outputs; 6:
 /// wide values; 7: interpolated functions of wide values; 8: indices checked at witness
 /// generation).
-pub const COMPILED_VERSION: u32 = 8;
+pub const COMPILED_VERSION: u32 = 9;
 
 /// Largest default circuit size: 2^17 rows keeps one shard's proving near 1 GB. A
 /// transformer block's cut (24,676 values live across its softmax) needs `--max-k 18`.
@@ -77,6 +77,9 @@ pub struct Candidate {
     /// Whether values were wide (see [`QuantSettings::wide`]).
     #[serde(default)]
     pub wide: bool,
+    /// The circuit size it planned at; none when calibration or planning failed there.
+    #[serde(default)]
+    pub k: Option<u32>,
     /// Why it was not kept, if it was not: it does not fit the circuit size, say.
     pub rejected: Option<String>,
     /// Accuracy on the samples, when it planned.
@@ -335,6 +338,7 @@ impl Context<'_> {
                 lookup_bits: bits,
                 wide,
                 scale_bits: Some(c.model.settings.scale_bits),
+                k: Some(c.plan.k),
                 rejected: None,
                 accuracy: c.calibration.as_ref().map(|c| c.accuracy.clone()),
             },
@@ -342,6 +346,7 @@ impl Context<'_> {
                 lookup_bits: bits,
                 wide,
                 scale_bits: None,
+                k: None,
                 rejected: Some(e.to_string()),
                 accuracy: None,
             },
@@ -457,6 +462,16 @@ impl Context<'_> {
             for &wide in variants {
                 // The base's own domain quantizes the same at any k.
                 if (bits, wide) == (base_settings.lookup_bits, base_settings.wide) {
+                    any = true;
+                    continue;
+                }
+                // A domain that planned at a smaller k quantizes the same here: known already.
+                let planned = |t: &Candidate| {
+                    (t.lookup_bits, t.wide) == (bits, wide)
+                        && t.rejected.is_none()
+                        && t.k.is_some_and(|at| at < k)
+                };
+                if search.tried.iter().any(planned) {
                     any = true;
                     continue;
                 }
@@ -647,8 +662,24 @@ mod tests {
         assert!(a.plan.k > r.plan.k && a.plan.k <= DEFAULT_MAX_K, "k {} vs {}", a.plan.k, r.plan.k);
         assert!(error(&a) <= error(&r) * GROWTH_GAIN, "{} vs {}", error(&a), error(&r));
         assert!(a.model.settings.lookup_bits > r.model.settings.lookup_bits);
-        let grown = a.search.tried.iter().filter(|t| t.rejected.is_none());
-        assert!(grown.clone().any(|t| t.lookup_bits == a.model.settings.lookup_bits));
+        // The report names the domain kept at the k it was planned at.
+        let st = a.model.settings;
+        let kept = |t: &&Candidate| {
+            (t.lookup_bits, t.wide, t.k) == (st.lookup_bits, st.wide, Some(a.plan.k))
+        };
+        assert!(a.search.tried.iter().filter(kept).any(|t| t.rejected.is_none()), "{:?}", a.search);
+        // A domain that planned once is not calibrated again at a larger k.
+        let mut planned: Vec<(u32, bool)> = a
+            .search
+            .tried
+            .iter()
+            .filter(|t| t.rejected.is_none())
+            .map(|t| (t.lookup_bits, t.wide))
+            .collect();
+        let n = planned.len();
+        planned.sort_unstable();
+        planned.dedup();
+        assert_eq!(planned.len(), n, "{:?}", a.search.tried);
         // One k less: the circuit stops there.
         let bounded = at(CalibrationMode::Accuracy, a.plan.k - 1);
         assert!(bounded.plan.k < a.plan.k && error(&bounded) > error(&a));
