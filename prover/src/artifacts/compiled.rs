@@ -591,8 +591,8 @@ mod tests {
     /// The accuracy mode never loses accuracy on the samples against the resources mode.
     /// Where the gates, not the tables, set k (LeNet-5: 93k gate rows at k = 17), a wider
     /// lookup domain fits in the rows the model needs anyway and the error drops. A circuit
-    /// grows only when it is one shard, stays within `max_k`, and the error drops by a quarter at least;
-    /// bounded by the resources mode's own k, it never grows.
+    /// grows only when it is one shard, stays within `max_k`, and the error drops by a
+    /// quarter at least; bounded by the resources mode's own k, it never grows.
     #[test]
     fn accuracy_mode_is_finer_and_grows_only_one_shard_circuits() {
         let mut gained = Vec::new();
@@ -645,7 +645,8 @@ mod tests {
 
     /// Softsign (EZKL's example, in `../shared/op-families`) fills its k = 14 tables at
     /// 9e-4 error where EZKL reaches 5e-5: the accuracy mode takes the larger circuit whose
-    /// finer domain cuts the error by a quarter at least at each step, and stops within `max_k`.
+    /// finer domain cuts the error by a quarter at least at each step, and stops within
+    /// `max_k`.
     #[test]
     fn accuracy_mode_grows_a_one_shard_circuit_for_a_finer_domain() {
         let Some(dir) = zkattest_testkit::shared_dir("op-families") else { return };
