@@ -238,7 +238,6 @@ impl CompiledModel {
             && (opts.lookup_bits.is_none() || opts.wide.is_none())
         {
             best = ctx.widen(best, spare, &mut search)?;
-            best = ctx.grow(best, &mut search)?;
         }
         let Choice { model, plan, calibration } = best;
         let plan = match opts.pad_to {
@@ -385,7 +384,7 @@ impl Context<'_> {
 
     /// The accuracy mode: wider lookup domains, narrow and wide values, at the circuit size
     /// `base` already needs (its `k`, no more shards); the one with the smallest error on the
-    /// samples is kept.
+    /// samples is kept, then [`Context::grow`] may take a larger `k`.
     fn widen(
         &self,
         base: Choice,
@@ -396,11 +395,11 @@ impl Context<'_> {
             return Ok(base);
         }
         let base_error = self.error(&base)?;
-        let k = base.plan.k;
-        match self.finest_at(k, &base, spare, search)? {
-            Some((c, e)) if e < base_error => Ok(c),
-            _ => Ok(base),
-        }
+        let (best, best_error) = match self.finest_at(base.plan.k, &base, spare, search)? {
+            Some((c, e)) if e < base_error => (c, e),
+            _ => (base, base_error),
+        };
+        self.grow(best, best_error, search)
     }
 
     /// The accuracy mode past the resources mode's circuit: a one-shard model whose error on
@@ -409,13 +408,12 @@ impl Context<'_> {
     /// [`GROWTH_GAIN`] or less. Each step doubles the rows and about doubles proving time,
     /// so it must buy precision; models already that accurate, or several shards long, keep
     /// their circuit.
-    fn grow(&self, base: Choice, search: &mut Search) -> Result<Choice> {
-        if self.samples.is_empty() || self.opts.k.is_some() || self.opts.lookup_bits.is_some() {
+    fn grow(&self, base: Choice, base_error: f64, search: &mut Search) -> Result<Choice> {
+        if self.opts.k.is_some() || self.opts.lookup_bits.is_some() {
             return Ok(base);
         }
         let target = ACCURACY_TARGET * self.output_magnitude().max(1.0);
-        let mut best_error = self.error(&base)?;
-        let mut best = base;
+        let (mut best, mut best_error) = (base, base_error);
         let mut k = best.plan.k;
         while best_error > target && best.plan.shards.len() == 1 && k < self.opts.max_k {
             k += 1;
@@ -429,13 +427,10 @@ impl Context<'_> {
         Ok(best)
     }
 
-    /// Largest |float output| on the samples.
+    /// Largest |float output| on the samples, from the ranges measured once.
     fn output_magnitude(&self) -> f64 {
-        self.samples
-            .iter()
-            .flat_map(|s| self.graph.gather_outputs(&self.graph.eval_f64(s)))
-            .flatten()
-            .fold(0.0, |m, v| m.max(v.abs()))
+        let outputs = self.graph.outputs.iter().flat_map(|o| o.srcs.iter().copied());
+        self.ranges.map_or(0.0, |r| r.of_srcs(outputs))
     }
 
     /// The domain with the smallest error on the samples among those wider than `base`'s

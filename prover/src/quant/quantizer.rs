@@ -119,14 +119,7 @@ pub(super) fn quantize(
             }
             NodeKind::Div { a, b } => {
                 // The denominators' float range, for the scale that keeps 2b in the domain.
-                let max_b = q.ranges.map(|(r, _)| {
-                    b.iter()
-                        .filter_map(|s| match s {
-                            Src::Value(v) => r.max_abs.get(*v as usize).copied(),
-                            Src::Zero => None,
-                        })
-                        .fold(0.0, f64::max)
-                });
+                let max_b = q.ranges.map(|(r, _)| r.of_srcs(b.iter().copied()));
                 q.div(&name, &op, node, all(&remap, a), all(&remap, b), max_b)?
             }
             NodeKind::IntDiv { a, c } => q.int_div(&name, &op, all(&remap, a), c)?,

@@ -8,7 +8,7 @@
 //! domain: as high as they safely fit.
 
 use crate::error::{ProverError, Result};
-use crate::model::graph::{Graph, NodeKind, TensorInfo};
+use crate::model::graph::{Graph, NodeKind, Src, TensorInfo};
 
 use super::QuantSettings;
 
@@ -33,6 +33,16 @@ impl ValueRanges {
             }
         }
         Ok(Self { max_abs })
+    }
+
+    /// Largest |value| among `srcs` (a constant zero adds nothing).
+    pub fn of_srcs(&self, srcs: impl IntoIterator<Item = Src>) -> f64 {
+        srcs.into_iter()
+            .filter_map(|s| match s {
+                Src::Value(v) => self.max_abs.get(v as usize).copied(),
+                Src::Zero => None,
+            })
+            .fold(0.0, f64::max)
     }
 
     /// Largest |value| among the outputs of a float graph node.
