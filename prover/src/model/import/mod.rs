@@ -343,18 +343,18 @@ fn lower_node(
             let data = logic::own_operand(origin, inputs.first().copied())?;
             logic::gather_elements(b, origin, &data, idx, *axis)?
         }
-        Step::GatherNdByIndex => {
+        Step::GatherNdByIndex { batch_dims } => {
             let data = logic::own_operand(origin, inputs.first().copied())?;
-            indexed::gather_nd(b, origin, &data, sym(1)?, &shape)?
+            indexed::gather_nd(b, origin, &data, sym(1)?, &shape, *batch_dims)?
         }
-        Step::ScatterByIndex { axis } => {
+        Step::ScatterByIndex { axis, reduction } => {
             let data = logic::own_operand(origin, inputs.first().copied())?;
+            let idx = logic::own_operand(origin, inputs.get(1).copied())?;
             let updates = logic::own_operand(origin, inputs.get(2).copied())?;
+            let write = indexed::Write { updates: &updates, reduction: *reduction };
             match axis {
-                Some(axis) => {
-                    indexed::scatter_elements(b, origin, &data, sym(1)?, &updates, *axis)?
-                }
-                None => indexed::scatter_nd(b, origin, &data, sym(1)?, &updates)?,
+                Some(axis) => indexed::scatter_elements(b, origin, &data, &idx, write, *axis)?,
+                None => indexed::scatter_nd(b, origin, &data, &idx, write)?,
             }
         }
         Step::Where => logic::select(b, origin, &operand(0)?, &operand(1)?, &operand(2)?, &shape)?,

@@ -108,11 +108,11 @@ pub(super) enum Step {
     GruCell { hidden: usize },
     /// `GatherElements` at indices that depend on the input.
     GatherElementsByIndex { axis: usize },
-    /// `GatherND` (no batch dimensions) at index tuples that depend on the input.
-    GatherNdByIndex,
-    /// `ScatterElements` (`axis`) or `ScatterND` (`None`) without a reduction, at indices
-    /// that depend on the input.
-    ScatterByIndex { axis: Option<usize> },
+    /// `GatherND` (`batch_dims` batch axes) at index tuples that depend on the input.
+    GatherNdByIndex { batch_dims: usize },
+    /// `ScatterElements` (`axis`) or `ScatterND` (`None`) at indices that depend on the
+    /// input, or with a reduction at any indices.
+    ScatterByIndex { axis: Option<usize>, reduction: ScatterReduction },
     /// `OneHot` of indices that depend on the input.
     OneHot(Box<OneHot>),
     /// Padding with a non-zero constant.
@@ -275,13 +275,16 @@ fn plan_symbolic(
     }
     if node.inputs.len() >= 2 && !is_const(node.inputs[1]) {
         if let Some(op) = node.op_as::<GatherNd>() {
-            if op.batch_dims != 0 {
-                return Err(origin.unsupported("GatherND with batch dimensions"));
-            }
-            return Ok(Step::GatherNdByIndex);
+            return Ok(Step::GatherNdByIndex { batch_dims: op.batch_dims });
         }
-        if let Some(axis) = unreduced_scatter(node, origin)? {
-            return Ok(Step::ScatterByIndex { axis });
+        if let Some((axis, reduction)) = scatter_of(node) {
+            return Ok(Step::ScatterByIndex { axis, reduction });
+        }
+    }
+    // A scatter that reduces computes, whatever its indices; one that does not only moves.
+    if let Some((axis, reduction)) = scatter_of(node) {
+        if reduction != ScatterReduction::None {
+            return Ok(Step::ScatterByIndex { axis, reduction });
         }
     }
     if let Some(data) = movement_data_inputs(node, origin)? {
@@ -381,19 +384,11 @@ fn plan_symbolic(
     Err(origin.unsupported("zkattest has no lowering for this op"))
 }
 
-/// For a scatter, its axis (`None` for `ScatterND`); `Ok(None)` for other ops. A reduction
-/// is refused: it would add (or multiply...) values, codes under data movement, and no
-/// lowering at input indices computes it.
-fn unreduced_scatter(node: &TypedNode, origin: &Origin) -> Result<Option<Option<usize>>> {
-    let scatter = node
-        .op_as::<ScatterElements>()
+/// For a scatter, its axis (`None` for `ScatterND`) and its reduction; `None` for other ops.
+fn scatter_of(node: &TypedNode) -> Option<(Option<usize>, ScatterReduction)> {
+    node.op_as::<ScatterElements>()
         .map(|op| (Some(op.axis), op.reduction))
-        .or_else(|| node.op_as::<ScatterNd>().map(|op| (None, op.reduction)));
-    match scatter {
-        Some((axis, ScatterReduction::None)) => Ok(Some(axis)),
-        Some((_, r)) => Err(origin.unsupported(format!("a scatter with reduction {r:?}"))),
-        None => Ok(None),
-    }
+        .or_else(|| node.op_as::<ScatterNd>().map(|op| (None, op.reduction)))
 }
 
 /// The data inputs of a whitelisted data-movement op, `None` for other ops.
@@ -402,7 +397,7 @@ fn movement_data_inputs(node: &TypedNode, origin: &Origin) -> Result<Option<Vec<
         return Ok(Some((0..node.inputs.len()).collect()));
     }
     // A scatter without a reduction writes each update over the data: pure movement.
-    if unreduced_scatter(node, origin)?.is_some() {
+    if scatter_of(node).is_some_and(|(_, r)| r == ScatterReduction::None) {
         return Ok(Some(vec![0, 2]));
     }
     if let Some(pad) = node.op_as::<Pad>() {
@@ -739,7 +734,7 @@ fn check_output_types(node: &TypedNode, step: &Step, origin: &Origin) -> Result<
             | Step::Select
             | Step::GatherByIndex { .. }
             | Step::GatherElementsByIndex { .. }
-            | Step::GatherNdByIndex
+            | Step::GatherNdByIndex { .. }
             | Step::ScatterByIndex { .. }
             | Step::OneHot(_)
             | Step::TopK(_)

@@ -468,7 +468,7 @@ fn test_trigonometric_functions_match_tract() {
 
 /// Triangles (`Trilu`, both halves, with an offset) and scatters with constant indices
 /// (`ScatterElements`, `ScatterND`, updates from the input into constant data) only move
-/// data; a scatter that reduces is refused.
+/// data; a scatter that reduces (add, mul, max, min) computes and matches tract.
 #[test]
 fn test_triangles_and_scatters_are_data_movement() {
     for (upper, k) in [(1, 0), (0, 1), (1, -1)] {
@@ -497,8 +497,86 @@ fn test_triangles_and_scatters_are_data_movement() {
     };
     let g = assert_matches_tract(&scatters("none"), &[2, 3]);
     assert_eq!(count_kinds(&g), "linear 1 mul 0 act 0 max 0", "the constant data's biases");
-    let (_, _, reason) = unsupported(import_proto(&scatters("add"), &[2, 3]));
-    assert!(reason.contains("reduction"), "{reason}");
+    // Sums stay linear; products and extrema cost their gadget once per write.
+    let add = count_kinds(&assert_matches_tract(&scatters("add"), &[2, 3]));
+    assert!(add.ends_with("mul 0 act 0 max 0"), "add: {add}");
+    let mul = count_kinds(&assert_matches_tract(&scatters("mul"), &[2, 3]));
+    assert!(!mul.contains("mul 0"), "mul: {mul}");
+    for reduction in ["max", "min"] {
+        let counts = count_kinds(&assert_matches_tract(&scatters(reduction), &[2, 3]));
+        assert!(!counts.contains("max 0"), "{reduction}: {counts}");
+    }
+}
+
+/// Scatters that reduce, at constant indices (repeated ones fold every update into one
+/// entry) and at indices from the input (repeated, negative), `ScatterElements` and
+/// `ScatterND`: the float graph and the quantized model equal tract's result exactly.
+#[test]
+fn test_scatter_reductions_match_tract_at_constant_and_input_indices() {
+    for reduction in ["add", "mul", "max", "min"] {
+        let mut m = OnnxBuilder::new(16);
+        let x = m.input("x", &[Some(2), Some(4)]);
+        let u = m.input("u", &[Some(2), Some(3)]);
+        let idx = m.ints(&[2, 3], vec![1, 3, 1, 0, 0, -1]);
+        let attrs = vec![int("axis", 1), string("reduction", reduction)];
+        let y = m.node("ScatterElements", &[&x, &idx, &u], attrs);
+        m.output(&y);
+        let proto = m.build();
+        let shapes = [vec![2, 4], vec![2, 3]];
+        let graph =
+            import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+        let xs = vec![0.5, -1.0, 1.5, 2.0, -0.5, 0.0, 1.0, -2.0];
+        for u in [[2.0, -1.0, 0.5, 1.5, -0.5, 2.0], [-1.0, -1.0, 2.0, 0.5, 0.5, -2.0]] {
+            assert_exact_against_tract(&proto, &graph, &[xs.clone(), u.to_vec()]);
+        }
+
+        let mut m = OnnxBuilder::new(16);
+        let x = m.input("x", &[Some(2), Some(4)]);
+        let idx = m.input_of("idx", &[Some(2), Some(3)], 7);
+        let u = m.input("u", &[Some(2), Some(3)]);
+        let attrs = vec![int("axis", 1), string("reduction", reduction)];
+        let y = m.node("ScatterElements", &[&x, &idx, &u], attrs);
+        m.output(&y);
+        let proto = m.build();
+        let shapes = [vec![2, 4], vec![2, 3], vec![2, 3]];
+        let graph =
+            import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+        let u = vec![2.0, -1.0, 0.5, 1.5, -0.5, 2.0];
+        for idx in [[1.0, 3.0, 1.0, 0.0, 0.0, -1.0], [2.0, 2.0, 2.0, -4.0, 3.0, 1.0]] {
+            assert_exact_against_tract(&proto, &graph, &[xs.clone(), idx.to_vec(), u.clone()]);
+        }
+
+        let mut m = OnnxBuilder::new(16);
+        let d = m.input("d", &[Some(3), Some(2)]);
+        let rows = m.input_of("rows", &[Some(3), Some(1)], 7);
+        let u = m.input("u", &[Some(3), Some(2)]);
+        let y = m.node("ScatterND", &[&d, &rows, &u], vec![string("reduction", reduction)]);
+        let fixed = m.ints(&[3, 1], vec![2, 0, 2]);
+        let z = m.node("ScatterND", &[&d, &fixed, &u], vec![string("reduction", reduction)]);
+        m.output(&y);
+        m.output(&z);
+        let proto = m.build();
+        let shapes = [vec![3, 2], vec![3, 1], vec![3, 2]];
+        let graph =
+            import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+        let d = vec![0.5, -1.0, 1.5, 2.0, -0.5, 0.0];
+        let u = vec![2.0, -1.0, 0.5, 1.5, -0.5, 2.0];
+        for rows in [[2.0, 0.0, 2.0], [1.0, 1.0, 1.0]] {
+            assert_exact_against_tract(&proto, &graph, &[d.clone(), rows.to_vec(), u.clone()]);
+        }
+    }
+    // A constant index outside its axis has no result: an import error naming it.
+    let mut m = OnnxBuilder::new(16);
+    let x = m.input("x", &[Some(1), Some(4)]);
+    let u = m.input("u", &[Some(1), Some(1)]);
+    let idx = m.ints(&[1, 1], vec![4]);
+    let attrs = vec![int("axis", 1), string("reduction", "add")];
+    let y = m.node("ScatterElements", &[&x, &idx, &u], attrs);
+    m.output(&y);
+    let shapes = [vec![1, 4], vec![1, 1]];
+    let (_, _, reason) =
+        unsupported(import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")));
+    assert!(reason.contains("constant index 4 outside an axis of 4"), "{reason}");
 }
 
 /// The float graph and the quantized model (at `2^4`, exact for these small values) against
@@ -590,16 +668,35 @@ fn test_scatters_and_nd_gathers_at_input_indices_match_tract() {
     let want: Vec<f64> = want.into_iter().map(|v| v.max(0.0)).collect();
     let got = graph.gather_outputs(&graph.eval_f64(&[vec![-1.0, 1.0], u.clone()]));
     assert!(got[0].iter().zip(&want).all(|(a, b)| (a - b).abs() < 1e-6), "{got:?} vs {want:?}");
-    let (_, _, reason) = unsupported({
-        let mut m = OnnxBuilder::new(16);
-        let rows = m.input_of("rows", &[Some(2), Some(1)], 7);
-        let u = m.input("u", &[Some(2), Some(3)]);
-        let data = m.weights(&[4, 3], values(12, 8));
-        let y = m.node("ScatterND", &[&data, &rows, &u], vec![string("reduction", "mul")]);
-        m.output(&y);
-        import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx"))
-    });
-    assert!(reason.contains("reduction"), "{reason}");
+}
+
+/// `GatherND` with batch axes at index tuples from the input: each batch's tuples pick
+/// rows (or single elements) of that batch's data only, as tract computes.
+#[test]
+fn test_nd_gathers_with_batch_axes_match_tract() {
+    let mut m = OnnxBuilder::new(13);
+    let d = m.input("d", &[Some(2), Some(3), Some(2)]);
+    let rows = m.input_of("rows", &[Some(2), Some(2), Some(1)], 7);
+    let cells = m.input_of("cells", &[Some(2), Some(2)], 7);
+    let g1 = m.node("GatherND", &[&d, &rows], vec![int("batch_dims", 1)]);
+    let g2 = m.node("GatherND", &[&d, &cells], vec![int("batch_dims", 1)]);
+    m.output(&g1);
+    m.output(&g2);
+    let proto = m.build();
+    let shapes = [vec![2, 3, 2], vec![2, 2, 1], vec![2, 2]];
+    let graph = import_model(parse(&proto), Some(&shapes), Path::new("t.onnx")).expect("import");
+    let data: Vec<f64> = (0..12).map(|i| f64::from(i) * 0.25 - 1.0).collect();
+    for (rows, cells) in
+        [([2.0, 0.0, 1.0, 1.0], [1.0, 0.0, 2.0, 1.0]), ([0.0, 1.0, 2.0, 0.0], [0.0, 1.0, 0.0, 0.0])]
+    {
+        let x = [data.clone(), rows.to_vec(), cells.to_vec()];
+        assert_exact_against_tract(&proto, &graph, &x);
+    }
+    // Batch 1 reads batch 1's rows: rows [2] of batch 0 is data[4..6], of batch 1 data[10..12].
+    let x = [data.clone(), vec![2.0, 2.0, 2.0, 2.0], vec![2.0, 1.0, 2.0, 1.0]];
+    let got = graph.gather_outputs(&graph.eval_f64(&x));
+    assert_eq!(got[0], [&data[4..6], &data[4..6], &data[10..12], &data[10..12]].concat());
+    assert_eq!(got[1], vec![data[5], data[11]]);
 }
 
 /// The scatter and ND-gather lowerings hold in the circuit: honest witnesses pass, every
@@ -632,7 +729,36 @@ fn test_scatters_and_nd_gathers_at_input_indices_are_sound() {
     let graph =
         import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")).expect("import");
     let d = vec![0.5, -1.0, 1.5, 2.0, -0.25, 0.75];
-    crate::circuit::tests::assert_lowering_sound(&graph, &[d, vec![2.0, -1.0]]);
+    crate::circuit::tests::assert_lowering_sound(&graph, &[d.clone(), vec![2.0, -1.0]]);
+
+    // With a batch axis: one gather per batch.
+    let mut m = OnnxBuilder::new(13);
+    let data = m.input("d", &[Some(2), Some(3)]);
+    let at = m.input_of("at", &[Some(2), Some(1)], 7);
+    let y = m.node("GatherND", &[&data, &at], vec![int("batch_dims", 1)]);
+    m.output(&y);
+    let shapes = [vec![2, 3], vec![2, 1]];
+    let graph =
+        import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")).expect("import");
+    crate::circuit::tests::assert_lowering_sound(&graph, &[d, vec![2.0, 1.0]]);
+
+    // Reductions add a product (mul) or a maximum lookup (max, min) per reachable entry.
+    for reduction in ["mul", "max", "min", "add"] {
+        let mut m = OnnxBuilder::new(16);
+        let x = m.input("x", &[Some(1), Some(3)]);
+        let idx = m.input_of("idx", &[Some(1), Some(2)], 7);
+        let u = m.input("u", &[Some(1), Some(2)]);
+        let attrs = vec![int("axis", 1), string("reduction", reduction)];
+        let y = m.node("ScatterElements", &[&x, &idx, &u], attrs);
+        m.output(&y);
+        let shapes = [vec![1, 3], vec![1, 2], vec![1, 2]];
+        let graph =
+            import_model(parse(&m.build()), Some(&shapes), Path::new("t.onnx")).expect("import");
+        crate::circuit::tests::assert_lowering_sound(
+            &graph,
+            &[vec![0.5, -1.0, 1.5], vec![1.0, 1.0], vec![2.0, -0.5]],
+        );
+    }
 }
 
 /// EZKL's `large_mlp` pattern, an input expanded and tiled into rows before a `Gemm`: one of
