@@ -2,7 +2,8 @@
 //! (`ZKATTEST_TEST_POSTGRES_URL`, a fresh schema per test), a file object store and real
 //! halo2 proofs: 2 shards over 3 workers then aggregation with the 2-slot keys (4 shards and
 //! the 4-slot aggregation in the full tier); a worker SIGKILLed mid-job; the coordinator
-//! killed and restarted; a corrupted artifact.
+//! killed and restarted; a corrupted artifact; in the full tier, 4 shards through an
+//! aggregation tree with the worker on the root killed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -507,4 +508,112 @@ fn cluster_refuses_an_aggregated_proof_of_another_model_planted_in_the_store() {
     assert!(error.contains("another model"), "{error}");
     assert!(!c.proof_path("proof.agg.json").exists(), "an aggregated file was written");
     assert!(!c.proof_path("proof.attestation.json").exists(), "an attestation was written");
+}
+
+/// Issue 19 on the cluster: four shards under `--shards 2` aggregate through a tree (two
+/// leaves, one root node), each a job of its own. The worker holding the root is SIGKILLed
+/// mid-job; another takes the node over once its lease lapses, the finished leaves are not
+/// proven again, and the root verifies natively and in the EVM under the tree's verifier,
+/// carrying the model id local mode's tree gives.
+#[test]
+#[ignore = "full tier (scripts/test.sh --full): two leaf and two root aggregations, ~20 min, 10 GB"]
+fn cluster_four_shards_aggregate_through_a_tree_despite_a_worker_killed_on_the_root() {
+    use zkattest_prover::aggregate::tree::load_cached_vks;
+    let c = Cluster::new("tree");
+    let art = artifacts_of(4);
+    let cache = default_cache_dir();
+    // The first worker proves the four shards and both leaves, then exits: the root, which
+    // only becomes claimable once both leaves are done, is left to the doomed worker.
+    let first = c.worker("first", &["--max-jobs", "6"], Some(&cache));
+    let out_path = c.proof_path("proof.json");
+    let mut args = c.prove_args_for(art, &out_path);
+    args.extend(["--aggregate", "--shards", "2"].map(String::from));
+    let mut coord = c.coordinator(&args);
+    let leaves_done = |rows: &[JobRow]| {
+        rows.iter().filter(|r| r.kind == "tree-leaf" && r.status == JobStatus::Done).count() == 2
+    };
+    let rows = c.wait_until(3_600, "both leaves", &mut coord, leaves_done);
+    let node: Vec<&JobRow> = rows.iter().filter(|r| r.kind == "tree-node").collect();
+    assert_eq!(node.len(), 1, "a 4-shard tree of 2-slot leaves has one node: {rows:?}");
+    assert_ne!(node[0].status, JobStatus::Done, "{rows:?}");
+    drop(first);
+    let mut doomed = c.worker("doomed", &["--lease-ms", "3000"], Some(&cache));
+    c.wait_until(600, "the root running on the doomed worker", &mut coord, |rows| {
+        rows.iter().any(|r| {
+            r.kind == "tree-node"
+                && r.status == JobStatus::Running
+                && r.worker.as_deref() == Some("doomed")
+        })
+    });
+    std::thread::sleep(Duration::from_secs(20));
+    doomed.kill();
+    let rescuer = c.worker("rescuer", &["--lease-ms", "3000"], Some(&cache));
+    let out = coord.finish();
+    drop(rescuer);
+    assert!(out.status.success(), "cluster prove: {}", text(&out));
+    let report = json(&out);
+    assert_eq!(report["verifier"], "tree");
+
+    // Every job done; the leaves ran once, the root twice, finished by the rescuer.
+    let rows = c.jobs();
+    let kinds = |k: &str| rows.iter().filter(|r| r.kind == k).collect::<Vec<_>>();
+    assert_eq!((kinds("shard").len(), kinds("tree-leaf").len()), (4, 2), "{rows:?}");
+    assert!(rows.iter().all(|r| r.status == JobStatus::Done), "{rows:?}");
+    assert!(kinds("tree-leaf").iter().all(|r| r.attempts == 1), "a leaf was proven again");
+    let root = kinds("tree-node")[0];
+    assert!(root.attempts >= 2, "the killed attempt was not counted: {root:?}");
+    assert_eq!(root.worker.as_deref(), Some("rescuer"), "{root:?}");
+
+    // The root verifies under the node key, carries the tree's model id for this model's
+    // keys, this input and these outputs; the tree's EVM verifier accepts it and rejects a
+    // flipped byte.
+    let agg: AggregatedProof = serde_json::from_slice(
+        &std::fs::read(report["aggregated"].as_str().expect("aggregated path")).expect("read"),
+    )
+    .expect("aggregated proof");
+    let settings = AggregationSettings::default();
+    let agg_srs = Srs::dev(&cache, settings.k).expect("srs");
+    let (config, leaf_vk, node_vk) =
+        load_cached_vks(&cache, settings, &agg_srs).expect("keys").expect("tree keys cached");
+    let instances = agg.instances().expect("instances");
+    let bytes = agg.proof_bytes().expect("bytes");
+    verify_aggregated(&node_vk, &agg_srs, &instances, &bytes).expect("the root verifies");
+    let compiled = CompiledModel::load(art).expect("compiled");
+    let shard_srs = Srs::dev(&cache, compiled.plan.k).expect("srs");
+    let vks: Vec<_> = (0..4)
+        .map(|i| {
+            zkattest_prover::proof::keys::read_vk(&zkattest_prover::artifacts::setup::vk_path(
+                art, i,
+            ))
+            .expect("vk")
+        })
+        .collect();
+    let leaf = zkattest_prover::aggregate::tree::LeafKey { settings, config, vk: &leaf_vk };
+    let id = pipeline::tree_model_id(&vks, &shard_srs, leaf, &node_vk, &agg_srs).expect("id");
+    assert_eq!(agg.model_id, zkattest_prover::proof::shard_proof::fr_to_hex(&id));
+    assert_eq!(Value::String(agg.input_commitment.clone()), report["input_commitment"]);
+    let local = run(&["verify", "--artifacts", s(art), "--proof", s(&out_path)]);
+    assert!(local.status.success(), "{}", text(&local));
+    assert_eq!(
+        agg.outputs_q,
+        zkattest_prover::aggregate::AggregationInstances { all: instances.clone() }.outputs()
+    );
+    let root_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let code = zkattest_verifier_gen::solidity::generate(&agg_srs.params, &node_vk);
+    let scratch = tempfile::tempdir().expect("scratch");
+    let (bytecode, _) =
+        zkattest_verifier_gen::forge::compile_scratch(&root_dir, scratch.path(), &code)
+            .expect("forge build of the tree verifier");
+    let evm = |proof: &[u8]| {
+        zkattest_verifier_gen::evm::deploy_and_execute(
+            bytecode.clone(),
+            zkattest_verifier_gen::calldata::encode(&instances, proof),
+        )
+        .expect("EVM runs")
+    };
+    let outcome = evm(&bytes);
+    assert!(outcome.accepted(), "the tree verifier rejects the cluster's root: {outcome:?}");
+    let mut bad = bytes.clone();
+    bad[100] ^= 1;
+    assert!(!evm(&bad).accepted(), "a tampered root was accepted in the EVM");
 }

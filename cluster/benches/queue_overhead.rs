@@ -32,6 +32,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 payload_key: format!("bench/shard-{i}.job"),
                 max_attempts: 3,
                 mem_mb: 0,
+                after: Vec::new(),
             })
             .collect();
         let t = Instant::now();

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
+use zkattest_prover::aggregate::tree::check_tree_shards;
 use zkattest_prover::aggregate::{AggregationKeys, AggregationSettings};
 use zkattest_prover::artifacts::inference::INFERENCE_VERSION;
 use zkattest_prover::artifacts::setup::{pk_path, vk_path};
@@ -24,9 +25,11 @@ use zkattest_prover::Fr;
 use crate::error::{ClusterError, Result};
 use crate::queue::{JobRow, JobStatus, NewJob, Queue};
 use crate::store::ArtifactStore;
+use crate::store::Blob;
 use crate::task::{
-    aggregate_mem_mb, blocking, shard_mem_mb, AggregateTask, Keys, Manifest, ShardTask, SrsRef,
-    KIND_AGGREGATE, KIND_SHARD, TASK_VERSION,
+    aggregate_mem_mb, blocking, shard_mem_mb, tree_nodes, AggregateTask, ChildRef, Keys, LeafTask,
+    Manifest, NodeTask, ShardTask, SrsRef, KIND_AGGREGATE, KIND_LEAF, KIND_NODE, KIND_SHARD,
+    TASK_VERSION,
 };
 
 /// An inference to prove on the cluster.
@@ -134,6 +137,7 @@ impl Coordinator {
                 payload_key: keys.shard_task(i),
                 max_attempts: r.max_attempts,
                 mem_mb: shard_mem_mb(pk.bytes),
+                after: Vec::new(),
             });
         }
         self.queue.enqueue(&queued).await?;
@@ -209,9 +213,14 @@ impl Coordinator {
         Ok(proof)
     }
 
-    /// Enqueues the aggregation of a verified inference, waits for it and checks the result
+    /// Aggregates a verified inference on the workers and checks the result
     /// (`pipeline::check_aggregated`) before returning it: a worker, or anything that wrote
     /// the store, could otherwise hand back a valid proof of another model or inference.
+    ///
+    /// An inference of exactly `settings.shards` shards is one aggregation job; one of more
+    /// shards is an aggregation tree of `settings.shards`-slot leaves (`aggregate::tree`),
+    /// every leaf and node a job of its own, all enqueued at once: a node is claimable as
+    /// soon as both its children are done, so independent subtrees run on as many workers.
     pub async fn aggregate(
         &self,
         r: &Request<'_>,
@@ -221,7 +230,10 @@ impl Coordinator {
         progress: &(dyn Fn(&[JobRow]) + Sync),
     ) -> Result<AggregatedProof> {
         let keys = Keys(&manifest.inference);
-        if manifest.shards != settings.shards {
+        let tree = manifest.shards > settings.shards;
+        if tree {
+            check_tree_shards(manifest.shards, settings.shards)?;
+        } else if manifest.shards != settings.shards {
             return Err(ClusterError::Invalid(format!(
                 "a {}-shard inference, but the aggregation circuit takes {}; compile with --shards {}",
                 manifest.shards, settings.shards, settings.shards
@@ -231,29 +243,13 @@ impl Coordinator {
         for i in 0..manifest.shards {
             vks.push(self.store.put_blob(&vk_path(r.artifacts, i)).await?);
         }
-        let task = AggregateTask {
-            version: TASK_VERSION,
-            inference: manifest.inference.clone(),
-            model: manifest.model.clone(),
-            vks,
-            proof: keys.proof(),
-            settings,
-            shard_k: r.compiled.plan.k,
-            srs: r.srs.clone(),
-            result: keys.aggregated(),
+        let (jobs, kinds): (Vec<NewJob>, &[&str]) = if tree {
+            (self.plan_tree(r, manifest, settings, vks).await?, &[KIND_LEAF, KIND_NODE])
+        } else {
+            (self.plan_single(r, manifest, settings, vks).await?, &[KIND_AGGREGATE])
         };
-        self.store.put_json_create(&keys.aggregate_task(), &task).await?;
-        self.queue
-            .enqueue(&[NewJob {
-                id: keys.aggregate_job(),
-                inference: manifest.inference.clone(),
-                kind: KIND_AGGREGATE.into(),
-                payload_key: keys.aggregate_task(),
-                max_attempts: r.max_attempts,
-                mem_mb: aggregate_mem_mb(&settings),
-            }])
-            .await?;
-        self.wait_for(&manifest.inference, |j| j.kind == KIND_AGGREGATE, progress).await?;
+        self.queue.enqueue(&jobs).await?;
+        self.wait_for(&manifest.inference, |j| kinds.contains(&j.kind.as_str()), progress).await?;
         let agg: AggregatedProof = self.store.get_json(&keys.aggregated()).await?;
         let cache = default_cache_dir();
         let agg_srs = r.srs.load(&self.store, &cache, settings.k).await?;
@@ -270,22 +266,127 @@ impl Coordinator {
             manifest.outputs_q.clone(),
         );
         blocking(move || {
-            // The verifying key is the coordinator's own (cached, or made once), never the
-            // worker's.
-            let vk = match AggregationKeys::load_vk(&cache, settings, &agg_srs)? {
-                Some(vk) => vk,
-                None => {
-                    let keys =
-                        AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?;
-                    keys.pk.get_vk().clone()
-                }
+            // The verifying keys and the model id are the coordinator's own (cached, or made
+            // once), never the worker's.
+            let (vk, id) = if tree {
+                pipeline::tree_root_key(&compiled, &dir, &cache, settings, &agg_srs, &shard_srs)?
+            } else {
+                let vk = match AggregationKeys::load_vk(&cache, settings, &agg_srs)? {
+                    Some(vk) => vk,
+                    None => {
+                        AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?
+                            .pk
+                            .get_vk()
+                            .clone()
+                    }
+                };
+                (vk, pipeline::model_id(&compiled, &dir, &shard_srs)?)
             };
-            pipeline::check_aggregated(
-                &compiled, &dir, &shard_srs, &vk, &agg_srs, input, &outputs, &checked,
-            )
-            .map_err(|source| ClusterError::UntrustedResult { key: result_key, source })
+            pipeline::check_aggregated(&compiled, &vk, &agg_srs, id, input, &outputs, &checked)
+                .map_err(|source| ClusterError::UntrustedResult { key: result_key, source })
         })
         .await?;
         Ok(agg)
+    }
+
+    /// The one aggregation job of an inference of `settings.shards` shards.
+    async fn plan_single(
+        &self,
+        r: &Request<'_>,
+        manifest: &Manifest,
+        settings: AggregationSettings,
+        vks: Vec<Blob>,
+    ) -> Result<Vec<NewJob>> {
+        let keys = Keys(&manifest.inference);
+        let task = AggregateTask {
+            version: TASK_VERSION,
+            inference: manifest.inference.clone(),
+            model: manifest.model.clone(),
+            vks,
+            proof: keys.proof(),
+            settings,
+            shard_k: r.compiled.plan.k,
+            srs: r.srs.clone(),
+            result: keys.aggregated(),
+        };
+        self.store.put_json_create(&keys.aggregate_task(), &task).await?;
+        let agg = AggregationJob { r, manifest, settings };
+        Ok(vec![agg.job(keys.aggregate_job(), KIND_AGGREGATE, keys.aggregate_task(), Vec::new())])
+    }
+
+    /// The leaf and node jobs of an aggregation tree, shaped by `tree::fold_tree` like local
+    /// mode's: each node comes after its two children, the root writes the aggregated proof.
+    async fn plan_tree(
+        &self,
+        r: &Request<'_>,
+        manifest: &Manifest,
+        settings: AggregationSettings,
+        vks: Vec<Blob>,
+    ) -> Result<Vec<NewJob>> {
+        let keys = Keys(&manifest.inference);
+        let width = settings.shards;
+        let agg = AggregationJob { r, manifest, settings };
+        let job = |id, kind, payload_key, after| agg.job(id, kind, payload_key, after);
+        let mut jobs = Vec::new();
+        let leaves = vks.len() / width;
+        for (j, chunk) in vks.chunks(width).enumerate() {
+            let task = LeafTask {
+                version: TASK_VERSION,
+                inference: manifest.inference.clone(),
+                index: j,
+                vks: chunk.to_vec(),
+                shard_proofs: (j * width..(j + 1) * width).map(|i| keys.shard_proof(i)).collect(),
+                settings,
+                shard_k: r.compiled.plan.k,
+                srs: r.srs.clone(),
+                result: keys.leaf_proof(j),
+            };
+            self.store.put_json_create(&keys.leaf_task(j), &task).await?;
+            jobs.push(job(keys.leaf_job(j), KIND_LEAF, keys.leaf_task(j), Vec::new()));
+        }
+        for (i, node) in tree_nodes(&keys, leaves).into_iter().enumerate() {
+            let is_root = node.root;
+            let children: Vec<ChildRef> = node.children.iter().map(|(_, c)| c.clone()).collect();
+            let task = NodeTask {
+                version: TASK_VERSION,
+                inference: manifest.inference.clone(),
+                model: manifest.model.clone(),
+                index: i,
+                children,
+                root: is_root,
+                outputs_q: manifest.outputs_q.clone(),
+                scale_bits: manifest.scale_bits,
+                leaf_settings: settings,
+                shard_k: r.compiled.plan.k,
+                srs: r.srs.clone(),
+                result: if is_root { keys.aggregated() } else { keys.node_proof(i) },
+            };
+            self.store.put_json_create(&keys.node_task(i), &task).await?;
+            let after = node.children.into_iter().map(|(id, _)| id).collect();
+            jobs.push(job(keys.node_job(i), KIND_NODE, keys.node_task(i), after));
+        }
+        Ok(jobs)
+    }
+}
+
+/// What every aggregation-sized job of an inference shares (a single aggregation, a tree's
+/// leaf or node): its inference, attempts and memory estimate.
+struct AggregationJob<'a> {
+    r: &'a Request<'a>,
+    manifest: &'a Manifest,
+    settings: AggregationSettings,
+}
+
+impl AggregationJob<'_> {
+    fn job(&self, id: String, kind: &str, payload_key: String, after: Vec<String>) -> NewJob {
+        NewJob {
+            id,
+            inference: self.manifest.inference.clone(),
+            kind: kind.into(),
+            payload_key,
+            max_attempts: self.r.max_attempts,
+            mem_mb: aggregate_mem_mb(&self.settings),
+            after,
+        }
     }
 }

@@ -57,6 +57,10 @@ pub struct NewJob {
     pub max_attempts: i32,
     /// Estimated peak memory, MB: a worker only claims jobs that fit its free budget.
     pub mem_mb: i64,
+    /// Job keys that must be done before this job can be claimed (an aggregation tree's node
+    /// waits for its two children): a job is claimable as soon as its last one finishes,
+    /// with no coordinator in the loop.
+    pub after: Vec<String>,
 }
 
 /// A job a worker holds under a lease.
@@ -122,6 +126,7 @@ const SCHEMA: &[&str] = &[
     )",
     // Added after the first release of the table; older databases get the column here.
     "ALTER TABLE cluster_jobs ADD COLUMN IF NOT EXISTS mem_mb BIGINT NOT NULL DEFAULT 0",
+    "ALTER TABLE cluster_jobs ADD COLUMN IF NOT EXISTS after_jobs TEXT[] NOT NULL DEFAULT '{}'",
     "CREATE INDEX IF NOT EXISTS cluster_jobs_claim ON cluster_jobs (status, available_at, created_at)",
     "CREATE INDEX IF NOT EXISTS cluster_jobs_inference ON cluster_jobs (inference)",
 ];
@@ -153,8 +158,9 @@ impl Queue {
         let mut new = 0;
         for j in jobs {
             new += sqlx::query(
-                "INSERT INTO cluster_jobs (id, inference, kind, payload_key, max_attempts, mem_mb)
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO cluster_jobs
+                    (id, inference, kind, payload_key, max_attempts, mem_mb, after_jobs)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&j.id)
             .bind(&j.inference)
@@ -162,6 +168,7 @@ impl Queue {
             .bind(&j.payload_key)
             .bind(j.max_attempts.max(1))
             .bind(j.mem_mb.max(0))
+            .bind(&j.after)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -170,8 +177,9 @@ impl Queue {
         Ok(new)
     }
 
-    /// Claims the oldest available job (queued and due, or running with an expired lease) for
-    /// `lease_ms`. Jobs whose lease expired on their last attempt are dead-lettered first.
+    /// Claims the oldest available job (queued and due, or running with an expired lease, and
+    /// every job it comes `after` done) for `lease_ms`. Jobs whose lease expired on their last
+    /// attempt are dead-lettered first.
     pub async fn claim(&self, worker: &str, lease_ms: i64) -> Result<Option<ClaimedJob>> {
         self.claim_within(worker, lease_ms, i64::MAX).await
     }
@@ -195,10 +203,13 @@ impl Queue {
             "UPDATE cluster_jobs SET status = 'running', worker = $1, attempts = attempts + 1,
                 lease_until = now() + make_interval(secs => $2::float8 / 1000), started_at = now()
              WHERE id = (
-                SELECT id FROM cluster_jobs
+                SELECT id FROM cluster_jobs j
                 WHERE ((status = 'queued' AND available_at <= now())
                    OR (status = 'running' AND lease_until < now()))
                   AND mem_mb <= $3
+                  AND NOT EXISTS (
+                    SELECT 1 FROM cluster_jobs d
+                    WHERE d.id = ANY(j.after_jobs) AND d.status <> 'done')
                 ORDER BY created_at, id
                 FOR UPDATE SKIP LOCKED
                 LIMIT 1)

@@ -7,7 +7,11 @@
 //! inferences/<id>/shard-<i>.proof.json       ShardProof (create-only: first result stands)
 //! inferences/<id>/proof.json                 InferenceProof, once every shard verified
 //! inferences/<id>/aggregate.task.json        AggregateTask
-//! inferences/<id>/aggregated.json            AggregatedProof (create-only)
+//! inferences/<id>/aggregated.json            AggregatedProof (create-only; a tree's root)
+//! inferences/<id>/leaf-<j>.task.json         LeafTask (a tree's leaf: consecutive shards)
+//! inferences/<id>/node-<i>.task.json         NodeTask (a tree's inner node or root)
+//! inferences/<id>/leaf-<j>.proof.json        SubtreeProof (create-only)
+//! inferences/<id>/node-<i>.proof.json        SubtreeProof (create-only; not the root's)
 //! ```
 //! Queue rows carry these keys, never the bytes. The store holds witness slices, the input
 //! salt and the link seed: it is as private as the proving machines themselves.
@@ -15,11 +19,14 @@
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use zkattest_prover::aggregate::tree::fold_tree;
 use zkattest_prover::aggregate::AggregationSettings;
 use zkattest_prover::pipeline::ShardJob;
+use zkattest_prover::proof::shard_proof::{fr_from_hex, fr_to_hex};
 use zkattest_prover::proof::Srs;
+use zkattest_prover::{Fr, Snark};
 
-use crate::error::Result;
+use crate::error::{ClusterError, Result};
 use crate::store::{ArtifactStore, Blob};
 
 /// Format version of tasks and manifests.
@@ -29,6 +36,10 @@ pub const TASK_VERSION: u32 = 2;
 pub const KIND_SHARD: &str = "shard";
 /// The aggregation job of an inference.
 pub const KIND_AGGREGATE: &str = "aggregate";
+/// A leaf of an aggregation tree.
+pub const KIND_LEAF: &str = "tree-leaf";
+/// An inner node of an aggregation tree, the root included.
+pub const KIND_NODE: &str = "tree-node";
 
 /// The SRS every job of an inference must use (shard and aggregation proofs must share it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +111,103 @@ pub struct AggregateTask {
     pub result: String,
 }
 
+/// A leaf of an aggregation tree: the universal aggregation over consecutive shard proofs,
+/// proven for a parent node to verify.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeafTask {
+    pub version: u32,
+    pub inference: String,
+    /// Position among the leaves, left to right.
+    pub index: usize,
+    /// Verifying keys of the leaf's shards, in chain order.
+    pub vks: Vec<Blob>,
+    /// Store keys of the leaf's shard proofs, in the same order.
+    pub shard_proofs: Vec<String>,
+    /// The leaf aggregator (its `shards` slots are this leaf's width).
+    pub settings: AggregationSettings,
+    pub shard_k: u32,
+    pub srs: SrsRef,
+    /// Where the [`SubtreeProof`] goes.
+    pub result: String,
+}
+
+/// Which key a subtree proof is under: the worker rebuilds the child's protocol from its own
+/// keys, never from anything stored beside the proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubtreeKind {
+    Leaf,
+    Node,
+}
+
+/// A child of a tree node: what it is and where its proof is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildRef {
+    pub kind: SubtreeKind,
+    pub proof: String,
+}
+
+/// An inner node of an aggregation tree: two subtree proofs, in chain order, aggregated for
+/// a parent or, at the root, for the EVM.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeTask {
+    pub version: u32,
+    pub inference: String,
+    /// Model name recorded in the root's aggregated proof.
+    pub model: String,
+    /// Position among the nodes, in the order they are joined.
+    pub index: usize,
+    pub children: Vec<ChildRef>,
+    /// The root proves for the EVM and writes an `AggregatedProof`.
+    pub root: bool,
+    /// The verified outputs and their scale, recorded in the root's aggregated proof.
+    pub outputs_q: Vec<i64>,
+    pub scale_bits: u32,
+    /// The leaves' aggregator (a node has the leaf's configuration).
+    pub leaf_settings: AggregationSettings,
+    pub shard_k: u32,
+    pub srs: SrsRef,
+    /// Where the result goes: a [`SubtreeProof`], or the root's `AggregatedProof`.
+    pub result: String,
+}
+
+/// A leaf's or inner node's proof (Poseidon transcript), for its parent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubtreeProof {
+    pub version: u32,
+    /// Public instances, hex.
+    pub instances: Vec<String>,
+    /// Proof bytes, hex.
+    pub proof: String,
+}
+
+impl SubtreeProof {
+    /// The stored form of a proven subtree.
+    pub fn of(snark: &Snark) -> Self {
+        Self {
+            version: TASK_VERSION,
+            instances: snark
+                .instances
+                .first()
+                .map(|i| i.iter().map(fr_to_hex).collect())
+                .unwrap_or_default(),
+            proof: hex::encode(&snark.proof),
+        }
+    }
+
+    /// The instances and proof bytes; `key` names the file in errors.
+    pub fn parts(&self, key: &str) -> Result<(Vec<Fr>, Vec<u8>)> {
+        let corrupt = |reason: String| ClusterError::Corrupt { key: key.to_string(), reason };
+        let instances = self
+            .instances
+            .iter()
+            .map(|h| fr_from_hex(h).map_err(|e| corrupt(format!("instance: {e}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let proof = hex::decode(&self.proof).map_err(|e| corrupt(format!("proof: {e}")))?;
+        Ok((instances, proof))
+    }
+}
+
 /// One inference as the coordinator planned it: written before any task, so a restarted
 /// coordinator finds the same salt and the same tasks.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -149,6 +257,59 @@ impl Keys<'_> {
     pub fn aggregate_job(&self) -> String {
         format!("{}/aggregate", self.0)
     }
+    pub fn leaf_task(&self, j: usize) -> String {
+        format!("inferences/{}/leaf-{j}.task.json", self.0)
+    }
+    pub fn leaf_proof(&self, j: usize) -> String {
+        format!("inferences/{}/leaf-{j}.proof.json", self.0)
+    }
+    pub fn node_task(&self, i: usize) -> String {
+        format!("inferences/{}/node-{i}.task.json", self.0)
+    }
+    pub fn node_proof(&self, i: usize) -> String {
+        format!("inferences/{}/node-{i}.proof.json", self.0)
+    }
+    /// Queue id of leaf `j`'s job.
+    pub fn leaf_job(&self, j: usize) -> String {
+        format!("{}/leaf-{j}", self.0)
+    }
+    /// Queue id of node `i`'s job.
+    pub fn node_job(&self, i: usize) -> String {
+        format!("{}/node-{i}", self.0)
+    }
+}
+
+/// A tree node as the coordinator plans it: its children's jobs and proofs, in chain order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeNode {
+    /// (queue id, proof) per child.
+    pub children: Vec<(String, ChildRef)>,
+    /// The root: it writes the aggregated proof.
+    pub root: bool,
+}
+
+/// The nodes of the tree over `leaves` leaves of inference `keys`, in the order
+/// `tree::fold_tree` joins them (node `i` is the `i`-th join, the root last): the shape local
+/// mode proves and the model id digests, so a cluster root carries the same model id.
+pub fn tree_nodes(keys: &Keys<'_>, leaves: usize) -> Vec<TreeNode> {
+    let leaf = |j: usize| {
+        (keys.leaf_job(j), ChildRef { kind: SubtreeKind::Leaf, proof: keys.leaf_proof(j) })
+    };
+    let mut nodes: Vec<TreeNode> = Vec::new();
+    let joined = fold_tree((0..leaves).map(leaf).collect(), |left, right| {
+        let i = nodes.len();
+        nodes.push(TreeNode { children: vec![left, right], root: false });
+        Ok::<_, std::convert::Infallible>((
+            keys.node_job(i),
+            ChildRef { kind: SubtreeKind::Node, proof: keys.node_proof(i) },
+        ))
+    });
+    if joined.is_some() {
+        if let Some(root) = nodes.last_mut() {
+            root.root = true;
+        }
+    }
+    nodes
 }
 
 /// Peak memory estimate of a shard proof: the proving key, its evaluation domain copies
@@ -165,5 +326,50 @@ pub fn aggregate_mem_mb(s: &AggregationSettings) -> i64 {
         at_21 << (s.k - 21)
     } else {
         at_21 >> (21 - s.k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape(leaves: usize) -> Vec<(Vec<String>, bool)> {
+        tree_nodes(&Keys("inf"), leaves)
+            .into_iter()
+            .map(|n| (n.children.into_iter().map(|(job, _)| job).collect(), n.root))
+            .collect()
+    }
+
+    fn node(children: [&str; 2], root: bool) -> (Vec<String>, bool) {
+        (children.iter().map(|c| format!("inf/{c}")).collect(), root)
+    }
+
+    /// The cluster's tree is local mode's (`fold_tree`): pairs left to right, an odd subtree
+    /// carried up, the root last; each node comes after exactly its children.
+    #[test]
+    fn cluster_tree_nodes_follow_fold_tree() {
+        assert_eq!(shape(2), vec![node(["leaf-0", "leaf-1"], true)]);
+        assert_eq!(
+            shape(4),
+            vec![
+                node(["leaf-0", "leaf-1"], false),
+                node(["leaf-2", "leaf-3"], false),
+                node(["node-0", "node-1"], true)
+            ]
+        );
+        assert_eq!(
+            shape(5),
+            vec![
+                node(["leaf-0", "leaf-1"], false),
+                node(["leaf-2", "leaf-3"], false),
+                node(["node-0", "node-1"], false),
+                node(["node-2", "leaf-4"], true)
+            ]
+        );
+        assert_eq!(shape(8).len(), 7);
+        assert!(shape(1).is_empty() && shape(0).is_empty());
+        let kinds: Vec<_> =
+            tree_nodes(&Keys("inf"), 4)[2].children.iter().map(|(_, c)| c.kind).collect();
+        assert_eq!(kinds, [SubtreeKind::Node, SubtreeKind::Node]);
     }
 }

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use tokio::task::JoinSet;
-use zkattest_prover::aggregate::AggregationKeys;
+use zkattest_prover::aggregate::compress::wide_snark;
+use zkattest_prover::aggregate::keys::snark_of;
+use zkattest_prover::aggregate::tree::LeafKey;
+use zkattest_prover::aggregate::{AggregationKeys, NodeKeys};
 use zkattest_prover::artifacts::{AggregatedProof, CompiledModel, InferenceProof};
 use zkattest_prover::pipeline;
 use zkattest_prover::proof::keys::read_vk;
@@ -17,7 +20,10 @@ use zkattest_prover::proof::ShardProof;
 use crate::error::{ClusterError, Result};
 use crate::queue::{ClaimedJob, Queue};
 use crate::store::ArtifactStore;
-use crate::task::{blocking, AggregateTask, ShardTask, KIND_AGGREGATE, KIND_SHARD, TASK_VERSION};
+use crate::task::{
+    blocking, AggregateTask, LeafTask, NodeTask, ShardTask, SubtreeKind, SubtreeProof,
+    KIND_AGGREGATE, KIND_LEAF, KIND_NODE, KIND_SHARD, TASK_VERSION,
+};
 
 /// How a worker runs.
 #[derive(Clone, Debug)]
@@ -195,6 +201,8 @@ async fn execute(ctx: &Ctx, job: &ClaimedJob) -> Result<String> {
     match job.kind.as_str() {
         KIND_SHARD => prove_shard(ctx, job).await,
         KIND_AGGREGATE => aggregate(ctx, job).await,
+        KIND_LEAF => tree_leaf(ctx, job).await,
+        KIND_NODE => tree_node(ctx, job).await,
         other => Err(ClusterError::UnknownKind { job: job.id.clone(), kind: other.to_string() }),
     }
 }
@@ -270,4 +278,122 @@ async fn aggregate(ctx: &Ctx, job: &ClaimedJob) -> Result<String> {
     .await?;
     ctx.store.put_json_create(&task.result, &agg).await?;
     Ok(task.result)
+}
+
+/// A tree leaf: the leaf aggregator over its shards, proven for a parent
+/// (`AggregationKeys::prove_for_compression`, as local mode's `tree::prove_leaves`).
+async fn tree_leaf(ctx: &Ctx, job: &ClaimedJob) -> Result<String> {
+    let task: LeafTask = ctx.store.get_json(&job.payload_key).await?;
+    check_version(&job.payload_key, task.version)?;
+    if existing::<SubtreeProof>(ctx, &task.result).await? {
+        return Ok(task.result);
+    }
+    if task.vks.len() != task.settings.shards || task.shard_proofs.len() != task.vks.len() {
+        return Err(ClusterError::Corrupt {
+            key: job.payload_key.clone(),
+            reason: format!(
+                "{} verifying keys and {} shard proofs for a leaf of {} slots",
+                task.vks.len(),
+                task.shard_proofs.len(),
+                task.settings.shards
+            ),
+        });
+    }
+    let blobs = ctx.opts.cache.join("blobs");
+    let mut vk_files = Vec::new();
+    for vk in &task.vks {
+        vk_files.push(ctx.store.fetch_blob(vk, &blobs).await?);
+    }
+    let mut shards = Vec::new();
+    for key in &task.shard_proofs {
+        shards.push(ctx.store.get_json::<ShardProof>(key).await?);
+    }
+    let shard_srs = task.srs.load(&ctx.store, &ctx.opts.cache, task.shard_k).await?;
+    let agg_srs = task.srs.load(&ctx.store, &ctx.opts.cache, task.settings.k).await?;
+    let (cache, settings) = (ctx.opts.cache.clone(), task.settings);
+    let proof = blocking(move || {
+        let keys = AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?;
+        let mut snarks = Vec::with_capacity(shards.len());
+        for (sp, vk) in shards.iter().zip(&vk_files) {
+            snarks.push(snark_of(&shard_srs, &read_vk(vk)?, sp));
+        }
+        Ok(SubtreeProof::of(&keys.prove_for_compression(&agg_srs, snarks)?))
+    })
+    .await?;
+    ctx.store.put_json_create(&task.result, &proof).await?;
+    Ok(task.result)
+}
+
+enum NodeResult {
+    Root(AggregatedProof),
+    Parent(SubtreeProof),
+}
+
+/// A tree node: its children's proofs under this worker's own leaf and node keys, proven for
+/// a parent or, at the root, for the EVM (`NodeKeys`, as local mode's `tree::prove_nodes`).
+async fn tree_node(ctx: &Ctx, job: &ClaimedJob) -> Result<String> {
+    let task: NodeTask = ctx.store.get_json(&job.payload_key).await?;
+    check_version(&job.payload_key, task.version)?;
+    let done = if task.root {
+        existing::<AggregatedProof>(ctx, &task.result).await?
+    } else {
+        existing::<SubtreeProof>(ctx, &task.result).await?
+    };
+    if done {
+        return Ok(task.result);
+    }
+    let mut children = Vec::new();
+    for c in &task.children {
+        let stored: SubtreeProof = ctx.store.get_json(&c.proof).await?;
+        children.push((c.kind, stored.parts(&c.proof)?));
+    }
+    let shard_srs = task.srs.load(&ctx.store, &ctx.opts.cache, task.shard_k).await?;
+    let agg_srs = task.srs.load(&ctx.store, &ctx.opts.cache, task.leaf_settings.k).await?;
+    let cache = ctx.opts.cache.clone();
+    let result_key = task.result.clone();
+    let written = blocking(move || {
+        let settings = task.leaf_settings;
+        // Node keys are made from the leaf's configuration and verifying key; a worker that
+        // never proved a leaf makes the leaf keys first (once, cached).
+        let (config, leaf_vk) =
+            match AggregationKeys::load_vk_and_config(&cache, settings, &agg_srs)? {
+                Some(found) => found,
+                None => {
+                    let keys =
+                        AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?;
+                    (keys.config, keys.pk.get_vk().clone())
+                }
+            };
+        let leaf = LeafKey { settings, config, vk: &leaf_vk };
+        let node = NodeKeys::load_or_generate(&cache, leaf, &agg_srs)?;
+        let snarks = children
+            .into_iter()
+            .map(|(kind, (instances, proof))| {
+                let vk = match kind {
+                    SubtreeKind::Leaf => &leaf_vk,
+                    SubtreeKind::Node => node.pk.get_vk(),
+                };
+                wide_snark(&agg_srs, vk, instances, proof)
+            })
+            .collect();
+        if task.root {
+            let (instances, bytes) = node.prove(&agg_srs, snarks)?;
+            let agg = AggregatedProof::new(
+                &task.model,
+                &instances.all,
+                &bytes,
+                task.outputs_q,
+                task.scale_bits,
+            );
+            Ok(NodeResult::Root(agg))
+        } else {
+            Ok(NodeResult::Parent(SubtreeProof::of(&node.prove_for_parent(&agg_srs, snarks)?)))
+        }
+    })
+    .await?;
+    match written {
+        NodeResult::Root(agg) => ctx.store.put_json_create(&result_key, &agg).await.map(drop)?,
+        NodeResult::Parent(p) => ctx.store.put_json_create(&result_key, &p).await.map(drop)?,
+    }
+    Ok(result_key)
 }

@@ -1,6 +1,6 @@
 //! The cluster queue against the real PostgreSQL (`ZKATTEST_TEST_POSTGRES_URL`, one fresh
 //! schema per test): exclusive claims under concurrency, lease expiry and re-claim, retries,
-//! dead-lettering, idempotent enqueue, owner-only completion.
+//! dead-lettering, idempotent enqueue, owner-only completion, jobs that wait for others.
 
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ fn jobs(n: usize, max_attempts: i32) -> Vec<NewJob> {
             payload_key: format!("inf-1/shard-{i}.job"),
             max_attempts,
             mem_mb: 0,
+            after: Vec::new(),
         })
         .collect()
 }
@@ -146,4 +147,43 @@ async fn cluster_queue_claims_only_jobs_within_the_memory_budget() {
     assert!(q.claim_within("w", 60_000, 1_000).await.expect("claim").is_none());
     let big = q.claim_within("w2", 60_000, 16_000).await.expect("claim").expect("job");
     assert_eq!(big.id, "inf-1/shard-0");
+}
+
+/// An aggregation tree's shape: two leaves, a node after both. The node is not claimable
+/// while a child is queued, running or failed-and-retrying, and becomes claimable the moment
+/// the last child is done, whoever completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_queue_a_job_waits_for_every_job_it_comes_after() {
+    let q = queue("after").await;
+    let mut js = jobs(3, 3);
+    js[2].id = "inf-1/node-0".into();
+    js[2].after = vec![js[0].id.clone(), js[1].id.clone()];
+    // The node is the oldest job: only its dependencies keep it from being claimed first.
+    js.rotate_right(1);
+    q.enqueue(&js).await.expect("enqueue");
+    let a = q.claim("w1", 60_000).await.expect("claim").expect("a leaf");
+    let b = q.claim("w2", 60_000).await.expect("claim").expect("the other leaf");
+    let mut leaves = vec![a.id.clone(), b.id.clone()];
+    leaves.sort();
+    assert_eq!(leaves, ["inf-1/shard-0", "inf-1/shard-1"]);
+    assert!(q.claim("w3", 60_000).await.expect("claim").is_none(), "both leaves running");
+    // A failed attempt sends a leaf back to the queue: the node still waits.
+    assert_eq!(q.fail(&a.id, "w1", "boom", 0).await.expect("fail"), JobStatus::Queued);
+    let again = q.claim("w3", 60_000).await.expect("claim").expect("the retried leaf");
+    assert_eq!(again.id, a.id);
+    assert!(q.complete(&b.id, "w2", "b.proof").await.expect("complete"));
+    assert!(q.claim("w2", 60_000).await.expect("claim").is_none(), "one leaf still running");
+    assert!(q.complete(&a.id, "w3", "a.proof").await.expect("complete"));
+    let node = q.claim("w2", 60_000).await.expect("claim").expect("the node");
+    assert_eq!(node.id, "inf-1/node-0");
+    // A job after a dead-lettered one never runs: the coordinator sees the failure instead.
+    let mut dead = jobs(2, 1);
+    dead[0].id = "inf-2/leaf".into();
+    dead[1].id = "inf-2/node".into();
+    dead[1].after = vec!["inf-2/leaf".into()];
+    q.enqueue(&dead).await.expect("enqueue");
+    let leaf = q.claim("w1", 60_000).await.expect("claim").expect("leaf");
+    assert_eq!(leaf.id, "inf-2/leaf");
+    assert_eq!(q.fail(&leaf.id, "w1", "boom", 0).await.expect("fail"), JobStatus::Failed);
+    assert!(q.claim("w1", 60_000).await.expect("claim").is_none());
 }

@@ -463,6 +463,35 @@ pub fn tree_model_id(
     )
 }
 
+/// The verifying key of the root of the model's aggregation tree (`settings`: its leaves)
+/// and the model id the root must carry: the keys from the key cache `cache` (made and
+/// cached there if missing), the id from the model's shard keys in `dir`.
+pub fn tree_root_key(
+    compiled: &CompiledModel,
+    dir: &Path,
+    cache: &Path,
+    settings: crate::aggregate::AggregationSettings,
+    agg_srs: &Srs,
+    shard_srs: &Srs,
+) -> Result<(VerifyingKey<G1Affine>, Fr)> {
+    use crate::aggregate::tree::{load_cached_vks, LeafKey, NodeKeys};
+    use crate::aggregate::AggregationKeys;
+    let (config, leaf_vk, node_vk) = match load_cached_vks(cache, settings, agg_srs)? {
+        Some(found) => found,
+        None => {
+            let leaf = AggregationKeys::load_or_generate(cache, settings, agg_srs, shard_srs)?;
+            let node = NodeKeys::load_or_generate(cache, LeafKey::of(&leaf), agg_srs)?;
+            (leaf.config, leaf.pk.get_vk().clone(), node.pk.get_vk().clone())
+        }
+    };
+    let vks = (0..compiled.plan.shards.len())
+        .map(|i| read_vk(&vk_path(dir, i)))
+        .collect::<Result<Vec<_>>>()?;
+    let leaf = LeafKey { settings, config, vk: &leaf_vk };
+    let id = tree_model_id(&vks, shard_srs, leaf, &node_vk, agg_srs)?;
+    Ok((node_vk, id))
+}
+
 /// The model id of a set-up model: digest of its shard verifying keys, as the aggregation
 /// circuit computes it.
 pub fn model_id(compiled: &CompiledModel, dir: &Path, srs: &Srs) -> Result<Fr> {
@@ -475,16 +504,15 @@ pub fn model_id(compiled: &CompiledModel, dir: &Path, srs: &Srs) -> Result<Fr> {
 }
 
 /// Checks an aggregated proof made elsewhere (a cluster worker, a file) before anything
-/// relies on it: it verifies under the aggregation verifying key `agg_vk`, and its public
-/// instances are this model's id (recomputed from the shard verifying keys in `dir`, never
-/// read from the proof), `input_commitment` and `outputs_q`; its readable fields agree.
-#[allow(clippy::too_many_arguments)]
+/// relies on it: it verifies under the aggregation verifying key `agg_vk` (a tree's node key
+/// for a tree's root), and its public instances are `id` (the caller recomputes it from the
+/// model's own keys, [`model_id`] or [`tree_model_id`], never reads it from the proof),
+/// `input_commitment` and `outputs_q`; its readable fields agree.
 pub fn check_aggregated(
     compiled: &CompiledModel,
-    dir: &Path,
-    shard_srs: &Srs,
     agg_vk: &VerifyingKey<G1Affine>,
     agg_srs: &Srs,
+    id: Fr,
     input_commitment: Fr,
     outputs_q: &[i64],
     agg: &crate::artifacts::AggregatedProof,
@@ -498,7 +526,6 @@ pub fn check_aggregated(
     let bytes =
         agg.proof_bytes().map_err(|e| ProverError::Rejected(format!("aggregated proof: {e}")))?;
     crate::aggregate::verify_aggregated(agg_vk, agg_srs, &instances, &bytes)?;
-    let id = model_id(compiled, dir, shard_srs)?;
     if instances[MODEL_ID] != id {
         return Err(ProverError::Rejected(
             "the aggregated proof is of another model than this one's verifying keys".into(),

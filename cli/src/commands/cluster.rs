@@ -21,6 +21,7 @@ use zkattest_prover::proof::srs::default_cache_dir;
 use super::aggregation::{write_aggregated, AggArgs};
 use super::chain::block_on;
 use crate::progress::bar;
+use zkattest_prover::aggregate::tree::tree_jobs;
 
 /// Where the cluster is: the PostgreSQL queue and the object store.
 #[derive(clap::Args, Debug, Clone)]
@@ -71,6 +72,9 @@ struct ProveReport {
     attestation: Option<PathBuf>,
     model_id: Option<String>,
     aggregate_s: Option<f64>,
+    /// The verifier the aggregated proof is for: `wide`, or `tree` when the inference has
+    /// more shards than one aggregation takes (`gen-verifier --evm tree`).
+    verifier: Option<&'static str>,
 }
 
 /// The coordinator: plan, upload, enqueue, wait, verify, write the same files as local mode.
@@ -116,12 +120,25 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
             attestation: None,
             model_id: None,
             aggregate_s: None,
+            verifier: None,
         };
         if c.aggregate {
-            let pb = bar(1, "aggregating", json);
+            let settings = c.agg.settings();
+            let tree = manifest.shards > settings.shards;
+            let jobs = if tree {
+                let (leaves, nodes) = tree_jobs(manifest.shards, settings.shards);
+                leaves + nodes
+            } else {
+                1
+            };
+            let pb = bar(jobs, if tree { "tree" } else { "aggregating" }, json);
             let t = Instant::now();
-            let agg = coord.aggregate(&req, &manifest, c.agg.settings(), &srs, &|_| {}).await?;
+            let progress = |rows: &[JobRow]| {
+                pb.set_position(rows.iter().filter(|r| r.status == JobStatus::Done).count() as u64)
+            };
+            let agg = coord.aggregate(&req, &manifest, settings, &srs, &progress).await?;
             pb.finish_and_clear();
+            report.verifier = Some(if tree { "tree" } else { "wide" });
             let (agg_path, attestation) = write_aggregated(&report.proven.proof, None, &agg)?;
             report.aggregate_s = Some(t.elapsed().as_secs_f64());
             report.model_id = Some(agg.model_id.clone());
@@ -134,6 +151,9 @@ pub fn prove(a: super::prove::Args, json: bool) -> anyhow::Result<()> {
                 format!("inference {} on the cluster: {}", report.inference, report.proven.text());
             if let (Some(p), Some(at)) = (&report.aggregated, &report.attestation) {
                 s += &format!("\n  aggregated -> {} (attestation {})", p.display(), at.display());
+                if report.verifier == Some("tree") {
+                    s += "\n  verify with the tree's verifier: gen-verifier --evm tree";
+                }
             }
             s
         })
