@@ -57,31 +57,34 @@ def main():
     a = ap.parse_args()
     out = a.out or tempfile.mkdtemp(prefix="zkattest-node-cases-")
     rows, proven = [], 0
+    print("| case | result | detail |\n| --- | --- | --- |", flush=True)
+
+    def add(*row):
+        rows.append(row)
+        print(f"| {row[0]} | {row[1]} | {row[2]} |", flush=True)
+
     for d, skip in write_cases(a.patterns.split(","), out):
         name = os.path.basename(d)
         if skip:
-            rows.append((name, "not run", skip))
+            add(name, "not run", skip)
             continue
         want = [v for o in json.load(open(os.path.join(d, "input.json")))["output_data"] for v in o]
         r = subprocess.run([a.bin, "--json", "bench", "--model", d], capture_output=True, text=True)
         try:
             rep = json.loads(r.stdout)
         except json.JSONDecodeError:
-            rows.append((name, "failed", (r.stdout + r.stderr).strip()[-200:]))
+            add(name, "failed", (r.stdout + r.stderr).strip()[-200:])
             continue
         if "error" in rep:
-            rows.append((name, "refused", rep["error"][:200]))
+            add(name, "refused", rep["error"][:200])
             continue
         got = rep["output"]
         if len(got) != len(want):
-            rows.append((name, "wrong shape", f"{len(got)} outputs, {len(want)} expected"))
+            add(name, "wrong shape", f"{len(got)} outputs, {len(want)} expected")
             continue
         err = max((abs(g - w) for g, w in zip(got, want)), default=0.0)
         proven += 1
-        rows.append((name, "proven", f"k={rep['k']} max|err|={err:.3g} prove {rep['prove_s']:.1f} s"))
-    print("| case | result | detail |\n| --- | --- | --- |")
-    for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} |")
+        add(name, "proven", f"k={rep['k']} max|err|={err:.3g} prove {rep['prove_s']:.1f} s")
     print(f"\n{proven} of {len(rows)} proven and verified (cases in {out})")
 
 
