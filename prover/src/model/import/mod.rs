@@ -16,6 +16,7 @@
 
 mod bounds;
 mod builder;
+mod celu;
 mod doubles;
 mod fold;
 mod indexed;

@@ -699,6 +699,28 @@ fn test_nd_gathers_with_batch_axes_match_tract() {
     assert_eq!(got[1], vec![data[5], data[11]]);
 }
 
+/// tract's `Celu` drops `alpha` from the negative branch (`celu(-3)` at `alpha = 2` is
+/// -0.777 there, -1.554 in ONNX): such a model is refused before tract reads it, never
+/// proven to the wrong value; `alpha = 1` is unaffected.
+#[test]
+fn test_celu_with_alpha_is_refused_not_proven_wrong() {
+    let celu = |alpha: f32| {
+        let mut m = OnnxBuilder::new(13);
+        let x = m.input("x", &[Some(1), Some(5)]);
+        let y = m.node("Celu", &[&x], vec![float("alpha", alpha)]);
+        m.output(&y);
+        m.build()
+    };
+    match super::celu::check(&celu(2.0)) {
+        Err(ProverError::UnsupportedOp { op, reason, .. }) => {
+            assert_eq!(op, "Celu");
+            assert!(reason.contains("alpha = 2"), "{reason}");
+        }
+        other => panic!("Celu with alpha 2 was not refused: {other:?}"),
+    }
+    super::celu::check(&celu(1.0)).expect("alpha 1 is Elu");
+}
+
 /// The scatter and ND-gather lowerings hold in the circuit: honest witnesses pass, every
 /// witness cell changed by one and every index step flipped at once are rejected (mock
 /// prover; the gadgets are the existing steps, products and linear rows).
