@@ -271,15 +271,8 @@ impl Coordinator {
             let (vk, id) = if tree {
                 pipeline::tree_root_key(&compiled, &dir, &cache, settings, &agg_srs, &shard_srs)?
             } else {
-                let vk = match AggregationKeys::load_vk(&cache, settings, &agg_srs)? {
-                    Some(vk) => vk,
-                    None => {
-                        AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?
-                            .pk
-                            .get_vk()
-                            .clone()
-                    }
-                };
+                let (_, vk) =
+                    AggregationKeys::vk_and_config(&cache, settings, &agg_srs, &shard_srs)?;
                 (vk, pipeline::model_id(&compiled, &dir, &shard_srs)?)
             };
             pipeline::check_aggregated(&compiled, &vk, &agg_srs, id, input, &outputs, &checked)

@@ -356,14 +356,7 @@ async fn tree_node(ctx: &Ctx, job: &ClaimedJob) -> Result<String> {
         // Node keys are made from the leaf's configuration and verifying key; a worker that
         // never proved a leaf makes the leaf keys first (once, cached).
         let (config, leaf_vk) =
-            match AggregationKeys::load_vk_and_config(&cache, settings, &agg_srs)? {
-                Some(found) => found,
-                None => {
-                    let keys =
-                        AggregationKeys::load_or_generate(&cache, settings, &agg_srs, &shard_srs)?;
-                    (keys.config, keys.pk.get_vk().clone())
-                }
-            };
+            AggregationKeys::vk_and_config(&cache, settings, &agg_srs, &shard_srs)?;
         let leaf = LeafKey { settings, config, vk: &leaf_vk };
         let node = NodeKeys::load_or_generate(&cache, leaf, &agg_srs)?;
         let snarks = children

@@ -474,20 +474,18 @@ pub fn tree_root_key(
     agg_srs: &Srs,
     shard_srs: &Srs,
 ) -> Result<(VerifyingKey<G1Affine>, Fr)> {
-    use crate::aggregate::tree::{load_cached_vks, LeafKey, NodeKeys};
+    use crate::aggregate::tree::{LeafKey, NodeKeys};
     use crate::aggregate::AggregationKeys;
-    let (config, leaf_vk, node_vk) = match load_cached_vks(cache, settings, agg_srs)? {
-        Some(found) => found,
-        None => {
-            let leaf = AggregationKeys::load_or_generate(cache, settings, agg_srs, shard_srs)?;
-            let node = NodeKeys::load_or_generate(cache, LeafKey::of(&leaf), agg_srs)?;
-            (leaf.config, leaf.pk.get_vk().clone(), node.pk.get_vk().clone())
-        }
+    // Only what is missing is made: cached leaf keys are not loaded whole to make node keys.
+    let (config, leaf_vk) = AggregationKeys::vk_and_config(cache, settings, agg_srs, shard_srs)?;
+    let leaf = LeafKey { settings, config, vk: &leaf_vk };
+    let node_vk = match NodeKeys::load_vk(cache, settings, agg_srs, &leaf_vk)? {
+        Some(vk) => vk,
+        None => NodeKeys::load_or_generate(cache, leaf, agg_srs)?.pk.get_vk().clone(),
     };
     let vks = (0..compiled.plan.shards.len())
         .map(|i| read_vk(&vk_path(dir, i)))
         .collect::<Result<Vec<_>>>()?;
-    let leaf = LeafKey { settings, config, vk: &leaf_vk };
     let id = tree_model_id(&vks, shard_srs, leaf, &node_vk, agg_srs)?;
     Ok((node_vk, id))
 }

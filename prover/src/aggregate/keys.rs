@@ -444,6 +444,21 @@ impl AggregationKeys {
         let dir = cache_dir(root, &settings, srs);
         Ok(load_cached_vk::<AggregationSettings>(&dir, srs)?.map(|(meta, vk)| (meta.config, vk)))
     }
+
+    /// [`AggregationKeys::load_vk_and_config`], or keygen (cached) when nothing is cached:
+    /// what a verifier or a tree node needs of the keys, without keeping the proving key.
+    pub fn vk_and_config(
+        root: &Path,
+        settings: AggregationSettings,
+        srs: &Srs,
+        srs_small: &Srs,
+    ) -> Result<(AggregationConfigParams, VerifyingKey<G1Affine>)> {
+        if let Some(found) = Self::load_vk_and_config(root, settings, srs)? {
+            return Ok(found);
+        }
+        let keys = Self::load_or_generate(root, settings, srs, srs_small)?;
+        Ok((keys.config, keys.pk.get_vk().clone()))
+    }
 }
 
 /// The honest prover's check that consecutive shard snarks chain (output commitment of one =
