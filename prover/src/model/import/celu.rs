@@ -1,28 +1,41 @@
-//! tract translates ONNX `Celu` as `max(0, x) + min(0, exp(x / alpha) - 1)`, without the
-//! factor `alpha` ONNX puts on the negative branch (`min(0, alpha (exp(x / alpha) - 1))`):
-//! for `alpha != 1` every negative input would be proven to a wrong value. Until zkattest
-//! translates `Celu` itself, such a node is refused before tract reads it (`alpha = 1` is
-//! `Elu`, which tract computes right).
+//! ONNX `Celu(x, alpha) = max(0, x) + min(0, alpha (exp(x / alpha) - 1))` is rewritten as
+//! `alpha * Elu(x / alpha)` before tract reads it, which is the same function (for `x > 0`
+//! both are `x`; below, both are `alpha (exp(x / alpha) - 1)`). tract's own translation
+//! drops the factor `alpha` from the negative branch, so for `alpha != 1` every negative
+//! input would be proven to a wrong value (`celu(-3)` at `alpha = 2`: -0.777 instead of
+//! ONNX's -1.554). `alpha = 1` is `Elu` itself and is left to tract.
 
 use tract_onnx::pb;
 
-use crate::error::{ProverError, Result};
+use super::proto::{attr, io, Emitter};
+use crate::error::Result;
 
-/// Refuses every `Celu` node whose `alpha` is not 1.
-pub(super) fn check(model: &pb::ModelProto) -> Result<()> {
-    let Some(graph) = model.graph.as_ref() else { return Ok(()) };
-    for node in graph.node.iter().filter(|n| n.op_type == "Celu") {
-        let alpha = node.attribute.iter().find(|a| a.name == "alpha").map_or(1.0, |a| a.f);
-        if alpha != 1.0 {
-            return Err(ProverError::UnsupportedOp {
-                op: "Celu".into(),
-                node: node.name.clone(),
-                reason: format!(
-                    "alpha = {alpha}: tract drops alpha from Celu's negative branch, so the \
-                     proof would be of a wrong value; export it as Elu on x / alpha times alpha"
-                ),
-            });
-        }
+/// Rewrites every `Celu` node whose `alpha` is not 1 into `Div`, `Elu`, `Mul`.
+pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
+    let Some(graph) = model.graph.as_mut() else { return Ok(()) };
+    let alpha = |n: &pb::NodeProto| attr(n, "alpha").map_or(1.0, |a| a.f);
+    if !graph.node.iter().any(|n| is_celu(n) && alpha(n) != 1.0) {
+        return Ok(());
     }
+    let mut out = Emitter::default();
+    for node in std::mem::take(&mut graph.node) {
+        let a = alpha(&node);
+        if !is_celu(&node) || a == 1.0 {
+            out.nodes.push(node);
+            continue;
+        }
+        let (x, outputs) = io(&node, 1)?;
+        let base = if node.name.is_empty() { outputs[0] } else { &node.name };
+        let alpha = out.floats(base, &[], vec![a]);
+        let scaled = out.node(base, "Div", &[x, &alpha], vec![]);
+        let elu = out.node(base, "Elu", &[&scaled], vec![]);
+        out.node_to(base, "Mul", &[&elu, &alpha], vec![], outputs[0]);
+    }
+    graph.node = out.nodes;
+    graph.initializer.extend(out.initializers);
     Ok(())
+}
+
+fn is_celu(node: &pb::NodeProto) -> bool {
+    node.op_type == "Celu" && (node.domain.is_empty() || node.domain == "ai.onnx")
 }

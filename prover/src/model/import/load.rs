@@ -26,7 +26,7 @@ pub(super) fn load(path: &Path) -> Result<InferenceModel> {
     super::ml::rewrite(&mut proto)?;
     super::reverse::rewrite(&mut proto)?;
     super::legacy::rewrite(&mut proto);
-    super::celu::check(&proto)?;
+    super::celu::rewrite(&mut proto)?;
     // External tensor data is resolved against the model's folder, as tract does.
     let dir = path.parent().and_then(Path::to_str);
     let parsed = onnx.parse(&proto, dir).map_err(onnx_err(path))?;

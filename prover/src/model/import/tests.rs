@@ -699,26 +699,39 @@ fn test_nd_gathers_with_batch_axes_match_tract() {
     assert_eq!(got[1], vec![data[5], data[11]]);
 }
 
-/// tract's `Celu` drops `alpha` from the negative branch (`celu(-3)` at `alpha = 2` is
-/// -0.777 there, -1.554 in ONNX): such a model is refused before tract reads it, never
-/// proven to the wrong value; `alpha = 1` is unaffected.
+/// `Celu` is ONNX's `max(0, x) + min(0, alpha (exp(x / alpha) - 1))` for every `alpha`, not
+/// tract's translation (which drops `alpha` from the negative branch: `celu(-3)` at
+/// `alpha = 2` would be -0.777, ONNX says -1.554). The reference here is the formula itself,
+/// since tract is what was wrong.
 #[test]
-fn test_celu_with_alpha_is_refused_not_proven_wrong() {
-    let celu = |alpha: f32| {
+fn test_celu_matches_onnx_for_every_alpha() {
+    for alpha in [2.0f32, 0.5, 1.0] {
         let mut m = OnnxBuilder::new(13);
-        let x = m.input("x", &[Some(1), Some(5)]);
+        let x = m.input("x", &[Some(1), Some(8)]);
         let y = m.node("Celu", &[&x], vec![float("alpha", alpha)]);
         m.output(&y);
-        m.build()
-    };
-    match super::celu::check(&celu(2.0)) {
-        Err(ProverError::UnsupportedOp { op, reason, .. }) => {
-            assert_eq!(op, "Celu");
-            assert!(reason.contains("alpha = 2"), "{reason}");
+        let mut proto = m.build();
+        super::celu::rewrite(&mut proto).expect("rewrite");
+        let rewritten = proto.graph.as_ref().map(|g| g.node.iter().any(|n| n.op_type == "Celu"));
+        assert_eq!(rewritten, Some(alpha == 1.0), "alpha {alpha}: Celu left for tract only at 1");
+        let graph =
+            import_model(parse(&proto), Some(&[vec![1, 8]]), Path::new("t.onnx")).expect("import");
+        let x = vec![-3.0, -2.0, -1.0, -0.5, -0.125, 0.0, 0.75, 2.5];
+        let a = f64::from(alpha);
+        let want: Vec<f64> =
+            x.iter().map(|&v: &f64| v.max(0.0) + (a * ((v / a).exp() - 1.0)).min(0.0)).collect();
+        let got = graph.gather_outputs(&graph.eval_f64(std::slice::from_ref(&x)));
+        for (g, w) in got[0].iter().zip(&want) {
+            assert!((g - w).abs() < 1e-5, "alpha {alpha}: float graph {got:?} vs ONNX {want:?}");
         }
-        other => panic!("Celu with alpha 2 was not refused: {other:?}"),
+        let q = crate::quant::quantize(&graph, crate::quant::QuantSettings::narrow(10, 16))
+            .expect("quantize");
+        let trace = q.eval(&q.quantize_inputs(std::slice::from_ref(&x)).expect("inputs"));
+        let got = q.outputs_f64(&trace.expect("eval"));
+        for (g, w) in got[0].iter().zip(&want) {
+            assert!((g - w).abs() < 1e-2, "alpha {alpha}: quantized {got:?} vs ONNX {want:?}");
+        }
     }
-    super::celu::check(&celu(1.0)).expect("alpha 1 is Elu");
 }
 
 /// The scatter and ND-gather lowerings hold in the circuit: honest witnesses pass, every
