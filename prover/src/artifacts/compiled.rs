@@ -42,6 +42,14 @@ pub const ACCURACY_TARGET: f64 = 1.0 / 8192.0;
 pub const GROWTH_GAIN: f64 = 0.75;
 /// Widest lookup domain the accuracy mode tries (`QuantSettings::validate`'s ceiling).
 pub const MAX_LOOKUP_BITS: u32 = 20;
+/// The accuracy mode shrinks a one-shard circuit while a smaller `k` keeps the error on the
+/// samples at or below this fraction of the outputs' magnitude (at least 1): 2^-18, a
+/// sixteenth of half a step of EZKL's default scale (2^13), so a shrunk circuit stays finer
+/// than EZKL's default and proves in about half the time per `k` it sheds.
+pub const SHRINK_TARGET: f64 = 1.0 / 262_144.0;
+/// Narrowest lookup domain the accuracy mode shrinks to: a 256-row table, below which the
+/// tables no longer set `k`.
+pub const MIN_SHRINK_LOOKUP_BITS: u32 = 8;
 
 /// How calibration trades circuit size for precision (EZKL's `accuracy` / `resources`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +58,9 @@ pub enum CalibrationMode {
     /// The circuit size `Resources` picks (its `k` and shard count), or a smaller one with
     /// wide values, with the widest lookup domain, narrow or wide values, whose tables still
     /// fit in it: finer scales at no cost in rows, keys or proving time. The domain kept is
-    /// the one with the smallest error on the samples.
+    /// the one with the smallest error on the samples. A one-shard circuit then shrinks while
+    /// its error stays under [`SHRINK_TARGET`], or grows while it is above
+    /// [`ACCURACY_TARGET`].
     #[default]
     Accuracy,
     /// The smallest lookup domain whose scales reach [`MIN_AUTO_SCALE_BITS`] bits, and
@@ -215,6 +225,11 @@ impl CompiledModel {
         // A wide domain tried here and not started from is kept for `widen`, which would
         // otherwise calibrate it again.
         let mut spare = None;
+        // The resources mode's error bounds what the accuracy mode may shrink to.
+        let resources_error = match &best {
+            Some(b) if !sample_values.is_empty() => ctx.error(b)?,
+            _ => f64::INFINITY,
+        };
         if opts.mode == CalibrationMode::Accuracy && opts.wide.is_none() {
             let size = |c: &Choice| (c.plan.k, c.plan.shards.len());
             for bits in lookup_candidates(opts) {
@@ -237,7 +252,7 @@ impl CompiledModel {
         if opts.mode == CalibrationMode::Accuracy
             && (opts.lookup_bits.is_none() || opts.wide.is_none())
         {
-            best = ctx.widen(best, spare, &mut search)?;
+            best = ctx.widen(best, spare, resources_error, &mut search)?;
         }
         let Choice { model, plan, calibration } = best;
         let plan = match opts.pad_to {
@@ -384,22 +399,89 @@ impl Context<'_> {
 
     /// The accuracy mode: wider lookup domains, narrow and wide values, at the circuit size
     /// `base` already needs (its `k`, no more shards); the one with the smallest error on the
-    /// samples is kept, then [`Context::grow`] may take a larger `k`.
+    /// samples is kept, then [`Context::shrink`] may take a smaller `k` (no less accurate
+    /// than `resources_error`) or [`Context::grow`] a larger one.
     fn widen(
         &self,
         base: Choice,
         spare: Option<(Choice, usize)>,
+        resources_error: f64,
         search: &mut Search,
     ) -> Result<Choice> {
         if self.samples.is_empty() {
             return Ok(base);
         }
         let base_error = self.error(&base)?;
-        let (best, best_error) = match self.finest_at(base.plan.k, &base, spare, search)? {
-            Some((c, e)) if e < base_error => (c, e),
-            _ => (base, base_error),
+        let best = match self.finest_at(base.plan.k, &base, spare, search)? {
+            Some((c, e)) if e < base_error => c,
+            _ => base,
         };
+        let best = self.shrink(best, resources_error, search)?;
+        let best_error = self.error(&best)?;
         self.grow(best, best_error, search)
+    }
+
+    /// The accuracy mode below the resources mode's circuit: a one-shard model whose tables
+    /// set `k` takes a smaller `k` (a narrower lookup domain, whose tables fit there) while
+    /// the error on the samples stays at or below [`SHRINK_TARGET`] of its outputs' magnitude
+    /// and no worse than `ceiling` (the resources mode's error, so the accuracy mode never
+    /// loses to it). With wide values the value range does not shrink with the tables, and
+    /// interpolated functions keep their precision, so many small models lose half their
+    /// rows at an error far below a step of the usual scales.
+    fn shrink(&self, base: Choice, ceiling: f64, search: &mut Search) -> Result<Choice> {
+        if self.opts.k.is_some() || self.opts.lookup_bits.is_some() || base.plan.shards.len() != 1 {
+            return Ok(base);
+        }
+        let target = (SHRINK_TARGET * self.output_magnitude().max(1.0)).min(ceiling);
+        if self.error(&base)? > target {
+            return Ok(base);
+        }
+        let variants: &[bool] = match self.opts.wide {
+            Some(wide) => {
+                if wide {
+                    &[true]
+                } else {
+                    &[false]
+                }
+            }
+            None => &[true, false],
+        };
+        let mut best = base;
+        while best.plan.k > 10 {
+            let k = best.plan.k - 1;
+            let mut found: Option<(Choice, f64)> = None;
+            // The widest domain that plans at `k` is the finest there: search down from
+            // the current one, per variant, and stop at the first that plans.
+            for &wide in variants {
+                let top = best.model.settings.lookup_bits.saturating_sub(1);
+                for bits in (MIN_SHRINK_LOOKUP_BITS..=top).rev() {
+                    let Ok(c) = self.try_bits(bits, wide, Some(k), search) else { continue };
+                    let at = search.tried.len() - 1;
+                    if c.plan.shards.len() != 1 {
+                        if let Some(t) = search.tried.get_mut(at) {
+                            t.rejected = Some(format!("needs more than 1 shard at k = {k}"));
+                        }
+                        continue;
+                    }
+                    let e = self.error(&c)?;
+                    if let Some(t) = search.tried.get_mut(at) {
+                        t.accuracy.get_or_insert_with(|| Accuracy {
+                            max_abs_error: e,
+                            ..Default::default()
+                        });
+                    }
+                    if found.as_ref().is_none_or(|(_, b)| e < *b) {
+                        found = Some((c, e));
+                    }
+                    break;
+                }
+            }
+            match found {
+                Some((c, e)) if e <= target => best = c,
+                _ => break,
+            }
+        }
+        Ok(best)
     }
 
     /// The accuracy mode past the resources mode's circuit: a one-shard model whose error on
@@ -679,6 +761,48 @@ mod tests {
         // One k less: the circuit stops there.
         let bounded = at(CalibrationMode::Accuracy, a.plan.k - 1);
         assert!(bounded.plan.k < a.plan.k && error(&bounded) > error(&a));
+    }
+
+    /// `1l_sigmoid` (EZKL's example, in `../shared/models`) is table-bound at k = 14 with
+    /// 12-bit tables; with wide values its interpolated sigmoid keeps a 2^-18-relative error
+    /// in narrower tables, so the accuracy mode takes the smaller circuit (half the rows per
+    /// `k` shed), never less accurate than the resources mode; a given `k` or domain, or a
+    /// model whose error is above the shrink target, keeps its circuit.
+    #[test]
+    fn accuracy_mode_shrinks_a_table_bound_circuit_while_it_stays_accurate() {
+        let Some(dir) = zkattest_testkit::shared_dir("models") else { return };
+        let dir = dir.join("1l_sigmoid");
+        let input = InputData::from_file(dir.join("input.json")).expect("model input");
+        let at = |opts: CompileOptions| {
+            CompiledModel::compile(&dir.join("network.onnx"), std::slice::from_ref(&input), &opts)
+                .expect("compiles")
+        };
+        let r = at(CompileOptions { mode: CalibrationMode::Resources, ..Default::default() });
+        let a = at(CompileOptions::default());
+        assert!(a.plan.k < r.plan.k, "k {} vs resources {}", a.plan.k, r.plan.k);
+        assert_eq!(a.plan.shards.len(), 1);
+        assert!(a.model.settings.lookup_bits < r.model.settings.lookup_bits);
+        assert!(error(&a) <= SHRINK_TARGET && error(&a) <= error(&r), "{}", error(&a));
+        // Each k shed was the widest domain that planned there and met the target: one k
+        // less than the kept circuit did not (or k is at its floor).
+        let st = a.model.settings;
+        let kept = |t: &&Candidate| {
+            (t.lookup_bits, t.wide, t.k) == (st.lookup_bits, st.wide, Some(a.plan.k))
+        };
+        assert!(a.search.tried.iter().filter(kept).any(|t| t.rejected.is_none()), "{:?}", a.search);
+        let below = a.search.tried.iter().filter(|t| t.k == Some(a.plan.k - 1));
+        let below: Vec<f64> =
+            below.filter_map(|t| Some(t.accuracy.as_ref()?.max_abs_error)).collect();
+        assert!(a.plan.k == 10 || below.iter().all(|&e| e > SHRINK_TARGET), "{below:?}");
+        // A given k or lookup domain is the user's: kept.
+        let given = at(CompileOptions { k: Some(r.plan.k), ..Default::default() });
+        assert_eq!(given.plan.k, r.plan.k);
+        let given = at(CompileOptions { lookup_bits: Some(12), ..Default::default() });
+        assert_eq!((given.plan.k, given.model.settings.lookup_bits), (r.plan.k, 12));
+        // Narrow values only: the 12-bit narrow table's error (2e-4) is far above the
+        // target, so the circuit stays.
+        let narrow = at(CompileOptions { wide: Some(false), ..Default::default() });
+        assert!(error(&narrow) > SHRINK_TARGET && narrow.plan.k >= r.plan.k, "{}", error(&narrow));
     }
 
     /// A file whose model or plan names values or nodes it does not have is refused by name
