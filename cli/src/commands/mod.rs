@@ -89,9 +89,9 @@ pub struct CircuitArgs {
     /// What calibration optimizes: `accuracy` widens the lookup domain as far as the
     /// circuit size `resources` needs still holds (same k and shards, finer scales), then
     /// shrinks a one-shard circuit (smaller k, narrower tables) while its error stays under
-    /// 2^-18 of the outputs' magnitude, or grows it up to --max-k while its error is above
-    /// 2^-13 and each step cuts it by a quarter; `resources` keeps the smallest domain that
-    /// gives every value 8 fractional bits.
+    /// 2^-18 of the outputs' magnitude (and under 2^-13), or grows it up to --max-k while
+    /// its error is above 2^-13 of that magnitude and each step cuts it by a quarter;
+    /// `resources` keeps the smallest domain that gives every value 8 fractional bits.
     #[arg(long, value_enum, default_value_t = Mode::Accuracy)]
     pub calibration: Mode,
     /// Fixed-point scale exponent of the inputs [default: calibrated on the input].

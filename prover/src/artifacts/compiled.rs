@@ -43,7 +43,8 @@ pub const GROWTH_GAIN: f64 = 0.75;
 /// Widest lookup domain the accuracy mode tries (`QuantSettings::validate`'s ceiling).
 pub const MAX_LOOKUP_BITS: u32 = 20;
 /// The accuracy mode shrinks a one-shard circuit while a smaller `k` keeps the error on the
-/// samples at or below this fraction of the outputs' magnitude (at least 1): 2^-18, a
+/// samples at or below this fraction of the outputs' magnitude (at least 1, and at most
+/// [`ACCURACY_TARGET`] in absolute terms): 2^-18, a
 /// sixteenth of half a step of EZKL's default scale (2^13), so a shrunk circuit stays finer
 /// than EZKL's default and proves in about half the time per `k` it sheds.
 pub const SHRINK_TARGET: f64 = 1.0 / 262_144.0;
@@ -432,7 +433,10 @@ impl Context<'_> {
         if self.opts.k.is_some() || self.opts.lookup_bits.is_some() || base.plan.shards.len() != 1 {
             return Ok(base);
         }
-        let target = (SHRINK_TARGET * self.output_magnitude().max(1.0)).min(ceiling);
+        // Large outputs shrink no further than ACCURACY_TARGET in absolute terms, the
+        // error the accuracy mode grows circuits to reach.
+        let relative = SHRINK_TARGET * self.output_magnitude().max(1.0);
+        let target = relative.min(ACCURACY_TARGET).min(ceiling);
         if self.error(&base)? > target {
             return Ok(base);
         }
@@ -803,6 +807,10 @@ mod tests {
         // target, so the circuit stays.
         let narrow = at(CompileOptions { wide: Some(false), ..Default::default() });
         assert!(error(&narrow) > SHRINK_TARGET && narrow.plan.k >= r.plan.k, "{}", error(&narrow));
+        // Large outputs (a ridge regression's, about 240): 2^-18 of them would allow 3e-4 at
+        // k = 12; the shrink stops where the error would pass ACCURACY_TARGET itself.
+        let ridge = compile("sklearn_ridge", &CompileOptions::default());
+        assert!(error(&ridge) <= ACCURACY_TARGET, "{}", error(&ridge));
     }
 
     /// A file whose model or plan names values or nodes it does not have is refused by name
