@@ -228,7 +228,9 @@ impl CompiledModel {
         let mut spare = None;
         // The resources mode's error bounds what the accuracy mode may shrink to.
         let resources_error = match &best {
-            Some(b) if !sample_values.is_empty() => ctx.error(b)?,
+            Some(b) if opts.mode == CalibrationMode::Accuracy && !sample_values.is_empty() => {
+                ctx.error(b)?
+            }
             _ => f64::INFINITY,
         };
         if opts.mode == CalibrationMode::Accuracy && opts.wide.is_none() {
@@ -413,12 +415,11 @@ impl Context<'_> {
             return Ok(base);
         }
         let base_error = self.error(&base)?;
-        let best = match self.finest_at(base.plan.k, &base, spare, search)? {
-            Some((c, e)) if e < base_error => c,
-            _ => base,
+        let (best, best_error) = match self.finest_at(base.plan.k, &base, spare, search)? {
+            Some((c, e)) if e < base_error => (c, e),
+            _ => (base, base_error),
         };
-        let best = self.shrink(best, resources_error, search)?;
-        let best_error = self.error(&best)?;
+        let (best, best_error) = self.shrink(best, best_error, resources_error, search)?;
         self.grow(best, best_error, search)
     }
 
@@ -429,28 +430,29 @@ impl Context<'_> {
     /// loses to it). With wide values the value range does not shrink with the tables, and
     /// interpolated functions keep their precision, so many small models lose half their
     /// rows at an error far below a step of the usual scales.
-    fn shrink(&self, base: Choice, ceiling: f64, search: &mut Search) -> Result<Choice> {
+    fn shrink(
+        &self,
+        base: Choice,
+        base_error: f64,
+        ceiling: f64,
+        search: &mut Search,
+    ) -> Result<(Choice, f64)> {
         if self.opts.k.is_some() || self.opts.lookup_bits.is_some() || base.plan.shards.len() != 1 {
-            return Ok(base);
+            return Ok((base, base_error));
         }
         // Large outputs shrink no further than ACCURACY_TARGET in absolute terms, the
         // error the accuracy mode grows circuits to reach.
         let relative = SHRINK_TARGET * self.output_magnitude().max(1.0);
         let target = relative.min(ACCURACY_TARGET).min(ceiling);
-        if self.error(&base)? > target {
-            return Ok(base);
+        if base_error > target {
+            return Ok((base, base_error));
         }
         let variants: &[bool] = match self.opts.wide {
-            Some(wide) => {
-                if wide {
-                    &[true]
-                } else {
-                    &[false]
-                }
-            }
+            Some(true) => &[true],
+            Some(false) => &[false],
             None => &[true, false],
         };
-        let mut best = base;
+        let (mut best, mut best_error) = (base, base_error);
         while best.plan.k > 10 {
             let k = best.plan.k - 1;
             let mut found: Option<(Choice, f64)> = None;
@@ -461,19 +463,7 @@ impl Context<'_> {
                 for bits in (MIN_SHRINK_LOOKUP_BITS..=top).rev() {
                     let Ok(c) = self.try_bits(bits, wide, Some(k), search) else { continue };
                     let at = search.tried.len() - 1;
-                    if c.plan.shards.len() != 1 {
-                        if let Some(t) = search.tried.get_mut(at) {
-                            t.rejected = Some(format!("needs more than 1 shard at k = {k}"));
-                        }
-                        continue;
-                    }
-                    let e = self.error(&c)?;
-                    if let Some(t) = search.tried.get_mut(at) {
-                        t.accuracy.get_or_insert_with(|| Accuracy {
-                            max_abs_error: e,
-                            ..Default::default()
-                        });
-                    }
+                    let Some(e) = self.judge(&c, at, 1, search)? else { continue };
                     if found.as_ref().is_none_or(|(_, b)| e < *b) {
                         found = Some((c, e));
                     }
@@ -481,11 +471,11 @@ impl Context<'_> {
                 }
             }
             match found {
-                Some((c, e)) if e <= target => best = c,
+                Some((c, e)) if e <= target => (best, best_error) = (c, e),
                 _ => break,
             }
         }
-        Ok(best)
+        Ok((best, best_error))
     }
 
     /// The accuracy mode past the resources mode's circuit: a one-shard model whose error on
@@ -517,6 +507,29 @@ impl Context<'_> {
     fn output_magnitude(&self) -> f64 {
         let outputs = self.graph.outputs.iter().flat_map(|o| o.srcs.iter().copied());
         self.ranges.map_or(0.0, |r| r.of_srcs(outputs))
+    }
+
+    /// The error on the samples of `c`, the attempt `search.tried[at]`, recorded there; or
+    /// `None`, recorded as its rejection, when it needs more than `shards` shards.
+    fn judge(
+        &self,
+        c: &Choice,
+        at: usize,
+        shards: usize,
+        search: &mut Search,
+    ) -> Result<Option<f64>> {
+        if c.plan.shards.len() > shards {
+            if let Some(t) = search.tried.get_mut(at) {
+                let k = c.plan.k;
+                t.rejected = Some(format!("needs more than {shards} shard(s) at k = {k}"));
+            }
+            return Ok(None);
+        }
+        let e = self.error(c)?;
+        if let Some(t) = search.tried.get_mut(at) {
+            t.accuracy.get_or_insert_with(|| Accuracy { max_abs_error: e, ..Default::default() });
+        }
+        Ok(Some(e))
     }
 
     /// The domain with the smallest error on the samples among those wider than `base`'s
@@ -568,18 +581,8 @@ impl Context<'_> {
                         (c, search.tried.len() - 1)
                     }
                 };
-                if c.plan.shards.len() > shards {
-                    if let Some(t) = search.tried.get_mut(at) {
-                        t.rejected = Some(format!("needs more than {shards} shard(s) at k = {k}"));
-                    }
-                    continue;
-                }
+                let Some(e) = self.judge(&c, at, shards, search)? else { continue };
                 any = true;
-                let e = self.error(&c)?;
-                if let Some(t) = search.tried.get_mut(at) {
-                    t.accuracy
-                        .get_or_insert_with(|| Accuracy { max_abs_error: e, ..Default::default() });
-                }
                 if best.as_ref().is_none_or(|(_, b)| e < *b) {
                     best = Some((c, e));
                 }

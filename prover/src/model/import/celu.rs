@@ -26,10 +26,10 @@ pub(super) fn rewrite(model: &mut pb::ModelProto) -> Result<()> {
         }
         let (x, outputs) = io(&node, 1)?;
         let base = if node.name.is_empty() { outputs[0] } else { &node.name };
-        let alpha = out.floats(base, &[], vec![a]);
-        let scaled = out.node(base, "Div", &[x, &alpha], vec![]);
+        let factor = out.floats(base, &[], vec![a]);
+        let scaled = out.node(base, "Div", &[x, &factor], vec![]);
         let elu = out.node(base, "Elu", &[&scaled], vec![]);
-        out.node_to(base, "Mul", &[&elu, &alpha], vec![], outputs[0]);
+        out.node_to(base, "Mul", &[&elu, &factor], vec![], outputs[0]);
     }
     graph.node = out.nodes;
     graph.initializer.extend(out.initializers);
